@@ -1,0 +1,40 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := hack/pytest.sh
+TESTENV_ENV = $${LUNORA_TESTENV_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lunora-operator/testenv}/env
+
+.PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+setup: ## create .venv with the package and pinned dev dependencies
+	@hack/setup.sh
+
+test: setup testenv-up ## every test tier; installs and starts the test environment first
+	@source $(TESTENV_ENV) && $(PYTEST) tests
+
+test-unit: setup ## fast tier: no Docker, registry or API server needed
+	@$(PYTEST) tests/unit
+
+test-integration: setup testenv-up ## tests against the real API server, Docker and registry
+	@source $(TESTENV_ENV) && $(PYTEST) tests/integration tests/e2e
+
+lint: setup ## ruff lint and format check
+	@$(VENV)/bin/ruff check operator tests bench
+	@$(VENV)/bin/ruff format --check operator tests bench
+
+format: setup ## apply ruff fixes and formatting
+	@$(VENV)/bin/ruff check --fix operator tests bench
+	@$(VENV)/bin/ruff format operator tests bench
+
+testenv-up: ## start Docker, registry and kube-apiserver + etcd (builds and caches tools)
+	@hack/testenv-up.sh
+
+testenv-down: ## stop everything testenv-up started
+	@hack/testenv-down.sh
+
+clean: ## remove the venv and caches inside the repo (the tools cache stays)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Brings up the whole test environment (Docker engine, registry, busybox base image,
+# etcd + kube-apiserver) and writes $TESTENV_DIR/env, a file of shell exports the tests
+# read. Idempotent: a second run reuses whatever already answers.
+source "$(dirname "$0")/lib.sh"
+started=$SECONDS
+docker_host="$("$HACK_DIR/docker-up.sh")"
+base_image="$("$HACK_DIR/base-image.sh")"
+"$HACK_DIR/registry-up.sh"
+kube_tools="$("$HACK_DIR/fetch-kube-tools.py")"
+kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
+IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"
+umask 077
+cat > "$TESTENV_DIR/env" <<ENV
+export LUNORA_TEST_KUBECONFIG=$kubeconfig
+export LUNORA_TEST_KUBECTL=$kube_tools/kubectl
+export LUNORA_TEST_HELM=$kube_tools/helm
+export LUNORA_TEST_DOCKER_HOST=$docker_host
+export LUNORA_TEST_BASE_IMAGE=$base_image
+export LUNORA_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export LUNORA_TEST_REGISTRY_USER=$registry_user
+export LUNORA_TEST_REGISTRY_PASSWORD=$registry_password
+ENV
+log "test environment ready in $((SECONDS - started))s; settings in $TESTENV_DIR/env"

@@ -1,0 +1,1 @@
+"""Image builds, content-addressed tags and registry pushes (docker SDK)."""

@@ -1,0 +1,1 @@
+"""Test support that users of the operator can reuse (test environment, fake Cloudflare API)."""

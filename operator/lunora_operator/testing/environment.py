@@ -1,0 +1,94 @@
+"""Where the running test environment (hack/testenv-up.sh) lives and how to reach it."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "LUNORA_TEST_"
+_FIELDS = {
+    "kubeconfig": "KUBECONFIG",
+    "kubectl": "KUBECTL",
+    "helm": "HELM",
+    "docker_host": "DOCKER_HOST",
+    "base_image": "BASE_IMAGE",
+    "registry": "REGISTRY",
+    "registry_user": "REGISTRY_USER",
+    "registry_password": "REGISTRY_PASSWORD",
+}
+
+
+class TestEnvironmentMissing(RuntimeError):
+    __test__ = False
+
+    """The test environment is not running or its settings cannot be found."""
+
+
+def default_testenv_dir() -> Path:
+    if explicit := os.environ.get("LUNORA_TESTENV_DIR"):
+        return Path(explicit)
+    cache = (
+        os.environ.get("LUNORA_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lunora-operator"
+    )
+    return Path(cache) / "testenv"
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """Reads the `export NAME=value` lines hack/testenv-up.sh writes."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            name, value = words[1].split("=", 1)
+            values[name] = value
+    return values
+
+
+@dataclass(frozen=True)
+class TestEnvironment:
+    """Addresses and credentials of the test control plane, Docker engine and registry."""
+
+    __test__ = False  # not a pytest test class
+
+    kubeconfig: Path
+    kubectl: Path
+    helm: Path
+    docker_host: str
+    base_image: str
+    registry: str
+    registry_user: str
+    registry_password: str = field(repr=False)
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, testenv_dir: Path | None = None) -> TestEnvironment:
+        """Settings from LUNORA_TEST_* variables, falling back to the env file testenv-up wrote."""
+        environ = dict(os.environ if environ is None else environ)
+        env_file = (testenv_dir or default_testenv_dir()) / "env"
+        from_file = parse_env_file(env_file.read_text()) if env_file.is_file() else {}
+        values: dict[str, str] = {}
+        missing: list[str] = []
+        for attr, suffix in _FIELDS.items():
+            name = ENV_PREFIX + suffix
+            value = environ.get(name) or from_file.get(name)
+            if value:
+                values[attr] = value
+            else:
+                missing.append(name)
+        if missing:
+            raise TestEnvironmentMissing(
+                f"test environment settings {', '.join(missing)} are not set and {env_file} does not "
+                "provide them; start the environment with `make testenv-up`"
+            )
+        return cls(
+            kubeconfig=Path(values["kubeconfig"]),
+            kubectl=Path(values["kubectl"]),
+            helm=Path(values["helm"]),
+            docker_host=values["docker_host"],
+            base_image=values["base_image"],
+            registry=values["registry"],
+            registry_user=values["registry_user"],
+            registry_password=values["registry_password"],
+        )
