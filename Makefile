@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST := hack/pytest.sh
 TESTENV_ENV = $${LUNORA_TESTENV_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lunora-operator/testenv}/env
 
-.PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean
+.PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean crds
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,3 +38,6 @@ testenv-down: ## stop everything testenv-up started
 
 clean: ## remove the venv and caches inside the repo (the tools cache stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+crds: setup ## regenerate crds/ from the pydantic models
+	@$(VENV)/bin/lunora-operator crds --out crds

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from lunora_operator import __version__
@@ -12,6 +15,17 @@ app = typer.Typer(help="Kubernetes operator for Cloudflare Containers.", no_args
 @app.callback()
 def main() -> None:
     """Kubernetes operator for Cloudflare Containers."""
+
+
+@app.command()
+def crds(
+    out: Annotated[Path, typer.Option(help="Directory the CRD YAML files are written to.")] = Path("crds"),
+) -> None:
+    """Write the CustomResourceDefinitions generated from the API models."""
+    from lunora_operator.api.crd import write_crds
+
+    for path in write_crds(out):
+        typer.echo(f"wrote {path}")
 
 
 @app.command()

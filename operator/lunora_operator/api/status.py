@@ -1,0 +1,113 @@
+"""Status of both resources: the kstatus condition contract plus the facts users ask about."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from lunora_operator.api.base import ApiModel
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+# Timestamps arrive as RFC 3339 strings; strict mode would refuse to parse them.
+Timestamp = Annotated[datetime, Field(strict=False)]
+
+
+class Condition(ApiModel):
+    """A metav1.Condition."""
+
+    type: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=316,
+            pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
+        ),
+    ]
+    status: ConditionStatus
+    reason: Annotated[
+        str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    ]
+    message: Annotated[str, Field(max_length=32768)] = ""
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    last_transition_time: Timestamp
+
+
+Conditions = Annotated[
+    list[Condition],
+    Field(
+        max_length=32,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    ),
+]
+
+
+class ImageStatus(ApiModel):
+    ref: Annotated[str, Field(max_length=1024)] | None = None
+    """The image reference in use (digest-pinned once pushed)."""
+    digest: Annotated[str, Field(max_length=128)] | None = None
+    """Manifest digest, sha256:…"""
+
+
+class InstancesStatus(ApiModel):
+    max: int | None = None
+    """maxInstances, copied for printing."""
+    running: int | None = None
+    """Running instances (local mode: from the instance index; cloudflare: when observable)."""
+    selector: Annotated[str, Field(max_length=1024)] | None = None
+    """Label selector of the local-mode instances."""
+
+
+class CommonStatus(ApiModel):
+    observed_generation: int | None = None
+    """The metadata.generation the status describes; kstatus reads this."""
+    last_handled_reconcile_at: Annotated[str, Field(max_length=64)] | None = None
+    """Echo of the reconcile.lunora.sh/requestedAt annotation last acted on."""
+    conditions: Conditions | None = None
+    mode: Literal["cloudflare", "local"] | None = None
+
+
+class LunoraContainerStatus(CommonStatus):
+    class_name: Annotated[str, Field(max_length=128)] | None = None
+    """Durable Object class, <ExportName>Container."""
+    binding_name: Annotated[str, Field(max_length=128)] | None = None
+    """Durable Object binding, CONTAINER_<EXPORT_NAME>."""
+    application_name: Annotated[str, Field(max_length=256)] | None = None
+    application_id: Annotated[str, Field(max_length=128)] | None = None
+    image: ImageStatus | None = None
+    migration_tag: Annotated[str, Field(max_length=64)] | None = None
+    """Migration that declared this container's class."""
+    config_hash: Annotated[str, Field(max_length=128)] | None = None
+    instances: InstancesStatus | None = None
+    last_sync_time: Timestamp | None = None
+
+
+class AppContainerStatus(ApiModel):
+    name: Annotated[str, Field(max_length=253)]
+    class_name: Annotated[str, Field(max_length=128)]
+    binding_name: Annotated[str, Field(max_length=128)]
+
+
+class LunoraAppStatus(CommonStatus):
+    containers: (
+        Annotated[
+            list[AppContainerStatus],
+            Field(
+                max_length=256,
+                json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+            ),
+        ]
+        | None
+    ) = None
+    """The containers rendered into this app's config."""
+    container_count: int | None = None
+    migration_tag: Annotated[str, Field(max_length=64)] | None = None
+    """Last migration tag of the rendered config."""
+    config_hash: Annotated[str, Field(max_length=128)] | None = None
+    output_config_map: Annotated[str, Field(max_length=253)] | None = None
+    durable_object_namespace_ids: (
+        Annotated[dict[str, Annotated[str, Field(max_length=128)]], Field(max_length=256)] | None
+    ) = None
+    """Durable Object namespace id per class."""
+    worker_version_id: Annotated[str, Field(max_length=128)] | None = None

@@ -1,0 +1,140 @@
+"""The generated CRDs make the real API server enforce the same rules as the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lunora_operator.api.validation import validate_resource
+from tests.support.corpus import CorpusCase, cases, contains
+from tests.support.kube import KubeClients, Kubectl
+
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+GROUP, VERSION = "lunora.sh", "v1alpha1"
+PLURALS = {"LunoraContainer": "lunoracontainers", "LunoraApp": "lunoraapps"}
+
+
+@pytest.fixture(scope="session")
+def lunora_crds(kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    for plural in PLURALS.values():
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.{GROUP}")
+
+
+@pytest.mark.parametrize("case", cases("invalid"), ids=lambda case: case.id)
+def test_invalid_resource_is_rejected_by_the_api_server(
+    lunora_crds: None, kubectl: Kubectl, namespace: str, case: CorpusCase
+) -> None:
+    result = kubectl("apply", "-n", namespace, "-f", "-", stdin=case.text, check=False)
+
+    assert result.returncode != 0, f"the API server accepted {case.id}"
+    assert f"{case.field}" in result.stderr
+    if case.message:
+        assert case.message in result.stderr
+
+
+@pytest.mark.parametrize("case", cases("valid"), ids=lambda case: case.id)
+def test_valid_resource_is_accepted_and_round_trips_without_loss(
+    lunora_crds: None, kubectl: Kubectl, kube: KubeClients, namespace: str, case: CorpusCase
+) -> None:
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=case.text)
+
+    stored = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURALS[case.kind], case.document["metadata"]["name"]
+    )
+
+    parsed = validate_resource(stored)
+    expected = validate_resource(case.document)
+    assert parsed.spec == expected.spec
+    assert contains(stored["spec"], case.document["spec"])
+
+
+def test_server_applies_the_model_defaults(
+    lunora_crds: None, kubectl: Kubectl, kube: KubeClients, namespace: str
+) -> None:
+    minimal = next(case for case in cases("valid") if case.id == "container-minimal")
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=minimal.text)
+
+    stored = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "lunoracontainers", "transcoder"
+    )
+
+    assert stored["spec"]["deletionPolicy"] == "Delete"
+    assert stored["spec"]["suspend"] is False
+    assert stored["spec"] == validate_resource(minimal.document).spec.to_wire()
+
+
+def test_get_lc_shows_the_printer_columns(lunora_crds: None, kubectl: Kubectl, namespace: str) -> None:
+    manifest = yaml.safe_load(
+        next(case for case in cases("valid") if case.id == "container-every-option").text
+    )
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
+
+    plain = kubectl("get", "lc", "-n", namespace).stdout.splitlines()
+    wide = kubectl("get", "lc", "-n", namespace, "-o", "wide").stdout.splitlines()
+    by_category = kubectl("get", "lunora", "-n", namespace).stdout
+
+    assert plain[0].split() == ["NAME", "READY", "REASON", "MODE", "RUNNING", "MAX", "AGE"]
+    assert plain[1].split()[0] == "image-resizer"
+    assert "5" in plain[1].split()
+    assert wide[0].split() == ["NAME", "READY", "REASON", "MODE", "RUNNING", "MAX", "AGE", "IMAGE", "MESSAGE"]
+    assert "lunoracontainer.lunora.sh/image-resizer" in by_category
+
+
+def test_get_lapp_shows_the_printer_columns(lunora_crds: None, kubectl: Kubectl, namespace: str) -> None:
+    app = next(case for case in cases("valid") if case.id == "app-local")
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=app.text)
+
+    plain = kubectl("get", "lapp", "-n", namespace).stdout.splitlines()
+
+    assert plain[0].split() == ["NAME", "READY", "REASON", "MODE", "WORKER", "CONTAINERS", "AGE"]
+    assert plain[1].split()[:3] == ["dev", "local", "dev"]
+
+
+def test_kubectl_explain_describes_fields(lunora_crds: None, kubectl: Kubectl) -> None:
+    explained = kubectl("explain", "lunoracontainer.spec.sleepAfter").stdout
+
+    assert "Idle time before the container stops" in explained
+
+
+def test_status_subresource_keeps_conditions_and_facts(
+    lunora_crds: None, kubectl: Kubectl, kube: KubeClients, namespace: str
+) -> None:
+    from lunora_operator.api.resources import LunoraContainer
+
+    minimal = next(case for case in cases("valid") if case.id == "container-minimal")
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=minimal.text)
+    status = {
+        "observedGeneration": 1,
+        "mode": "local",
+        "className": "TranscoderContainer",
+        "bindingName": "CONTAINER_TRANSCODER",
+        "image": {"ref": "docker.io/acme/transcoder:1.4"},
+        "instances": {"max": 3, "running": 1},
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "Succeeded",
+                "message": "",
+                "observedGeneration": 1,
+                "lastTransitionTime": "2026-11-27T10:00:00Z",
+            }
+        ],
+    }
+
+    kube.custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "lunoracontainers", "transcoder", {"status": status}
+    )
+    stored = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "lunoracontainers", "transcoder"
+    )
+
+    assert stored["status"] == status
+    parsed = LunoraContainer.model_validate(stored)
+    assert parsed.status is not None
+    assert parsed.status.conditions[0].reason == "Succeeded"
+    row = kubectl("get", "lc", "transcoder", "-n", namespace, "--no-headers").stdout.split()
+    assert row[1:5] == ["True", "Succeeded", "local", "1"]

@@ -1,0 +1,65 @@
+"""The resource corpora under tests/corpus: valid resources, and invalid ones that each break
+one rule. An invalid file names what it breaks in header comments:
+
+    # rule: <what is broken>
+    # checklist: <item of spec §8's conformance checklist, when there is one>
+    # field: <the field path every validator must name>
+    # message: <text both validators must print, when the rule carries its own wording>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    path: Path
+    text: str
+    document: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+    @property
+    def field(self) -> str:
+        return self.headers["field"]
+
+    @property
+    def message(self) -> str | None:
+        return self.headers.get("message")
+
+    @property
+    def kind(self) -> str:
+        return self.document["kind"]
+
+
+def _load(path: Path) -> CorpusCase:
+    text = path.read_text()
+    headers = dict(
+        line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# ") and ": " in line
+    )
+    return CorpusCase(path=path, text=text, document=yaml.safe_load(text), headers=headers)
+
+
+def cases(kind: str) -> list[CorpusCase]:
+    return [_load(path) for path in sorted((CORPUS / kind).glob("*.yaml"))]
+
+
+def contains(whole: Any, part: Any) -> bool:
+    """True when every value of `part` appears in `whole` at the same place (defaults may add more)."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(
+            key in whole and contains(whole[key], value) for key, value in part.items()
+        )
+    if isinstance(part, list):
+        return isinstance(whole, list) and len(whole) == len(part) and all(map(contains, whole, part))
+    return whole == part and type(whole) is type(part)
