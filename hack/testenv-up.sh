@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the whole test environment (Docker engine, registry, busybox base image,
-# etcd + kube-apiserver) and writes $TESTENV_DIR/env, a file of shell exports the tests
+# etcd + kube-apiserver, pinned Node tools: wrangler, tsc) and writes $TESTENV_DIR/env, a file of shell exports the tests
 # read. Idempotent: a second run reuses whatever already answers.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
@@ -8,6 +8,7 @@ docker_host="$("$HACK_DIR/docker-up.sh")"
 base_image="$("$HACK_DIR/base-image.sh")"
 "$HACK_DIR/registry-up.sh"
 kube_tools="$("$HACK_DIR/fetch-kube-tools.py")"
+node_tools="$("$HACK_DIR/node-setup.sh")"
 kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
 IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"
 umask 077
@@ -15,6 +16,7 @@ cat > "$TESTENV_DIR/env" <<ENV
 export LUNORA_TEST_KUBECONFIG=$kubeconfig
 export LUNORA_TEST_KUBECTL=$kube_tools/kubectl
 export LUNORA_TEST_HELM=$kube_tools/helm
+export LUNORA_TEST_NODE_TOOLS=$node_tools
 export LUNORA_TEST_DOCKER_HOST=$docker_host
 export LUNORA_TEST_BASE_IMAGE=$base_image
 export LUNORA_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT

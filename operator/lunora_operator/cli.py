@@ -28,6 +28,75 @@ def crds(
         typer.echo(f"wrote {path}")
 
 
+def _image_overrides(values: list[str]) -> dict[str, str]:
+    overrides = {}
+    for value in values:
+        export_name, sep, reference = value.partition("=")
+        if not sep or not export_name or not reference:
+            raise typer.BadParameter(f"{value!r} is not EXPORT_NAME=REFERENCE", param_hint="--image")
+        overrides[export_name] = reference
+    return overrides
+
+
+@app.command()
+def render(
+    files: Annotated[
+        list[Path],
+        typer.Option("-f", "--filename", help="LunoraContainer / LunoraApp YAML files or directories."),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Directory the wrangler config, _generated/containers.ts and lunora-render.json go to."
+        ),
+    ],
+    base: Annotated[
+        Path | None,
+        typer.Option(help="The wrangler.toml or wrangler.jsonc to merge into (may be the output itself)."),
+    ] = None,
+    format: Annotated[str | None, typer.Option(help="toml or jsonc; needed only without --base.")] = None,
+    flavour: Annotated[
+        str,
+        typer.Option(
+            help="lunora (extends @lunora/container/do) or cloudflare (extends @cloudflare/containers)."
+        ),
+    ] = "lunora",
+    image: Annotated[
+        list[str] | None, typer.Option(help="EXPORT_NAME=REFERENCE: a pushed image for a build container.")
+    ] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="The app to render when the files describe several.")
+    ] = None,
+    check: Annotated[bool, typer.Option(help="Write nothing; exit 1 when the output would change.")] = False,
+) -> None:
+    """Render an app's wrangler config and generated TypeScript offline, without a cluster.
+
+    Exit codes: 0 done (or, with --check, up to date); 1 --check found changes; 2 bad input.
+    """
+    from lunora_operator.render import RenderError, pending_changes, write_output
+    from lunora_operator.render import render as render_app
+
+    if format not in (None, "toml", "jsonc"):
+        raise typer.BadParameter("must be toml or jsonc", param_hint="--format")
+    if flavour not in ("lunora", "cloudflare"):
+        raise typer.BadParameter("must be lunora or cloudflare", param_hint="--flavour")
+    try:
+        output = render_app(files, out, base, format, flavour, _image_overrides(image or []), app_name)  # type: ignore[arg-type]
+    except RenderError as error:
+        for problem in error.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
+    if check:
+        stale = pending_changes(output, out)
+        for relative in stale:
+            typer.echo(f"would change {out / relative}")
+        raise typer.Exit(1 if stale else 0)
+    for change in output.changes:
+        typer.echo(change)
+    for relative in write_output(output, out):
+        typer.echo(f"{'removed' if relative in output.obsolete else 'wrote'} {out / relative}")
+
+
 @app.command()
 def version() -> None:
     """Print the operator version."""

@@ -10,6 +10,7 @@ FULL = {
     "LUNORA_TEST_KUBECONFIG": "/k/admin.kubeconfig",
     "LUNORA_TEST_KUBECTL": "/t/kubectl",
     "LUNORA_TEST_HELM": "/t/helm",
+    "LUNORA_TEST_NODE_TOOLS": "/t/node",
     "LUNORA_TEST_DOCKER_HOST": "unix:///var/run/docker.sock",
     "LUNORA_TEST_BASE_IMAGE": "lunora-test/busybox:1",
     "LUNORA_TEST_REGISTRY": "127.0.0.1:15000",

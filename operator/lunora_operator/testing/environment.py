@@ -12,6 +12,7 @@ _FIELDS = {
     "kubeconfig": "KUBECONFIG",
     "kubectl": "KUBECTL",
     "helm": "HELM",
+    "node_tools": "NODE_TOOLS",
     "docker_host": "DOCKER_HOST",
     "base_image": "BASE_IMAGE",
     "registry": "REGISTRY",
@@ -56,6 +57,8 @@ class TestEnvironment:
     kubeconfig: Path
     kubectl: Path
     helm: Path
+    node_tools: Path
+    """Directory whose node_modules holds the pinned wrangler, typescript and Cloudflare types."""
     docker_host: str
     base_image: str
     registry: str
@@ -86,6 +89,7 @@ class TestEnvironment:
             kubeconfig=Path(values["kubeconfig"]),
             kubectl=Path(values["kubectl"]),
             helm=Path(values["helm"]),
+            node_tools=Path(values["node_tools"]),
             docker_host=values["docker_host"],
             base_image=values["base_image"],
             registry=values["registry"],

@@ -1,0 +1,1 @@
+"""TypeScript emitted for the Worker: the Container Durable Object classes."""

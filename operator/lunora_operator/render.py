@@ -1,0 +1,341 @@
+"""Offline render: resource YAML files + a base wrangler config -> the files a Worker deploys with.
+
+No cluster is involved. The output directory receives the merged wrangler config,
+`_generated/containers.ts` and `lunora-render.json`, the record of which containers the
+render owns (so a container whose file was removed can be deleted from the config according
+to its `deletionPolicy`) — the same facts the operator keeps in the app's output ConfigMap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lunora_operator.api.resources import LunoraApp, LunoraContainer
+from lunora_operator.api.rules import FieldError
+from lunora_operator.api.validation import ResourceInvalid, validate_resource
+from lunora_operator.codegen.containers_ts import CodegenUnsupported, Flavour, render_containers_ts
+from lunora_operator.wrangler.desired import (
+    DesiredContainer,
+    ImageLocation,
+    ImageUnavailable,
+    RemovedContainer,
+    desired_container,
+)
+from lunora_operator.wrangler.document import (
+    FILE_NAMES,
+    Format,
+    WranglerConfigError,
+    empty_text,
+    format_of,
+    lookup,
+    open_document,
+)
+from lunora_operator.wrangler.merge import RenderConflict, merge_config
+
+STATE_FILE = "lunora-render.json"
+GENERATED_TS = Path("_generated") / "containers.ts"
+YAML_SUFFIXES = (".yaml", ".yml")
+GROUP_PREFIX = "lunora.sh/"
+
+
+class RenderError(Exception):
+    """Input the render cannot use; each problem names its file, line and field."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    path: Path
+    line: int
+    document: dict[str, Any]
+    node: yaml.Node
+
+
+@dataclass
+class RenderOutput:
+    files: dict[Path, str]
+    obsolete: list[Path] = field(default_factory=list)
+    """Files a previous render wrote that must go (the TypeScript of an app with no containers)."""
+    changes: list[str] = field(default_factory=list)
+    migration_tag: str | None = None
+
+
+# --- reading resources -------------------------------------------------------------------------
+
+
+def _yaml_files(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise RenderError([f"{path}: no such file or directory"])
+    return found
+
+
+def load_documents(paths: Iterable[Path]) -> list[SourceDocument]:
+    """Every lunora.sh document in the files (other kinds, e.g. a Deployment, are skipped)."""
+    documents: list[SourceDocument] = []
+    problems: list[str] = []
+    for path in _yaml_files(paths):
+        text = path.read_text()
+        try:
+            nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            problems.append(f"{where}: not valid YAML: {getattr(error, 'problem', error)}")
+            continue
+        for node in nodes:
+            if node is None:
+                continue
+            document = yaml.safe_load(yaml.serialize(node))
+            if isinstance(document, dict) and str(document.get("apiVersion", "")).startswith(GROUP_PREFIX):
+                documents.append(SourceDocument(path, node.start_mark.line + 1, document, node))
+    if problems:
+        raise RenderError(problems)
+    return documents
+
+
+def _line_of(node: yaml.Node, field_path: str) -> int:
+    """The line of the deepest node on `field_path` (spec.readyOn[0].port) that exists."""
+    current = node
+    for part in field_path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if isinstance(current, yaml.MappingNode) and not part.startswith("["):
+            match = next((value for key, value in current.value if key.value == part), None)
+        elif isinstance(current, yaml.SequenceNode) and part.startswith("["):
+            index = int(part.strip("[]")) if part.strip("[]").isdigit() else -1
+            match = current.value[index] if 0 <= index < len(current.value) else None
+        else:
+            match = None
+        if match is None:
+            break
+        current = match
+    return current.start_mark.line + 1
+
+
+def parse_resources(sources: Sequence[SourceDocument]) -> tuple[list[LunoraApp], list[LunoraContainer]]:
+    apps: list[LunoraApp] = []
+    containers: list[LunoraContainer] = []
+    problems: list[str] = []
+    for source in sources:
+        try:
+            resource = validate_resource(source.document)
+        except ResourceInvalid as invalid:
+            problems += [_located(source, error) for error in invalid.errors]
+            continue
+        (apps if isinstance(resource, LunoraApp) else containers).append(resource)  # type: ignore[arg-type]
+    if problems:
+        raise RenderError(problems)
+    return apps, containers
+
+
+def _located(source: SourceDocument, error: FieldError) -> str:
+    return f"{source.path}:{_line_of(source.node, error.field)}: {error.field}: {error.message}"
+
+
+# --- choosing the app --------------------------------------------------------------------------
+
+
+def select_app(
+    apps: Sequence[LunoraApp], containers: Sequence[LunoraContainer], wanted: str | None
+) -> tuple[str, LunoraApp | None, list[LunoraContainer]]:
+    referenced = sorted({c.spec.app for c in containers} | {a.metadata.name for a in apps})
+    if wanted is None:
+        if len(referenced) > 1:
+            raise RenderError(
+                [f"the files describe several apps ({', '.join(referenced)}); choose one with --app"]
+            )
+        if not referenced:
+            raise RenderError(["the files hold no LunoraContainer or LunoraApp"])
+        wanted = referenced[0]
+    app = next((a for a in apps if a.metadata.name == wanted), None)
+    members = [c for c in containers if c.spec.app == wanted]
+    if app is None and not members:
+        raise RenderError([f'no LunoraContainer or LunoraApp belongs to app "{wanted}"'])
+    return wanted, app, members
+
+
+# --- the render --------------------------------------------------------------------------------
+
+
+def _previous_state(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / STATE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        state = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise RenderError([f"{path}:{error.lineno}: not valid JSON: {error.msg}"]) from None
+    return state if isinstance(state, dict) else {}
+
+
+def removed_containers(
+    state: Mapping[str, Any], desired: Sequence[DesiredContainer]
+) -> list[RemovedContainer]:
+    """Containers owned (or orphaned) last time that no resource describes any more."""
+    present = {d.names.class_name for d in desired}
+    removed: list[RemovedContainer] = []
+    for key in ("containers", "orphaned"):
+        for owned in state.get(key, []):
+            if not isinstance(owned, dict) or owned.get("className") in present | {
+                r.class_name for r in removed
+            }:
+                continue
+            orphan = key == "orphaned" or owned.get("deletionPolicy") == "Orphan"
+            removed.append(
+                RemovedContainer(
+                    resource=str(owned.get("resource")),
+                    class_name=str(owned["className"]),
+                    binding_name=str(owned["bindingName"]),
+                    deletion_policy="Orphan" if orphan else "Delete",
+                )
+            )
+    return removed
+
+
+def state_record(
+    app_name: str,
+    worker_name: str | None,
+    desired: Sequence[DesiredContainer],
+    removed: Sequence[RemovedContainer],
+) -> str:
+    """lunora-render.json: the containers this render owns, and the orphans whose entries it
+    keeps carrying (delete one from `orphaned` to let its entries go)."""
+    record = {
+        "app": app_name,
+        "workerName": worker_name,
+        "containers": [
+            {
+                "resource": d.names.resource,
+                "exportName": d.names.export_name,
+                "className": d.names.class_name,
+                "bindingName": d.names.binding_name,
+                "deletionPolicy": d.deletion_policy,
+            }
+            for d in sorted(desired, key=lambda d: d.names.export_name)
+        ],
+        "orphaned": [
+            {"resource": r.resource, "className": r.class_name, "bindingName": r.binding_name}
+            for r in sorted(removed, key=lambda r: r.class_name)
+            if r.deletion_policy == "Orphan"
+        ],
+    }
+    return json.dumps(record, indent=2, sort_keys=False) + "\n"
+
+
+def render(
+    resource_paths: Sequence[Path],
+    out_dir: Path,
+    base: Path | None = None,
+    format: Format | None = None,
+    flavour: Flavour = "lunora",
+    images: Mapping[str, str] | None = None,
+    app_name: str | None = None,
+) -> RenderOutput:
+    """Computes the output files; writes nothing."""
+    apps, containers = parse_resources(load_documents(resource_paths))
+    app_name, app, members = select_app(apps, containers, app_name)
+
+    base_format = format_of(base.name) if base is not None else None
+    if base is not None and base_format is None:
+        raise RenderError([f"{base}: the base config must end in .toml, .jsonc or .json"])
+    if format is not None and base_format is not None and format != base_format:
+        raise RenderError(
+            [
+                f"{base}: --format {format} does not match the base config ({base_format}); a config keeps its format"
+            ]
+        )
+    fmt: Format = base_format or format or (app.spec.wrangler.format if app else "jsonc")
+    worker_name = app.spec.worker_name if app else None
+
+    if base is not None:
+        if not base.is_file():
+            raise RenderError([f"{base}: no such file"])
+        base_text = base.read_text()
+    else:
+        if worker_name is None:
+            raise RenderError(["without --base the files must include the LunoraApp (for its workerName)"])
+        base_text = empty_text(fmt, worker_name)
+    try:
+        document = open_document(base_text, fmt)
+    except WranglerConfigError as error:
+        raise RenderError([f"{base}:{error.line}:{error.column}: {error.message}"]) from None
+    worker_name = worker_name or lookup(document, ["name"])
+
+    location = ImageLocation(
+        base_dir=str((base.parent if base else Path.cwd()).resolve()), out_dir=str(out_dir.resolve())
+    )
+    problems: list[str] = []
+    desired: list[DesiredContainer] = []
+    for container in members:
+        try:
+            desired.append(desired_container(container, worker_name or app_name, images, location))
+        except ImageUnavailable as error:
+            problems.append(str(error))
+    if problems:
+        raise RenderError(problems)
+
+    out_config = out_dir / FILE_NAMES[fmt]
+    previous = None
+    if out_config.is_file() and (base is None or out_config.resolve() != base.resolve()):
+        try:
+            previous = open_document(out_config.read_text(), fmt).get([])
+        except WranglerConfigError as error:
+            raise RenderError([f"{out_config}:{error.line}:{error.column}: {error.message}"]) from None
+
+    removed = removed_containers(_previous_state(out_dir), desired)
+    try:
+        merged = merge_config(document, desired, removed, previous, worker_name)
+        generated = render_containers_ts(desired, flavour)
+    except RenderConflict as conflict:
+        raise RenderError([f"{base or out_config}: {problem}" for problem in conflict.problems]) from None
+    except CodegenUnsupported as error:
+        raise RenderError([str(error)]) from None
+
+    files = {
+        Path(FILE_NAMES[fmt]): merged.text,
+        Path(STATE_FILE): state_record(app_name, worker_name, desired, removed),
+    }
+    if generated:
+        files[GENERATED_TS] = generated
+    obsolete = [] if generated else [GENERATED_TS]
+    return RenderOutput(
+        files=files, obsolete=obsolete, changes=merged.changes, migration_tag=merged.migration_tag
+    )
+
+
+def pending_changes(output: RenderOutput, out_dir: Path) -> list[Path]:
+    """Output files whose content differs from what is on disk."""
+    stale = []
+    for relative, content in output.files.items():
+        target = out_dir / relative
+        if not target.is_file() or target.read_text() != content:
+            stale.append(relative)
+    return stale + [relative for relative in output.obsolete if (out_dir / relative).exists()]
+
+
+def write_output(output: RenderOutput, out_dir: Path) -> list[Path]:
+    written: list[Path] = []
+    for relative in pending_changes(output, out_dir):
+        target = out_dir / relative
+        if relative in output.obsolete:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(output.files[relative])
+        written.append(relative)
+    return written

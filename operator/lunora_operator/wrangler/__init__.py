@@ -1,0 +1,1 @@
+"""Reading and editing Cloudflare Wrangler configuration files."""

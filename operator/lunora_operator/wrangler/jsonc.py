@@ -1,0 +1,526 @@
+"""Style-preserving JSONC (JSON with comments and trailing commas) parser and editor.
+
+Edits work like the npm package ``jsonc-parser``'s ``modify()``/``applyEdits()``: only the bytes
+that must change are rewritten, so comments, blank lines, key order, indentation and trailing
+commas elsewhere in the document survive byte-for-byte.
+
+No PyPI package was suitable (checked: jsonc-parser, json5, pyjson5, commentjson, jsoncomment,
+json-five, json5kit, jsoncgx, jsonc-edit): most only parse; json-five round-trips but offers no
+edit operations, json5kit rejects block comments, jsoncgx rejects trailing commas and is GPL,
+jsonc-edit drives Node.js and installs npm packages at run time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["JsoncDocument", "JsoncError", "parse"]
+
+JsonPath = Sequence[str | int]
+_Edit = tuple[int, int, str]  # (start, end, replacement) on the current text
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+_LITERAL = re.compile(r"(true|false|null)(?![A-Za-z0-9_$])")
+_LITERAL_VALUES: dict[str, Any] = {"true": True, "false": False, "null": None}
+_REST_OF_LINE = re.compile(r"[^\r\n]*")
+_COLON = re.compile(r"[ \t]*:[ \t]*")
+_WHITESPACE = " \t\r\n"
+
+
+class JsoncError(ValueError):
+    """Malformed JSONC; ``line`` and ``column`` are 1-based."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"{message} at line {line}, column {column}")
+        self.message = message
+        self.line = line
+        self.column = column
+
+    @classmethod
+    def at(cls, text: str, offset: int, message: str) -> JsoncError:
+        line_start = text.rfind("\n", 0, offset) + 1
+        return cls(message, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
+@dataclass
+class _Node:
+    kind: str  # "object", "array", "string", "number" or "literal"
+    start: int
+    end: int
+    plain: Any
+    items: list[_Item] = field(default_factory=list)
+
+
+@dataclass
+class _Item:
+    """An object member or array element; ``start`` is where its key (or value) begins."""
+
+    key: str | None
+    start: int
+    key_end: int | None
+    value: _Node
+    comma: int | None  # offset of the comma that follows it, if any
+
+
+def parse(text: str) -> Any:
+    """Parse JSONC into plain Python values; raise JsoncError on malformed input."""
+    return _Parser(text).parse().plain
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 1 if text.startswith("\ufeff") else 0
+
+    def error(self, message: str, offset: int | None = None) -> JsoncError:
+        return JsoncError.at(self.text, self.pos if offset is None else offset, message)
+
+    def parse(self) -> _Node:
+        try:
+            self.skip()
+            root = self.value()
+            self.skip()
+        except RecursionError:
+            raise self.error("nesting too deep") from None
+        if self.pos < len(self.text):
+            raise self.error("unexpected content after the top-level value")
+        return root
+
+    def skip(self) -> None:
+        text, pos = self.text, self.pos
+        while pos < len(text):
+            if text[pos] in _WHITESPACE:
+                pos += 1
+            elif text.startswith("//", pos):
+                pos = _line_comment_end(text, pos)
+            elif text.startswith("/*", pos):
+                end = text.find("*/", pos + 2)
+                if end < 0:
+                    raise self.error("unterminated block comment", pos)
+                pos = end + 2
+            else:
+                break
+        self.pos = pos
+
+    def peek(self) -> str:
+        if self.pos >= len(self.text):
+            raise self.error("unexpected end of input")
+        return self.text[self.pos]
+
+    def value(self) -> _Node:
+        text, start = self.text, self.pos
+        char = self.peek()
+        if char in "{[":
+            return self.container(char == "{")
+        if char == '"':
+            self.pos = self.string_end(start)
+            return _Node("string", start, self.pos, json.loads(text[start : self.pos]))
+        if number := _NUMBER.match(text, start):
+            self.pos = number.end()
+            raw = number.group()
+            plain = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            return _Node("number", start, self.pos, plain)
+        if literal := _LITERAL.match(text, start):
+            self.pos = literal.end()
+            return _Node("literal", start, self.pos, _LITERAL_VALUES[literal.group()])
+        raise self.error(f"unexpected character {char!r}, expected a value")
+
+    def string_end(self, start: int) -> int:
+        if match := _STRING.match(self.text, start):
+            return match.end()
+        pos = start + 1  # find the reason the fast path failed, for the error position
+        while pos < len(self.text):
+            char = self.text[pos]
+            if char == '"':
+                return pos + 1
+            if char in "\r\n":
+                break
+            if ord(char) < 0x20:
+                raise self.error("control character in string", pos)
+            if char == "\\":
+                if not re.match(r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})', self.text[pos : pos + 6]):
+                    raise self.error("invalid escape sequence in string", pos)
+                pos += 1
+            pos += 1
+        raise self.error("unterminated string", start)
+
+    def container(self, is_object: bool) -> _Node:
+        text, start = self.text, self.pos
+        close = "}" if is_object else "]"
+        items: list[_Item] = []
+        plain: Any = {} if is_object else []
+        self.pos += 1
+        self.skip()
+        while self.peek() != close:
+            item_start, key, key_end = self.pos, None, None
+            if is_object:
+                if self.peek() != '"':
+                    raise self.error("expected a property name in double quotes")
+                key_end = self.string_end(item_start)
+                key = json.loads(text[item_start:key_end])
+                self.pos = key_end
+                self.skip()
+                if self.peek() != ":":
+                    raise self.error("expected ':' after the property name")
+                self.pos += 1
+                self.skip()
+            value = self.value()
+            self.skip()
+            comma = None
+            if self.peek() == ",":
+                comma = self.pos
+                self.pos += 1
+                self.skip()
+            items.append(_Item(key, item_start, key_end, value, comma))
+            if is_object:
+                plain[key] = value.plain  # a repeated key wins, as with json.loads
+            else:
+                plain.append(value.plain)
+            if comma is None and self.peek() != close:
+                raise self.error(f"expected ',' or '{close}'")
+        self.pos += 1
+        return _Node("object" if is_object else "array", start, self.pos, plain, items)
+
+
+class JsoncDocument:
+    """A JSONC text that can be edited in place, preserving everything an edit does not touch.
+
+    Paths are sequences of object keys (str) and array indexes (int, negative counts from the end).
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._root = _Parser(text).parse()
+        self._eol = "\r\n" if "\r\n" in text else "\n"
+        self._unit = self._detect_indent_unit()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def get(self, path: JsonPath) -> Any:
+        """Return a copy of the plain value at ``path``; KeyError/IndexError if it is absent."""
+        current = self._root.plain
+        for segment in _check_path(path):
+            if isinstance(segment, str):
+                if not isinstance(current, dict):
+                    raise KeyError(segment)
+                current = current[segment]
+            else:
+                if not isinstance(current, list):
+                    raise IndexError(f"array index {segment} on a non-array")
+                current = current[segment]
+        return copy.deepcopy(current)
+
+    def set(self, path: JsonPath, value: Any) -> None:
+        """Replace the value at ``path``, or add the missing object key (creating missing parents)."""
+        keys = _check_path(path)
+        new = _normalize(value)
+        node, item = self._root, None
+        for depth, segment in enumerate(keys):
+            child = self._child(node, segment)
+            if child is None:
+                assert isinstance(segment, str)
+                nested = new
+                for key in reversed(keys[depth + 1 :]):
+                    if isinstance(key, int):
+                        raise IndexError(f"cannot create array index {key}: {keys[: depth + 1]} is missing")
+                    nested = {key: nested}
+                edits = self._insert_last(node, self._member_maker(node, segment, nested))
+                self._apply(edits, _with_value(self._root.plain, keys, new))
+                return
+            node, item = child.value, child
+        if _same(node.plain, new):
+            return
+        # A value that sits in a packed line, or a one-line non-empty container, stays on one line.
+        one_line = (item is not None and not self._starts_line(item.start)) or _is_packed(self._text, node)
+        replacement = self._dump(new, None if one_line else self._line_indent(node.start))
+        self._apply([(node.start, node.end, replacement)], _with_value(self._root.plain, keys, new))
+
+    def append(self, path: JsonPath, value: Any) -> None:
+        """Append to the array at ``path``, creating it under a missing object key."""
+        keys = _check_path(path)
+        new = _normalize(value)
+        node = self._root
+        for segment in keys:
+            child = self._child(node, segment)
+            if child is None:
+                self.set(keys, [new])
+                return
+            node = child.value
+        if node.kind != "array":
+            raise TypeError(f"cannot append to a {node.kind} at {keys!r}")
+        expected = copy.deepcopy(self._root.plain)
+        _resolve(expected, keys).append(new)
+        # Elements follow the last one's style: a packed container element gets a packed sibling.
+        packed = bool(node.items) and _is_packed(self._text, node.items[-1].value)
+        edits = self._insert_last(node, lambda indent: self._dump(new, None if packed else indent))
+        self._apply(edits, expected)
+
+    def remove(self, path: JsonPath) -> None:
+        """Remove an object member (every occurrence of a repeated key) or an array element."""
+        keys = _check_path(path)
+        if not keys:
+            raise ValueError("cannot remove the document root")
+        self._node_at(keys)  # raises KeyError/IndexError/TypeError when absent
+        parent, last = self._node_at(keys[:-1]), keys[-1]
+        if isinstance(last, int):
+            index = _index(parent, last)
+            expected = copy.deepcopy(self._root.plain)
+            del _resolve(expected, keys[:-1])[index]
+            self._apply(self._removal_edits(parent, index), expected)
+            return
+        while positions := [i for i, item in enumerate(parent.items) if item.key == last]:
+            expected = copy.deepcopy(self._root.plain)
+            target = _resolve(expected, keys[:-1])
+            if len(positions) > 1:
+                target[last] = copy.deepcopy(parent.items[positions[-2]].value.plain)
+            else:
+                del target[last]
+            self._apply(self._removal_edits(parent, positions[-1]), expected)
+            parent = self._node_at(keys[:-1])
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def _child(self, node: _Node, segment: str | int) -> _Item | None:
+        """The item at ``segment`` in ``node``, or None for a missing object key."""
+        if node.kind == "object":
+            if not isinstance(segment, str):
+                raise TypeError(f"cannot use index {segment!r} on an object")
+            return next((item for item in reversed(node.items) if item.key == segment), None)
+        if node.kind == "array":
+            if not isinstance(segment, int):
+                raise TypeError(f"cannot use key {segment!r} on an array")
+            return node.items[_index(node, segment)]
+        raise TypeError(f"cannot look up {segment!r} in a {node.kind}")
+
+    def _node_at(self, keys: list[str | int]) -> _Node:
+        node = self._root
+        for segment in keys:
+            child = self._child(node, segment)
+            if child is None:
+                raise KeyError(segment)
+            node = child.value
+        return node
+
+    # -- edit construction -----------------------------------------------------------------------
+
+    def _insert_last(self, container: _Node, make: Callable[[str | None], str]) -> list[_Edit]:
+        """Edits adding an item after the last one; ``make(indent)`` renders it (None: one line)."""
+        text, eol = self._text, self._eol
+        open_, close = container.start, container.end - 1
+        if not container.items:
+            base = self._line_indent(open_)
+            inner = base + self._unit
+            if not text[open_ + 1 : close].strip():
+                return [(open_ + 1, close, eol + inner + make(inner) + eol + base)]
+            close_line = _line_start(text, close)
+            if not text[close_line:close].strip(" \t"):  # keep the comments inside above the item
+                return [(close_line, close_line, inner + make(inner) + eol)]
+            return [(close, close, eol + inner + make(inner) + eol + base)]
+        last = container.items[-1]
+        trailing = last.comma is not None
+        if self._starts_line(last.start):
+            indent = self._line_indent(last.start)
+            after = last.comma + 1 if last.comma is not None else last.value.end
+            # Insert past the comments on the last item's line so that they stay with it.
+            last_comment, stop = self._same_line_trivia(after)
+            anchor = stop if stop == len(text) or text[stop] in "\r\n" else last_comment
+            body = eol + indent + make(indent) + ("," if trailing else "")
+            comma: list[_Edit] = [] if trailing else [(last.value.end, last.value.end, ",")]
+            return [*comma, (anchor, anchor, body)]
+        separator = " "
+        if len(container.items) > 1:
+            previous = container.items[-2]
+            assert previous.comma is not None
+            gap = text[previous.comma + 1 : last.start]
+            if not gap.strip(" \t"):
+                separator = gap
+        if last.comma is not None:
+            return [(last.comma + 1, last.comma + 1, separator + make(None) + ",")]
+        return [(last.value.end, last.value.end, "," + separator + make(None))]
+
+    def _removal_edits(self, container: _Node, index: int) -> list[_Edit]:
+        text = self._text
+        items = container.items
+        item = items[index]
+        after = item.comma + 1 if item.comma is not None else item.value.end
+        rest = text[container.start + 1 : item.start] + text[after : container.end - 1]
+        if len(items) == 1 and not rest.strip():  # the container becomes empty: collapse to {} or []
+            return [(container.start + 1, container.end - 1, "")]
+        if self._starts_line(item.start):
+            _, stop = self._same_line_trivia(after)
+            if stop == len(text) or text[stop] in "\r\n":
+                line_end = stop + (2 if text.startswith("\r\n", stop) else 1)
+                edits: list[_Edit] = [(_line_start(text, item.start), min(line_end, len(text)), "")]
+                previous_comma = items[index - 1].comma if index > 0 else None
+                if index == len(items) - 1 and item.comma is None and previous_comma is not None:
+                    edits.append((previous_comma, previous_comma + 1, ""))
+                return edits
+        if index < len(items) - 1:
+            return [(item.start, items[index + 1].start, "")]
+        if index > 0:
+            previous_comma = items[index - 1].comma
+            assert previous_comma is not None
+            return [(previous_comma, item.value.end, "")]
+        return [(item.start, after, "")]
+
+    def _member_maker(self, obj: _Node, key: str, value: Any) -> Callable[[str | None], str]:
+        colon = ": "
+        if obj.items:
+            last = obj.items[-1]
+            assert last.key_end is not None
+            gap = self._text[last.key_end : last.value.start]
+            if _COLON.fullmatch(gap):
+                colon = gap
+        prefix = json.dumps(key, ensure_ascii=False) + colon
+        return lambda indent: prefix + self._dump(value, indent)
+
+    def _dump(self, value: Any, indent: str | None) -> str:
+        """Serialize ``value`` on one line (indent None) or pretty, for a line indented by ``indent``."""
+        if indent is None:
+            return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, indent=self._unit).replace("\n", self._eol + indent)
+
+    def _apply(self, edits: list[_Edit], expected: Any) -> None:
+        text = _splice(self._text, edits)
+        try:
+            root = _Parser(text).parse()
+        except JsoncError as exc:  # pragma: no cover - a bug in this module, never in the input
+            raise RuntimeError(f"jsonc edit produced invalid JSONC: {exc}") from exc
+        if not _same(root.plain, expected):  # pragma: no cover - same
+            raise RuntimeError("jsonc edit produced an unexpected value")
+        self._text, self._root = text, root
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def _starts_line(self, offset: int) -> bool:
+        return not self._text[_line_start(self._text, offset) : offset].strip(" \t")
+
+    def _line_indent(self, offset: int) -> str:
+        start = _line_start(self._text, offset)
+        end = start
+        while end < len(self._text) and self._text[end] in " \t":
+            end += 1
+        return self._text[start:end]
+
+    def _same_line_trivia(self, offset: int) -> tuple[int, int]:
+        """Skip blanks and comments on ``offset``'s line: (end of the last comment, where it stopped)."""
+        text, pos, last = self._text, offset, offset
+        while pos < len(text):
+            if text[pos] in " \t":
+                pos += 1
+            elif text.startswith("//", pos):
+                pos = last = _line_comment_end(text, pos)
+            elif text.startswith("/*", pos):
+                end = text.find("*/", pos + 2) + 2
+                if end < 2 or _has_newline(text[pos:end]):
+                    break
+                pos = last = end
+            else:
+                break
+        return last, pos
+
+    def _detect_indent_unit(self) -> str:
+        """The most common indentation step between a container's line and its items' lines."""
+        steps: Counter[str] = Counter()
+        pending = [self._root]
+        while pending:
+            node = pending.pop()
+            parent_indent = self._line_indent(node.start)
+            for item in node.items:
+                pending.append(item.value)
+                if self._starts_line(item.start):
+                    indent = self._line_indent(item.start)
+                    step = indent[len(parent_indent) :]
+                    if indent.startswith(parent_indent) and step and len(set(step)) == 1:
+                        steps[step] += 1
+        return steps.most_common(1)[0][0] if steps else "  "
+
+
+def _splice(text: str, edits: list[_Edit]) -> str:
+    """Apply non-overlapping edits; insertions at the same offset keep their list order."""
+    parts, pos = [], 0
+    for start, end, replacement in sorted(edits, key=lambda edit: edit[0]):
+        assert start >= pos, "overlapping edits"
+        parts += [text[pos:start], replacement]
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _line_start(text: str, offset: int) -> int:
+    return max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+
+
+def _line_comment_end(text: str, offset: int) -> int:
+    match = _REST_OF_LINE.match(text, offset)
+    assert match is not None
+    return match.end()
+
+
+def _has_newline(text: str) -> bool:
+    return "\n" in text or "\r" in text
+
+
+def _is_packed(text: str, node: _Node) -> bool:
+    """A non-empty container written on one line."""
+    return bool(node.items) and not _has_newline(text[node.start : node.end])
+
+
+def _index(array: _Node, segment: int) -> int:
+    index = segment + len(array.items) if segment < 0 else segment
+    if not 0 <= index < len(array.items):
+        raise IndexError(f"array index {segment} out of range")
+    return index
+
+
+def _check_path(path: JsonPath) -> list[str | int]:
+    if isinstance(path, str):
+        raise TypeError("path must be a sequence of keys and indexes, not a string")
+    keys = list(path)
+    for key in keys:
+        if isinstance(key, bool) or not isinstance(key, str | int):
+            raise TypeError(f"path segments must be str or int, got {key!r}")
+    return keys
+
+
+def _normalize(value: Any) -> Any:
+    """Round-trip through JSON: rejects what cannot be written, turns tuples into lists."""
+    return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
+
+
+def _resolve(plain: Any, keys: list[str | int]) -> Any:
+    for key in keys:
+        plain = plain[key]
+    return plain
+
+
+def _with_value(plain: Any, keys: list[str | int], value: Any) -> Any:
+    """A copy of ``plain`` with ``value`` at ``keys``, creating missing objects on the way."""
+    if not keys:
+        return value
+    result = copy.deepcopy(plain)
+    current = result
+    for key in keys[:-1]:
+        if isinstance(current, dict) and key not in current:
+            current[key] = {}
+        current = current[key]
+    current[keys[-1]] = value
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that also tells 1, 1.0, True and 0.0, -0.0 apart."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and repr(a) == repr(b)

@@ -1,0 +1,258 @@
+"""Merge an app's containers into its wrangler config.
+
+Like Lunora (`spec/lunora-container.md` §3.2–§3.5): `durable_objects.bindings[]` by name,
+`containers[]` by class, append-only `migrations[]` with new SQLite classes under the next
+free tag, `observability` switched on when absent. Unlike Lunora (add-only), entries the
+operator owns — those whose `class_name` is one of the app's containers — follow the
+resource when it changes, and a removed container with `deletionPolicy: Delete` loses its
+entry and binding and gains a `deleted_classes` migration. Everything else in the file is
+the user's and is left byte-for-byte. Conflicts are found before the first edit, so a
+conflict writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lunora_operator.api.naming import find_collisions
+from lunora_operator.wrangler.desired import OWNED_ENTRY_KEYS, DesiredContainer, RemovedContainer
+from lunora_operator.wrangler.document import WranglerDocument, lookup
+from lunora_operator.wrangler.migrations import (
+    MigrationConflict,
+    ReplayState,
+    merge_history,
+    new_entry,
+    next_tag,
+    replay,
+)
+
+OBSERVABILITY_DEFAULT = {"enabled": True, "head_sampling_rate": 1}
+
+
+class RenderConflict(ValueError):
+    """The config and the resources disagree in a way only a person can settle."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class MergeResult:
+    text: str
+    changes: list[str] = field(default_factory=list)
+    migration_tag: str | None = None
+    live_classes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def _list(document: WranglerDocument, path: Sequence[str], problems: list[str]) -> list[Any]:
+    value = lookup(document, path, [])
+    if not isinstance(value, list):
+        problems.append(f"`{'.'.join(path)}` must be an array (it is {type(value).__name__})")
+        return []
+    return value
+
+
+def _entries(items: list[Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    """(index, entry) for the object entries; nulls from trailing commas and junk are skipped."""
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, Mapping)]
+
+
+def _find(items: list[Any], **match: str) -> int | None:
+    return next((i for i, item in _entries(items) if all(item.get(k) == v for k, v in match.items())), None)
+
+
+def _conflicts(
+    desired: Sequence[DesiredContainer],
+    bindings: list[Any],
+    history: list[Any],
+    state: ReplayState,
+    document: WranglerDocument,
+    worker_name: str | None,
+) -> list[str]:
+    problems = [str(collision) for collision in find_collisions(d.names for d in desired)]
+    base_name = lookup(document, ["name"])
+    if worker_name and isinstance(base_name, str) and base_name != worker_name:
+        problems.append(
+            f'`name` is "{base_name}" in the wrangler config but the LunoraApp\'s workerName is "{worker_name}"; '
+            "make them the same"
+        )
+    for d in desired:
+        names = d.names
+        for i, binding in _entries(bindings):
+            if binding.get("name") != names.binding_name:
+                continue
+            if binding.get("class_name") != names.class_name:
+                problems.append(
+                    f'durable_objects.bindings[{i}]: binding "{names.binding_name}" points at class '
+                    f'"{binding.get("class_name")}", but LunoraContainer "{names.resource}" needs it for '
+                    f'"{names.class_name}"; rename that binding or set the container\'s exportName'
+                )
+            elif binding.get("script_name"):
+                problems.append(
+                    f'durable_objects.bindings[{i}]: binding "{names.binding_name}" has script_name '
+                    f'"{binding["script_name"]}"; a container\'s Durable Object must live in this Worker'
+                )
+        if state.storage(names.class_name) == "kv":
+            where = next(
+                (
+                    f"migrations[{i}].new_classes"
+                    for i, entry in _entries(history)
+                    if names.class_name in (entry.get("new_classes") or [])
+                ),
+                "migrations",
+            )
+            problems.append(
+                f'{where}: class "{names.class_name}" (LunoraContainer "{names.resource}") is declared as a '
+                "key-value Durable Object; containers need new_sqlite_classes and a key-value class cannot "
+                "become SQLite: give the container another exportName"
+            )
+    return problems
+
+
+def _carry_orphans(
+    document: WranglerDocument,
+    orphans: Sequence[RemovedContainer],
+    containers: list[Any],
+    bindings: list[Any],
+    previous: Mapping[str, Any] | None,
+) -> list[str]:
+    """An orphaned container keeps the entry and binding it was last rendered with."""
+    if not previous:
+        return []
+    carried = []
+    old_containers = previous.get("containers") if isinstance(previous.get("containers"), list) else []
+    old_bindings = (
+        (previous.get("durable_objects") or {}).get("bindings")
+        if isinstance(previous.get("durable_objects"), Mapping)
+        else []
+    )
+    for orphan in orphans:
+        old = _find(old_containers, class_name=orphan.class_name)
+        if old is not None and _find(containers, class_name=orphan.class_name) is None:
+            document.append(["containers"], dict(old_containers[old]))
+            carried.append(f"kept orphaned containers/{orphan.class_name}")
+        old = _find(old_bindings or [], name=orphan.binding_name, class_name=orphan.class_name)
+        if old is not None and _find(bindings, name=orphan.binding_name) is None:
+            document.append(["durable_objects", "bindings"], dict(old_bindings[old]))
+            carried.append(f"kept orphaned durable_objects.bindings/{orphan.binding_name}")
+    return carried
+
+
+def merge_config(
+    document: WranglerDocument,
+    desired: Sequence[DesiredContainer],
+    removed: Sequence[RemovedContainer] = (),
+    previous: Mapping[str, Any] | None = None,
+    worker_name: str | None = None,
+) -> MergeResult:
+    """Edits `document` in place so it describes `desired` (sorted by export name) and no
+    longer describes `removed` containers with `deletionPolicy: Delete`.
+
+    `previous` is the config this merge rendered last time, when that is not the base
+    itself: its migrations may be deployed, so they are kept, and the entries of orphaned
+    containers it held are carried over."""
+    desired = sorted(desired, key=lambda d: d.names.export_name)
+    wanted_classes = {d.names.class_name for d in desired}
+    deleting = [r for r in removed if r.deletion_policy == "Delete" and r.class_name not in wanted_classes]
+    orphans = [r for r in removed if r.deletion_policy == "Orphan" and r.class_name not in wanted_classes]
+    previous_migrations = previous.get("migrations") if previous else None
+    if not isinstance(previous_migrations, list):
+        previous_migrations = None
+
+    problems: list[str] = []
+    containers = _list(document, ["containers"], problems)
+    bindings = _list(document, ["durable_objects", "bindings"], problems)
+    base_migrations = _list(document, ["migrations"], problems)
+    try:
+        history = (
+            merge_history(previous_migrations, base_migrations) if previous_migrations else base_migrations
+        )
+    except MigrationConflict as error:
+        problems.append(str(error))
+        history = base_migrations
+    state = replay(history)
+    problems += _conflicts(desired, bindings, history, state, document, worker_name)
+    if problems:
+        raise RenderConflict(problems)
+
+    changes: list[str] = []
+    if worker_name and lookup(document, ["name"]) is None:
+        document.set(["name"], worker_name)
+        changes.append(f"set name = {worker_name}")
+
+    for d in desired:
+        index = _find(containers, class_name=d.names.class_name)
+        if index is None:
+            document.append(["containers"], d.entry)
+            changes.append(f"added containers/{d.names.class_name}")
+            continue
+        current = containers[index]
+        updated = []
+        for key in OWNED_ENTRY_KEYS:
+            if key in d.entry and current.get(key) != d.entry[key]:
+                document.set(["containers", index, key], d.entry[key])
+                updated.append(key)
+            elif key not in d.entry and key in current:
+                document.remove(["containers", index, key])
+                updated.append(key)
+        if updated:
+            changes.append(f"updated containers/{d.names.class_name} ({', '.join(updated)})")
+
+    for d in desired:
+        if _find(bindings, name=d.names.binding_name) is None:
+            document.append(["durable_objects", "bindings"], d.binding)
+            changes.append(f"added durable_objects.bindings/{d.names.binding_name}")
+    changes += _carry_orphans(document, orphans, containers, bindings, previous)
+
+    if history != base_migrations:
+        if history[: len(base_migrations)] == base_migrations:
+            for entry in history[len(base_migrations) :]:
+                document.append(["migrations"], entry)
+        else:
+            document.set(["migrations"], history)
+        changes.append("restored migrations rendered before")
+    created = [d.names.class_name for d in desired if d.names.class_name not in state.live]
+    dropped = [r.class_name for r in deleting if r.class_name in state.live]
+    tag = state.tags[-1] if state.tags else None
+    if created or dropped:
+        tag = next_tag(state.tags)
+        document.append(["migrations"], new_entry(tag, created, dropped))
+        summary = "; ".join(
+            part
+            for part in (
+                f"new_sqlite_classes {', '.join(created)}" if created else "",
+                f"deleted_classes {', '.join(dropped)}" if dropped else "",
+            )
+            if part
+        )
+        changes.append(f"added migration {tag} ({summary})")
+
+    # Removals last and from the end, so the indexes used above stay valid.
+    doomed = {(r.binding_name, r.class_name) for r in deleting}
+    for i, binding in reversed(_entries(bindings)):
+        if (binding.get("name"), binding.get("class_name")) in doomed:
+            document.remove(["durable_objects", "bindings", i])
+            changes.append(f"removed durable_objects.bindings/{binding['name']}")
+    doomed_classes = {r.class_name for r in deleting}
+    for i, entry in reversed(_entries(containers)):
+        if entry.get("class_name") in doomed_classes:
+            document.remove(["containers", i])
+            changes.append(f"removed containers/{entry['class_name']}")
+
+    if desired and lookup(document, ["observability"]) is None:
+        document.set(["observability"], dict(OBSERVABILITY_DEFAULT))
+        changes.append("set observability (container logs)")
+
+    live = dict(state.live)
+    for name in created:
+        live[name] = "sqlite"
+    for name in dropped:
+        live.pop(name, None)
+    return MergeResult(text=document.text, changes=changes, migration_tag=tag, live_classes=live)

@@ -1,0 +1,26 @@
+"""Small builders for resources used across tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lunora_operator.api.resources import LunoraContainer
+from lunora_operator.api.validation import validate_resource
+from lunora_operator.wrangler.desired import DesiredContainer, desired_container
+
+
+def container(name: str, app: str = "demo", **spec: Any) -> LunoraContainer:
+    spec.setdefault("image", {"registry": f"docker.io/acme/{name}:1.0"})
+    document = {
+        "apiVersion": "lunora.sh/v1alpha1",
+        "kind": "LunoraContainer",
+        "metadata": {"name": name},
+        "spec": {"app": app, **spec},
+    }
+    resource = validate_resource(document)
+    assert isinstance(resource, LunoraContainer)
+    return resource
+
+
+def desired(name: str, worker: str = "demo", **spec: Any) -> DesiredContainer:
+    return desired_container(container(name, **spec), worker)

@@ -1,0 +1,264 @@
+"""Merging containers into a wrangler config (spec §3), in both formats.
+
+Lunora's behaviour (§3.2-§3.4) where it still applies; tests marked "unlike Lunora" show
+the operator updating and deleting what Lunora only ever adds.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lunora_operator.wrangler.desired import RemovedContainer
+from lunora_operator.wrangler.document import open_document
+from lunora_operator.wrangler.jsonc import parse
+from lunora_operator.wrangler.merge import RenderConflict, merge_config
+from tests.support.builders import desired
+
+JSONC_BASE = """{
+  // user config
+  "name": "demo",
+  "main": "src/index.ts",
+  "durable_objects": {
+    "bindings": [
+      { "name": "SHARD", "class_name": "ShardDO" } // built-in
+    ]
+  },
+  "migrations": [
+    { "tag": "v1", "new_sqlite_classes": ["ShardDO"] }
+  ]
+}
+"""
+
+TOML_BASE = """# user config
+name = "demo"
+main = "src/index.ts"
+
+[[durable_objects.bindings]]
+name = "SHARD"        # built-in
+class_name = "ShardDO"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["ShardDO"]
+"""
+
+BASES = {"jsonc": JSONC_BASE, "toml": TOML_BASE}
+
+
+def value(text: str, fmt: str) -> dict:
+    return open_document(text, fmt).get([])  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["jsonc", "toml"])
+def fmt(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def merged(text: str, fmt: str, *containers, **kwargs):
+    document = open_document(text, fmt)  # type: ignore[arg-type]
+    result = merge_config(document, list(containers), **kwargs)
+    return result, value(result.text, fmt)
+
+
+def test_new_container_gets_entry_binding_and_sqlite_migration(fmt: str) -> None:
+    result, config = merged(BASES[fmt], fmt, desired("transcoder", maxInstances=5, instanceType="standard-1"))
+
+    assert config["containers"] == [
+        {
+            "class_name": "TranscoderContainer",
+            "image": "docker.io/acme/transcoder:1.0",
+            "instance_type": "standard-1",
+            "max_instances": 5,
+        }
+    ]
+    assert config["durable_objects"]["bindings"][-1] == {
+        "class_name": "TranscoderContainer",
+        "name": "CONTAINER_TRANSCODER",
+    }
+    assert config["migrations"][-1] == {"new_sqlite_classes": ["TranscoderContainer"], "tag": "v2"}
+    assert config["observability"] == {"enabled": True, "head_sampling_rate": 1}
+    assert result.migration_tag == "v2"
+    assert "# user config" in result.text or "// user config" in result.text
+    assert "built-in" in result.text
+
+
+def test_second_merge_changes_nothing(fmt: str) -> None:
+    first, _ = merged(BASES[fmt], fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
+
+    second, _ = merged(first.text, fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
+
+    assert second.changes == []
+    assert second.text == first.text
+
+
+def test_containers_share_one_migration_in_export_name_order(fmt: str) -> None:
+    _, config = merged(BASES[fmt], fmt, desired("transcoder"), desired("image-resizer"))
+
+    assert config["migrations"][-1]["new_sqlite_classes"] == ["ImageResizerContainer", "TranscoderContainer"]
+    assert [c["class_name"] for c in config["containers"]] == ["ImageResizerContainer", "TranscoderContainer"]
+
+
+def test_tag_is_the_lowest_unused_v_number() -> None:
+    base = '{"name": "demo", "migrations": [{"tag": "v1"}, {"tag": "v3"}, {"tag": "2024-init"}]}'
+
+    _, config = merged(base, "jsonc", desired("web"))
+
+    assert config["migrations"][-1]["tag"] == "v2"
+
+
+def test_existing_binding_with_our_name_and_class_is_kept_as_written() -> None:
+    base = '{"name": "demo", "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": "WebContainer"}]}}'
+
+    result, config = merged(base, "jsonc", desired("web"))
+
+    assert config["durable_objects"]["bindings"] == [{"name": "CONTAINER_WEB", "class_name": "WebContainer"}]
+    assert not any("bindings" in change for change in result.changes)
+
+
+def test_class_introduced_by_a_rename_counts_as_declared() -> None:
+    base = """{"name": "demo", "migrations": [
+      {"tag": "v1", "new_sqlite_classes": ["OldContainer"]},
+      {"tag": "v2", "renamed_classes": [{"from": "OldContainer", "to": "WebContainer"}]}
+    ]}"""
+
+    _, config = merged(base, "jsonc", desired("web"))
+
+    assert [m["tag"] for m in config["migrations"]] == ["v1", "v2"]
+
+
+def test_null_entries_from_trailing_commas_are_skipped() -> None:
+    config_text = '{"name": "demo", "containers": [null], "migrations": [null, {"tag": "v1"}]}'
+
+    _, config = merged(config_text, "jsonc", desired("web"))
+
+    assert config["containers"][0] is None
+    assert config["migrations"][-1]["tag"] == "v2"
+
+
+def test_observability_the_user_set_is_untouched_even_when_disabled() -> None:
+    base = '{"name": "demo", "observability": {"enabled": false}}'
+
+    _, config = merged(base, "jsonc", desired("web"))
+
+    assert config["observability"] == {"enabled": False}
+
+
+def test_unlike_lunora_owned_entry_follows_the_resource(fmt: str) -> None:
+    first, _ = merged(BASES[fmt], fmt, desired("web", maxInstances=2, rollout={"stepPercentage": 50}))
+    # the user adds a key the operator does not own
+    edited = open_document(first.text, fmt)  # type: ignore[arg-type]
+    edited.set(["containers", 0, "constraints"], {"regions": ["WEUR"]})
+
+    result, config = merged(
+        edited.text, fmt, desired("web", image={"registry": "docker.io/acme/web:2.0"}, maxInstances=4)
+    )
+
+    assert config["containers"] == [
+        {
+            "class_name": "WebContainer",
+            "image": "docker.io/acme/web:2.0",
+            "max_instances": 4,
+            "constraints": {"regions": ["WEUR"]},
+        }
+    ]
+    assert result.changes == [
+        "updated containers/WebContainer (image, max_instances, rollout_step_percentage)"
+    ]
+    assert len(config["migrations"]) == 2  # no new migration for an update
+
+
+def test_unlike_lunora_removed_container_with_delete_policy_is_deleted(fmt: str) -> None:
+    first, _ = merged(BASES[fmt], fmt, desired("web"), desired("api"))
+    removed = RemovedContainer("api", "ApiContainer", "CONTAINER_API", "Delete")
+
+    _, config = merged(first.text, fmt, desired("web"), removed=[removed])
+
+    assert [c["class_name"] for c in config["containers"]] == ["WebContainer"]
+    assert "CONTAINER_API" not in [b["name"] for b in config["durable_objects"]["bindings"]]
+    assert config["migrations"][-1] == {"deleted_classes": ["ApiContainer"], "tag": "v3"}
+    assert config["migrations"][:2] == value(first.text, fmt)["migrations"]
+
+
+def test_removed_container_with_orphan_policy_stays(fmt: str) -> None:
+    first, first_config = merged(BASES[fmt], fmt, desired("web"), desired("api"))
+
+    result, config = merged(
+        first.text,
+        fmt,
+        desired("web"),
+        removed=[RemovedContainer("api", "ApiContainer", "CONTAINER_API", "Orphan")],
+    )
+
+    assert result.text == first.text
+    assert config == first_config
+
+
+CONFLICTS = [
+    (
+        '{"name": "demo", "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": "Other"}]}}',
+        'durable_objects.bindings[0]: binding "CONTAINER_WEB" points at class "Other"',
+    ),
+    (
+        '{"name": "demo", "migrations": [{"tag": "v1", "new_classes": ["WebContainer"]}]}',
+        'migrations[0].new_classes: class "WebContainer"',
+    ),
+    (
+        '{"name": "demo", "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": "WebContainer", "script_name": "other"}]}}',
+        'has script_name "other"',
+    ),
+    (
+        '{"name": "elsewhere"}',
+        '`name` is "elsewhere" in the wrangler config but the LunoraApp\'s workerName is "demo"',
+    ),
+    ('{"name": "demo", "containers": {"class_name": "x"}}', "`containers` must be an array"),
+]
+
+
+@pytest.mark.parametrize(("base", "problem"), CONFLICTS)
+def test_conflicts_stop_with_a_clear_error_and_write_nothing(base: str, problem: str) -> None:
+    document = open_document(base, "jsonc")
+
+    with pytest.raises(RenderConflict) as conflict:
+        merge_config(document, [desired("web")], worker_name="demo")
+
+    assert any(problem in p for p in conflict.value.problems), conflict.value.problems
+    assert document.text == base
+
+
+def test_name_collision_between_two_containers_is_a_conflict() -> None:
+    with pytest.raises(RenderConflict, match="CONTAINER_IMAGE_RESIZER"):
+        merge_config(
+            open_document('{"name": "demo"}', "jsonc"),
+            [desired("a", exportName="imageResizer"), desired("b", exportName="image_resizer")],
+        )
+
+
+def test_history_rendered_before_is_kept_before_new_base_entries() -> None:
+    previous = [
+        {"tag": "v1", "new_sqlite_classes": ["ShardDO"]},
+        {"tag": "v2", "new_sqlite_classes": ["WebContainer"]},
+    ]
+    base = '{"name": "demo", "migrations": [{"tag": "v1", "new_sqlite_classes": ["ShardDO"]}, {"tag": "v3", "new_classes": ["Counter"]}]}'
+
+    _, config = merged(base, "jsonc", desired("web"), previous={"migrations": previous})
+
+    assert [m["tag"] for m in config["migrations"]] == ["v1", "v2", "v3"]
+
+
+def test_base_entry_that_differs_from_the_rendered_one_is_a_conflict() -> None:
+    previous = [{"tag": "v1", "new_sqlite_classes": ["WebContainer"]}]
+    base = '{"name": "demo", "migrations": [{"tag": "v1", "new_sqlite_classes": ["Changed"]}]}'
+
+    with pytest.raises(RenderConflict, match='migration "v1" in the base config differs'):
+        merge_config(open_document(base, "jsonc"), [desired("web")], previous={"migrations": previous})
+
+
+def test_jsonc_edits_leave_every_comment_in_place() -> None:
+    result, _ = merged(JSONC_BASE, "jsonc", desired("web"))
+
+    comments = [line[line.index("//") :] for line in JSONC_BASE.splitlines() if "//" in line]
+    assert all(comment in result.text for comment in comments)
+    # every original line survives; the only edit to one is the comma a new sibling needs
+    merged_lines = {line.replace(",", "") for line in result.text.splitlines()}
+    assert all(line.replace(",", "") in merged_lines for line in JSONC_BASE.splitlines())
+    assert parse(result.text)["name"] == "demo"
