@@ -98,7 +98,11 @@ def test_broken_base_config_is_reported_with_line_and_column(project: Path) -> N
     assert "wrangler.jsonc:3:" in result.output
 
 
-def test_path_context_becomes_dockerfile_and_build_context_checklist_37_38(project: Path) -> None:
+def test_path_context_becomes_dockerfile_and_build_context_checklist_37_38_40(project: Path) -> None:
+    """37: a directory (trailing slash or not) -> Dockerfile <dir>/Dockerfile, context <dir>;
+    38: an explicit Dockerfile.dev is used as-is; 40: one trailing slash trimmed.
+    (36, Lunora's `lunora-<name>:build` tag, does not apply: wrangler rejects a bare tag as an
+    image, so a build image is its pushed reference or its Dockerfile path.)"""
     (project / "crs" / "web.yaml").write_text(
         container_yaml(
             "web",
@@ -123,6 +127,16 @@ def test_path_context_becomes_dockerfile_and_build_context_checklist_37_38(proje
     assert entries["WebContainer"]["image_build_context"] == "../containers/web"
     assert entries["WebContainer"]["image_vars"] == {"NODE_VERSION": "22"}
     assert entries["ApiContainer"]["image"] == "../containers/api/Dockerfile.dev"
+
+
+def test_registry_reference_passes_through_unchanged_checklist_39(project: Path) -> None:
+    reference = "registry.cloudflare.com/0123456789abcdef0123456789abcdef/web:v1"
+    (project / "crs" / "web.yaml").write_text(container_yaml("web", f"image: {{registry: {reference}}}"))
+
+    assert run(project).exit_code == 0
+
+    assert config(project)["containers"][0]["image"] == reference
+    assert "image_build_context" not in config(project)["containers"][0]
 
 
 def test_git_context_needs_a_pushed_image(project: Path) -> None:

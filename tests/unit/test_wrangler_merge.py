@@ -61,6 +61,8 @@ def merged(text: str, fmt: str, *containers, **kwargs):
 
 
 def test_new_container_gets_entry_binding_and_sqlite_migration(fmt: str) -> None:
+    """§3.2.1-3: binding CONTAINER_X -> XContainer (checklist 34, 35), entry, SQLite migration;
+    §3.2.4: observability switched on when absent."""
     result, config = merged(BASES[fmt], fmt, desired("transcoder", maxInstances=5, instanceType="standard-1"))
 
     assert config["containers"] == [
@@ -83,6 +85,7 @@ def test_new_container_gets_entry_binding_and_sqlite_migration(fmt: str) -> None
 
 
 def test_second_merge_changes_nothing(fmt: str) -> None:
+    """§3.3: a second run changes nothing."""
     first, _ = merged(BASES[fmt], fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
 
     second, _ = merged(first.text, fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
@@ -99,6 +102,7 @@ def test_containers_share_one_migration_in_export_name_order(fmt: str) -> None:
 
 
 def test_tag_is_the_lowest_unused_v_number() -> None:
+    """§2: the lowest unused v<N> from v1."""
     base = '{"name": "demo", "migrations": [{"tag": "v1"}, {"tag": "v3"}, {"tag": "2024-init"}]}'
 
     _, config = merged(base, "jsonc", desired("web"))
@@ -107,6 +111,7 @@ def test_tag_is_the_lowest_unused_v_number() -> None:
 
 
 def test_existing_binding_with_our_name_and_class_is_kept_as_written() -> None:
+    """§3.2.1: existing bindings are never modified."""
     base = '{"name": "demo", "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": "WebContainer"}]}}'
 
     result, config = merged(base, "jsonc", desired("web"))
@@ -116,6 +121,7 @@ def test_existing_binding_with_our_name_and_class_is_kept_as_written() -> None:
 
 
 def test_class_introduced_by_a_rename_counts_as_declared() -> None:
+    """§3.4: a renamed-to class is declared; a second new_sqlite_classes would be refused."""
     base = """{"name": "demo", "migrations": [
       {"tag": "v1", "new_sqlite_classes": ["OldContainer"]},
       {"tag": "v2", "renamed_classes": [{"from": "OldContainer", "to": "WebContainer"}]}
@@ -127,6 +133,7 @@ def test_class_introduced_by_a_rename_counts_as_declared() -> None:
 
 
 def test_null_entries_from_trailing_commas_are_skipped() -> None:
+    """§3.3: null entries are skipped."""
     config_text = '{"name": "demo", "containers": [null], "migrations": [null, {"tag": "v1"}]}'
 
     _, config = merged(config_text, "jsonc", desired("web"))
@@ -136,6 +143,7 @@ def test_null_entries_from_trailing_commas_are_skipped() -> None:
 
 
 def test_observability_the_user_set_is_untouched_even_when_disabled() -> None:
+    """§3.2.4: present, even enabled false, means untouched."""
     base = '{"name": "demo", "observability": {"enabled": false}}'
 
     _, config = merged(base, "jsonc", desired("web"))
