@@ -7,7 +7,6 @@ skipped its real-infrastructure tests would pass while testing nothing.
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,15 +72,6 @@ def registry(testenv: TestEnvironment) -> TestRegistry:
     )
 
 
-@pytest.fixture
-def unique_name() -> str:
-    return f"t{uuid.uuid4().hex[:10]}"
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
     kubeconfig = os.environ.get("LUNORA_TEST_KUBECONFIG")
     return [f"lunora test environment: {kubeconfig or 'from the testenv env file'}"]
-
-
-def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, text=True, capture_output=True, check=False, **kwargs)

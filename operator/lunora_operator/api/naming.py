@@ -35,10 +35,11 @@ EXPORT_NAME_FROM_METADATA_RULE = Rule(
     message='metadata.name "%s" does not give an export name (it must start with a letter and be at most '
     f"{EXPORT_NAME_MAX} characters); set `spec.exportName`",
     cel_args=("self.metadata.name",),
+    # `check` gets the whole LunoraContainer, as the CEL rule sits at the root of the schema.
     check=lambda resource: (
         OK
-        if resource["export_name"] is not None or _metadata_gives_export_name(resource["name"])
-        else (resource["name"],)
+        if resource.spec.export_name is not None or _metadata_gives_export_name(resource.metadata.name)
+        else (resource.metadata.name,)
     ),
     field_path=".spec.exportName",
 )

@@ -105,10 +105,10 @@ def validate_resource(document: Mapping[str, Any]) -> Resource:
     except ValidationError as error:
         raise ResourceInvalid(resource_type.kind_name, name, pydantic_errors(error)) from None
     errors = rule_errors(resource.spec, "spec")
-    if isinstance(resource, LunoraContainer):
-        subject = {"name": resource.metadata.name, "export_name": resource.spec.export_name}
-        if (message := EXPORT_NAME_FROM_METADATA_RULE.violation(subject)) is not None:
-            errors.append(FieldError("spec.exportName", message))
+    if isinstance(resource, LunoraContainer) and (
+        message := EXPORT_NAME_FROM_METADATA_RULE.violation(resource)
+    ):
+        errors.append(FieldError("spec.exportName", message))
     if errors:
         raise ResourceInvalid(resource_type.kind_name, name, errors)
     return resource

@@ -6,6 +6,7 @@ formatting. Paths are sequences of object keys and array indexes, as in JSON.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -172,8 +173,8 @@ def open_document(text: str, format: Format) -> WranglerDocument:
 def empty_text(format: Format, worker_name: str) -> str:
     """A config to start from when the app names no base config."""
     if format == "toml":
-        return f'name = "{worker_name}"\n'
-    return '{\n  "name": "' + worker_name + '"\n}\n'
+        return tomlkit.dumps({"name": worker_name})
+    return json.dumps({"name": worker_name}, indent=2) + "\n"
 
 
 def format_of(file_name: str) -> Format | None:
