@@ -57,7 +57,6 @@ DURATION_STRING_PATTERN = "^[0-9]+[smh]$"
 ZERO_DURATION_PATTERN = "^0+[smh]$"
 _DURATION_RE = re.compile(DURATION_STRING_PATTERN)
 _ZERO_DURATION_RE = re.compile(ZERO_DURATION_PATTERN)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 def duration_rules(label: str) -> tuple[Rule, ...]:
@@ -100,10 +99,3 @@ def duration_rules(label: str) -> tuple[Rule, ...]:
 
 def duration_schema(description: str) -> dict[str, Any]:
     return {"x-kubernetes-int-or-string": True, "maxLength": 32, "description": description}
-
-
-def duration_seconds(value: int | str) -> int:
-    """Seconds of a valid duration: numbers are seconds, strings multiply by their unit."""
-    if isinstance(value, int):
-        return value
-    return int(value[:-1]) * _UNIT_SECONDS[value[-1]]

@@ -8,7 +8,7 @@ give `CONTAINER_IMAGE_RESIZER`), `find_collisions` reports such clashes within o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lunora_operator.api.rules import OK, Rule
@@ -126,7 +126,3 @@ def find_collisions(containers: Iterable[ContainerNames]) -> list[NameCollision]
             if len(resources) > 1
         )
     return found
-
-
-def colliding_resources(collisions: Sequence[NameCollision]) -> set[str]:
-    return {name for collision in collisions for name in collision.resources}

@@ -44,11 +44,6 @@ class MergeResult:
     text: str
     changes: list[str] = field(default_factory=list)
     migration_tag: str | None = None
-    live_classes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
 
 
 def _list(document: WranglerDocument, path: Sequence[str], problems: list[str]) -> list[Any]:
@@ -250,9 +245,4 @@ def merge_config(
         document.set(["observability"], dict(OBSERVABILITY_DEFAULT))
         changes.append("set observability (container logs)")
 
-    live = dict(state.live)
-    for name in created:
-        live[name] = "sqlite"
-    for name in dropped:
-        live.pop(name, None)
-    return MergeResult(text=document.text, changes=changes, migration_tag=tag, live_classes=live)
+    return MergeResult(text=document.text, changes=changes, migration_tag=tag)

@@ -24,7 +24,6 @@ class ReplayState:
     """Classes declared after replaying a migration list, with their storage backend."""
 
     live: dict[str, Storage] = field(default_factory=dict)
-    ever_declared: set[str] = field(default_factory=set)
     tags: list[str] = field(default_factory=list)
 
     def storage(self, class_name: str) -> Storage | None:
@@ -56,7 +55,6 @@ def replay(migrations: Iterable[Any]) -> ReplayState:
                     state.live[move["to"]] = storage
         for name in _names(entry, "deleted_classes"):
             state.live.pop(name, None)
-        state.ever_declared.update(state.live)
     return state
 
 
