@@ -22,9 +22,10 @@ test-unit: setup ## fast tier: no Docker, registry or API server needed
 test-integration: setup testenv-up ## tests against the real API server, Docker and registry
 	@source $(TESTENV_ENV) && $(PYTEST) tests/integration tests/e2e
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint, format check and mypy (strict) on the package
 	@$(VENV)/bin/ruff check operator tests bench
 	@$(VENV)/bin/ruff format --check operator tests bench
+	@$(VENV)/bin/mypy
 
 format: setup ## apply ruff fixes and formatting
 	@$(VENV)/bin/ruff check --fix operator tests bench

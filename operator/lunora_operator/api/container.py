@@ -265,7 +265,8 @@ def host_list_rules(label: str) -> tuple[Rule, ...]:
 def _secrets_overlap_env(spec: LunoraContainerSpec) -> tuple[Any, ...] | None:
     if not spec.secrets or not spec.env:
         return OK
-    clash = r.first(spec.secrets, lambda s: s.name in spec.env)
+    env = spec.env
+    clash = r.first(spec.secrets, lambda s: s.name in env)
     return OK if clash is None else (clash.name,)
 
 

@@ -7,6 +7,7 @@ and `kubectl` rejects unknown fields), object defaults reduced to `{}` so nested
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,8 @@ DESCRIPTIONS = {
 
 
 def crd(resource: type[Resource]) -> dict[str, Any]:
-    spec_model = resource.model_fields["spec"].annotation
-    status_model = resource.model_fields["status"].annotation.__args__[0]  # Optional[Status]
+    spec_model: Any = resource.model_fields["spec"].annotation
+    status_model: Any = typing.get_args(resource.model_fields["status"].annotation)[0]  # Optional[Status]
     root: dict[str, Any] = {
         "type": "object",
         "description": DESCRIPTIONS[resource.kind_name],

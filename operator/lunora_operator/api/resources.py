@@ -7,7 +7,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lunora_operator.api.app import LunoraAppSpec
-from lunora_operator.api.base import API_VERSION
 from lunora_operator.api.container import LunoraContainerSpec
 from lunora_operator.api.status import LunoraAppStatus, LunoraContainerStatus
 
@@ -34,7 +33,7 @@ class Resource(BaseModel):
     singular: ClassVar[str]
     short_names: ClassVar[tuple[str, ...]]
 
-    api_version: Literal["lunora.sh/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    api_version: Literal["lunora.sh/v1alpha1"] = Field(default="lunora.sh/v1alpha1", alias="apiVersion")
     metadata: ObjectMeta
 
     def to_wire(self) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def validate_resource(document: Mapping[str, Any]) -> Resource:
         resource = resource_type.model_validate(document)
     except ValidationError as error:
         raise ResourceInvalid(resource_type.kind_name, name, pydantic_errors(error)) from None
-    errors = rule_errors(resource.spec, "spec")
+    errors = rule_errors(resource.spec, "spec")  # type: ignore[attr-defined]  # every kind has a spec
     if isinstance(resource, LunoraContainer) and (
         message := EXPORT_NAME_FROM_METADATA_RULE.violation(resource)
     ):

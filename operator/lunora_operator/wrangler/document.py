@@ -87,6 +87,7 @@ class TomlWranglerDocument:
             return
         container = self._container(parents, create=True)
         if isinstance(container, (AoT, Array)):
+            assert isinstance(key, int)
             container[key] = _item(value, inline=True)
         else:
             item = _item(value, inline=not isinstance(container, (Table, tomlkit.TOMLDocument)))

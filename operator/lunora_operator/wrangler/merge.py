@@ -122,18 +122,21 @@ def _carry_orphans(
     if not previous:
         return []
     carried = []
-    old_containers = previous.get("containers") if isinstance(previous.get("containers"), list) else []
+    found = previous.get("containers")
+    old_containers: list[Any] = found if isinstance(found, list) else []
     old_bindings = (
         (previous.get("durable_objects") or {}).get("bindings")
         if isinstance(previous.get("durable_objects"), Mapping)
-        else []
+        else None
     )
+    if not isinstance(old_bindings, list):
+        old_bindings = []
     for orphan in orphans:
         old = _find(old_containers, class_name=orphan.class_name)
         if old is not None and _find(containers, class_name=orphan.class_name) is None:
             document.append(["containers"], dict(old_containers[old]))
             carried.append(f"kept orphaned containers/{orphan.class_name}")
-        old = _find(old_bindings or [], name=orphan.binding_name, class_name=orphan.class_name)
+        old = _find(old_bindings, name=orphan.binding_name, class_name=orphan.class_name)
         if old is not None and _find(bindings, name=orphan.binding_name) is None:
             document.append(["durable_objects", "bindings"], dict(old_bindings[old]))
             carried.append(f"kept orphaned durable_objects.bindings/{orphan.binding_name}")
