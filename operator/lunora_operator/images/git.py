@@ -151,7 +151,8 @@ class Git:
             process = await asyncio.create_subprocess_exec(
                 "git",
                 *args,
-                cwd=cwd,
+                # Never inside whatever repository the operator happens to run in.
+                cwd=cwd or Path("/"),
                 env=self._environment(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
