@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docker.utils.build import match_tag
+
 from lunora_operator.api.container import ImageBuild
 from lunora_operator.images import metrics
 from lunora_operator.images.build import build_image
@@ -134,6 +136,8 @@ class ImagePipeline:
         `config_map_files` are the files of a `configMap` context (`config_map_files()`).
         Milestones go to `logger`, engine output to this module's logger.
         Raises ImageError; exceptions from `credentials` pass through unchanged."""
+        if not match_tag(f"{repository}:latest"):
+            raise ValueError(f'"{repository}" is not a repository reference (see target_repository())')
         log = logger or LOGGER
         async with self._work_dir() as work:
             context = await self._open_context(build, config_map_files, work)
