@@ -7,19 +7,29 @@ an item whose `aux.Digest` is the manifest digest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from docker.errors import APIError
 
-class ImagePushError(RuntimeError):
-    """The registry refused a push; the message is the registry's own error text."""
+from lunora_operator.images.errors import ImageError, Reason, redact
+
+# Per-layer states worth a log line; "Preparing", "Waiting" and "Pushing" repeat per chunk.
+LAYER_OUTCOMES = ("Pushed", "Layer already exists", "Mounted from")
+
+
+class ImagePushError(ImageError):
+    """The registry refused a push; the message is the registry's own error text.
+
+    Retryable: the credentials are minted per push and the registry is not part of the spec,
+    so nothing the user edits fixes it, and a later attempt may succeed."""
 
     def __init__(self, repository: str, tag: str, detail: str) -> None:
         self.repository = repository
         self.tag = tag
         self.detail = detail
-        super().__init__(f"pushing {repository}:{tag} failed: {detail}")
+        super().__init__(Reason.PUSH_FAILED, f"pushing {repository}:{tag} failed: {detail}", retryable=True)
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,23 @@ class PushingClient(Protocol):
     def push(self, repository: str, tag: str | None = None, **kwargs: Any) -> Iterable[Mapping[str, Any]]: ...
 
 
-def read_push_stream(repository: str, tag: str, items: Iterable[Mapping[str, Any]]) -> PushResult:
+def push_progress_line(item: Mapping[str, Any]) -> str | None:
+    """The line worth logging for one stream item, or None for per-chunk progress."""
+    status = item.get("status")
+    if not isinstance(status, str):
+        return None
+    layer = item.get("id")
+    if layer is None:
+        return status
+    return f"{layer}: {status}" if status.startswith(LAYER_OUTCOMES) else None
+
+
+def read_push_stream(
+    repository: str,
+    tag: str,
+    items: Iterable[Mapping[str, Any]],
+    progress: Callable[[str], None] | None = None,
+) -> PushResult:
     """Consumes a decoded push stream; raises ImagePushError on the first error item."""
     digest: str | None = None
     for item in items:
@@ -60,14 +86,29 @@ def read_push_stream(repository: str, tag: str, items: Iterable[Mapping[str, Any
         aux = item.get("aux")
         if isinstance(aux, Mapping) and aux.get("Digest"):
             digest = str(aux["Digest"])
+        if progress is not None and (line := push_progress_line(item)):
+            progress(line)
     if digest is None:
         raise ImagePushError(repository, tag, "the push stream ended without a manifest digest")
     return PushResult(repository=repository, tag=tag, digest=digest)
 
 
-def push_image(api: PushingClient, repository: str, tag: str, auth: RegistryAuth | None) -> PushResult:
-    """Pushes `repository:tag` (already tagged locally) and returns its manifest digest."""
+def push_image(
+    api: PushingClient,
+    repository: str,
+    tag: str,
+    auth: RegistryAuth | None,
+    progress: Callable[[str], None] | None = None,
+) -> PushResult:
+    """Pushes `repository:tag` (already tagged locally) and returns its manifest digest.
+    The password never reaches the error text, even if the registry echoes it."""
     kwargs: dict[str, Any] = {"stream": True, "decode": True}
     if auth is not None:
         kwargs["auth_config"] = auth.auth_config()
-    return read_push_stream(repository, tag, api.push(repository, tag=tag, **kwargs))
+    secrets = [auth.password] if auth is not None else []
+    try:
+        return read_push_stream(repository, tag, api.push(repository, tag=tag, **kwargs), progress)
+    except ImagePushError as error:
+        raise ImagePushError(repository, tag, redact(error.detail, secrets)) from None
+    except APIError as error:
+        raise ImagePushError(repository, tag, redact(str(error.explanation or error), secrets)) from None

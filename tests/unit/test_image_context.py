@@ -1,0 +1,98 @@
+"""ConfigMap and build-root contexts, and the Dockerfile check, without a Docker engine."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from lunora_operator.images.build_root import resolve_build_path
+from lunora_operator.images.config_map import config_map_files, write_config_map_context
+from lunora_operator.images.errors import ImageError, Reason
+from lunora_operator.images.files import check_dockerfile
+
+
+def test_config_map_data_and_binary_data_become_files() -> None:
+    files = config_map_files(
+        "ctx", {"Dockerfile": "FROM base\n"}, {"logo.png": base64.b64encode(b"\x89PNG\x00").decode()}
+    )
+    assert files == {"Dockerfile": b"FROM base\n", "logo.png": b"\x89PNG\x00"}
+
+
+def test_a_key_in_both_data_and_binary_data_is_refused() -> None:
+    with pytest.raises(ImageError, match=r'ConfigMap "ctx" .*key "a" is in both') as refused:
+        config_map_files("ctx", {"a": "1"}, {"a": "MQ=="})
+    assert refused.value.reason is Reason.CONTEXT_UNAVAILABLE
+    assert not refused.value.retryable
+
+
+def test_binary_data_that_is_not_base64_is_refused() -> None:
+    with pytest.raises(ImageError, match='`binaryData` key "b" is not base64'):
+        config_map_files("ctx", None, {"b": "not base64!"})
+
+
+def test_files_are_written_with_mode_0644(tmp_path: Path) -> None:
+    write_config_map_context("ctx", {"Dockerfile": b"FROM base\n", "run.sh": b"echo\n"}, tmp_path)
+    assert (tmp_path / "Dockerfile").read_bytes() == b"FROM base\n"
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {0o644}
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/b", "..", "with space"])
+def test_keys_that_are_not_file_names_are_refused(tmp_path: Path, key: str) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    with pytest.raises(ImageError, match="is not a file name"):
+        write_config_map_context("ctx", {key: b"x", "Dockerfile": b"FROM base\n"}, context)
+    assert list(context.iterdir()) == []  # nothing written when any key is bad
+    assert not (tmp_path / "escape").exists()
+
+
+@pytest.fixture
+def build_root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "services" / "web").mkdir(parents=True)
+    (root / "file.txt").write_text("x")
+    (tmp_path / "outside").mkdir()
+    (root / "sneaky").symlink_to(tmp_path / "outside")
+    return root
+
+
+def test_a_path_resolves_under_the_build_root(build_root: Path) -> None:
+    assert resolve_build_path(build_root, "services/web") == (build_root / "services" / "web").resolve()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/etc", "must be a relative path inside the build root"),
+        ("services/../../outside", "must be a relative path inside the build root"),
+        ("sneaky", "leaves the build root .* through a symlink"),
+        ("missing", "does not exist under the build root"),
+        ("file.txt", "is not a directory under the build root"),
+    ],
+)
+def test_paths_outside_or_missing_are_refused(build_root: Path, path: str, message: str) -> None:
+    with pytest.raises(ImageError, match=message) as refused:
+        resolve_build_path(build_root, path)
+    assert refused.value.reason is Reason.CONTEXT_UNAVAILABLE
+    assert not refused.value.retryable
+
+
+def test_without_a_build_root_path_contexts_are_refused() -> None:
+    with pytest.raises(ImageError, match="needs a build root directory"):
+        resolve_build_path(None, "services/web")
+
+
+def test_the_dockerfile_must_be_a_file_inside_the_context(tmp_path: Path) -> None:
+    (tmp_path / "outside").write_text("FROM base\n")
+    context = tmp_path / "context"
+    (context / "build").mkdir(parents=True)
+    (context / "build" / "Dockerfile").write_text("FROM base\n")
+    (context / "Linked").symlink_to(tmp_path / "outside")
+
+    check_dockerfile(context, "build/Dockerfile", "test")
+    for dockerfile in ("Dockerfile", "Linked", "build"):
+        with pytest.raises(ImageError, match=f'`image.build.dockerfile` "{dockerfile}" is not a file'):
+            check_dockerfile(context, dockerfile, "test")
