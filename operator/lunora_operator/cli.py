@@ -102,14 +102,16 @@ def fake_cloudflare(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     token: Annotated[
-        str | None, typer.Option(help="The only API token accepted; without it any non-empty bearer token is.")
+        str | None,
+        typer.Option(help="The only API token accepted; without it any non-empty bearer token is."),
     ] = None,
     registry: Annotated[
         str | None, typer.Option(help="Registry host the registry-credentials endpoint hands out.")
     ] = None,
     registry_user: Annotated[str | None, typer.Option(help="User name for --registry.")] = None,
     registry_password_file: Annotated[
-        Path | None, typer.Option(help="File holding the password for --registry.", exists=True, dir_okay=False)
+        Path | None,
+        typer.Option(help="File holding the password for --registry.", exists=True, dir_okay=False),
     ] = None,
 ) -> None:
     """Run a fake Cloudflare API (Containers applications, Workers scripts, secrets, Durable

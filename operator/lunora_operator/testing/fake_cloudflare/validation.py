@@ -256,7 +256,9 @@ def _clean_loc(loc: tuple[Any, ...], value: Any) -> Path:
     kept: list[str | int] = []
     node = value
     for part in loc:
-        if (isinstance(node, Mapping) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         elif isinstance(part, str) and _is_member_name(part):
             continue
