@@ -41,6 +41,8 @@ from lunora_operator.testing.fake_cloudflare.validation import (
 API_PREFIX = "/client/v4"
 DEFAULT_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 REDACTED = "<redacted>"
+BODY: web.RequestKey[dict[str, Any]] = web.RequestKey("body")
+"""The parsed request body (validated against the endpoint's schema before a handler sees it)."""
 
 PERMISSION_CONTAINERS = "Workers Containers Edit"
 PERMISSION_SCRIPTS = "Workers Scripts Edit"
@@ -503,7 +505,7 @@ class FakeCloudflare:
         try:
             body = await self._read_body(request, endpoint)
             record_body = _record_form(body)
-            request["body"] = body
+            request[BODY] = body if isinstance(body, dict) else {}
             fault = self._take_fault(endpoint.operation)
             if fault is not None and fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -574,16 +576,18 @@ class FakeCloudflare:
             return copy.deepcopy(page), {"next_page_token": next_token, "per_page": per_page}
 
     async def _create_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+        body = request[BODY]
         with self._lock:
-            return copy.deepcopy(st.create_application(account, request["body"])), None
+            return copy.deepcopy(st.create_application(account, body)), None
 
     async def _get_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
         with self._lock:
             return copy.deepcopy(st.find_application(account, request.match_info["application_id"])), None
 
     async def _edit_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+        body = request[BODY]
         with self._lock:
-            app = st.edit_application(account, request.match_info["application_id"], request["body"])
+            app = st.edit_application(account, request.match_info["application_id"], body)
             return copy.deepcopy(app), None
 
     async def _delete_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
@@ -594,21 +598,21 @@ class FakeCloudflare:
             return {"message": f"Deletion of application {app['id']} started"}, None
 
     async def _create_rollout(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+        body = request[BODY]
         with self._lock:
-            rollout = st.create_rollout(account, request.match_info["application_id"], request["body"])
+            rollout = st.create_rollout(account, request.match_info["application_id"], body)
             return copy.deepcopy(rollout), None
 
     async def _registry_credentials(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
-        return st.registry_credentials(
-            account, self.registry, request.match_info["domain"], request["body"]
-        ), None
+        body = request[BODY]
+        return st.registry_credentials(account, self.registry, request.match_info["domain"], body), None
 
     async def _list_scripts(self, _request: web.Request, account: st.Account) -> tuple[Any, None]:
         with self._lock:
             return [script.api() for script in account.scripts.values()], None
 
     async def _upload_script(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
-        body = request["body"] or {}
+        body = request[BODY]
         if not isinstance(body.get("metadata"), dict):
             raise st.ApiError(400, "The upload has no JSON metadata part", 10021)
         with self._lock:
@@ -623,7 +627,7 @@ class FakeCloudflare:
             return [{"name": name, "type": "secret_text"} for name in sorted(script.secrets)], None
 
     async def _put_secret(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
-        body = request["body"]
+        body = request[BODY]
         if body.get("type") != "secret_text":
             raise st.ApiError(400, "FakeCloudflare only implements secret_text secrets", 10021)
         with self._lock:
