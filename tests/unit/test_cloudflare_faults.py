@@ -210,3 +210,27 @@ async def test_a_token_without_a_permission_gets_403() -> None:
 def test_an_empty_token_is_refused_before_any_call() -> None:
     with pytest.raises(AuthFailed, match="token for account abc is empty"):
         CloudflareClients().for_account("abc", "  ")
+
+
+async def test_the_sdk_does_not_retry_behind_the_layers_back(fake: FakeCloudflare) -> None:
+    clients, account = client_with(fake, RetryPolicy(deadline=0.0))
+    fake.inject("applications.list", Fault.server_error(503, times=None))
+    try:
+        with pytest.raises(ServerError):
+            await account.applications.observe("demo-web")
+    finally:
+        await clients.aclose()
+    assert len(fake.requests("applications.list")) == 1
+
+
+async def test_credentials_in_the_environment_do_not_replace_the_token(
+    fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDFLARE_EMAIL", "someone@example.com")
+    monkeypatch.setenv("CLOUDFLARE_API_KEY", "global-api-key")
+    monkeypatch.setenv("CLOUDFLARE_API_USER_SERVICE_KEY", "service-key")
+    clients, account = client_with(fake, RetryPolicy(deadline=1.0))
+    try:
+        assert await account.applications.observe("demo-web") is None
+    finally:
+        await clients.aclose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import cloudflare
@@ -29,10 +29,11 @@ class _RequestOptionsRedactor(logging.Filter):
     Worker secret values into the operator's log; the record keeps only the method and path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Request options: %s" and record.args:
-            options = record.args[0] if isinstance(record.args, tuple) else record.args
-            method = getattr(options, "get", lambda _key: None)("method")
-            url = getattr(options, "get", lambda _key: None)("url")
+        if record.msg == "Request options: %s":
+            options = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            method, url = (
+                (options.get("method"), options.get("url")) if isinstance(options, Mapping) else (None, None)
+            )
             record.args = (f"{{'method': {method!r}, 'url': {url!r}, <body and headers redacted>}}",)
         return True
 
@@ -98,13 +99,13 @@ def build_sdk(
 
 
 class CloudflareClients:
-    """Process-wide: account clients by (account, base URL, token), one limiter per account id."""
+    """Process-wide: account clients by (account, base URL, token), one limiter per account id
+    whatever the token or base URL. Keys hold a hash of the token, never the token."""
 
     def __init__(self, budget: RateBudget | None = None, retry: RetryPolicy | None = None) -> None:
         self.limiters = AccountLimiters(budget)
         self.retry = retry or RetryPolicy()
         self._clients: dict[tuple[str, str, str], AccountClient] = {}
-        self._retired: list[AccountClient] = []
 
     def for_account(self, account_id: str, token: str, base_url: str | None = None) -> AccountClient:
         if not token.strip():
@@ -113,17 +114,13 @@ class CloudflareClients:
         key = (account_id, base_url, hashlib.sha256(token.encode()).hexdigest())
         client = self._clients.get(key)
         if client is None:
-            # A rotated token replaces the account's client; the old one is closed in aclose().
-            for old_key in [k for k in self._clients if k[:2] == key[:2]]:
-                self._retired.append(self._clients.pop(old_key))
             sdk = build_sdk(token, base_url, self.limiters.for_account(account_id), self.retry)
             client = self._clients[key] = AccountClient(account_id, sdk, self.retry)
         return client
 
     async def aclose(self) -> None:
-        clients = [*self._clients.values(), *self._retired]
+        clients = list(self._clients.values())
         self._clients.clear()
-        self._retired.clear()
         await asyncio.gather(*(client.aclose() for client in clients))
 
     def __repr__(self) -> str:
