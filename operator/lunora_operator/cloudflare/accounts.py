@@ -17,7 +17,7 @@ from lunora_operator.cloudflare.applications import Applications
 from lunora_operator.cloudflare.errors import AuthFailed
 from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget
 from lunora_operator.cloudflare.registry import Registry
-from lunora_operator.cloudflare.retry import RetryPolicy, call_with_retries
+from lunora_operator.cloudflare.retry import RetryPolicy, call_checking_before_retry, call_with_retries
 from lunora_operator.cloudflare.scripts import DurableObjects, WorkerScripts, WorkerSecrets
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -63,6 +63,12 @@ class AccountClient:
     async def call(self, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """One logical call with retries; errors come out as CloudflareError."""
         return await call_with_retries(self.retry, operation, attempt)
+
+    async def call_once(
+        self, operation: str, send: Callable[[], Awaitable[T]], check: Callable[[], Awaitable[T | None]]
+    ) -> T:
+        """A call that must not be carried out twice; see call_checking_before_retry."""
+        return await call_checking_before_retry(self.retry, operation, send, check)
 
     async def aclose(self) -> None:
         await self.sdk.close()

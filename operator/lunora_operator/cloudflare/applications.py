@@ -14,15 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import cloudflare
-
-from lunora_operator.cloudflare.errors import (
-    NamespaceMismatch,
-    NotFound,
-    PermanentError,
-    from_exception,
-    may_have_been_processed,
-)
+from lunora_operator.cloudflare.errors import NamespaceMismatch, NotFound, PermanentError
 from lunora_operator.cloudflare.models import (
     Application,
     ApplicationUpdate,
@@ -36,6 +28,8 @@ from lunora_operator.cloudflare.models import (
 )
 
 if TYPE_CHECKING:
+    import cloudflare
+
     from lunora_operator.cloudflare.accounts import AccountClient
 
 PAGE_SIZE = 100
@@ -251,28 +245,21 @@ class Applications:
         """Creates the application. After an answer that leaves open whether Cloudflare created
         it (dropped connection, timeout, 5xx) the next attempt looks it up first, so a retry never
         creates a second application."""
-        operation = f"creating application {desired.name}"
         params = create_params(desired, namespace_id)
-        uncertain = False
 
-        async def attempt() -> Application:
-            nonlocal uncertain
-            if uncertain:
-                existing = await self._find(desired.name)
-                if existing is not None:
-                    check_namespace(existing, namespace_id)
-                    return existing
-            try:
-                created = await self._sdk.containers.applications.create(
-                    account_id=self._account.account_id, **params
-                )
-            except cloudflare.APIError as error:
-                mapped = from_exception(error, operation)
-                uncertain = uncertain or may_have_been_processed(mapped)
-                raise mapped from None
+        async def send() -> Application:
+            created = await self._sdk.containers.applications.create(
+                account_id=self._account.account_id, **params
+            )
             return application_from_api(_dump(created))
 
-        return await self._account.call(operation, attempt)
+        async def check() -> Application | None:
+            existing = await self._find(desired.name)
+            if existing is not None:
+                check_namespace(existing, namespace_id)
+            return existing
+
+        return await self._account.call_once(f"creating application {desired.name}", send, check)
 
     async def update(
         self, live: Application, desired: DesiredApplication, namespace_id: str
@@ -296,7 +283,6 @@ class Applications:
         return ApplicationUpdate(patched=patched, rollout_id=rollout_id, differences=plan.differences)
 
     async def _roll_out(self, live: Application, desired: DesiredApplication, target: dict[str, Any]) -> str:
-        operation = f"rolling out application {live.name}"
         params: dict[str, Any] = {
             "description": "Progressive update",
             "strategy": "rolling",
@@ -304,26 +290,21 @@ class Applications:
             "target_configuration": target,
             **rollout_steps(desired.rollout, desired.max_instances),
         }
-        uncertain = False
 
-        async def attempt() -> str:
-            nonlocal uncertain
-            if uncertain:
-                # A rollout Cloudflare did start changed the configuration to the target already.
-                current = await self._get(live.id)
-                if current.active_rollout_id and not plan_update(current, desired).target_configuration:
-                    return current.active_rollout_id
-            try:
-                rollout = await self._sdk.containers.applications.rollouts.create(
-                    live.id, account_id=self._account.account_id, **params
-                )
-            except cloudflare.APIError as error:
-                mapped = from_exception(error, operation)
-                uncertain = uncertain or may_have_been_processed(mapped)
-                raise mapped from None
+        async def send() -> str:
+            rollout = await self._sdk.containers.applications.rollouts.create(
+                live.id, account_id=self._account.account_id, **params
+            )
             return rollout.id
 
-        return await self._account.call(operation, attempt)
+        async def check() -> str | None:
+            # A rollout Cloudflare did start has already set the configuration to its target.
+            current = await self._get(live.id)
+            if current.active_rollout_id and plan_update(current, desired).target_configuration is None:
+                return current.active_rollout_id
+            return None
+
+        return await self._account.call_once(f"rolling out application {live.name}", send, check)
 
     async def _get(self, application_id: str) -> Application:
         app = await self._sdk.containers.applications.get(application_id, account_id=self._account.account_id)

@@ -11,7 +11,7 @@ import cloudflare
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_before_delay
 from tenacity.wait import wait_base, wait_random_exponential
 
-from lunora_operator.cloudflare.errors import CloudflareError, from_exception
+from lunora_operator.cloudflare.errors import CloudflareError, from_exception, may_have_been_processed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,3 +67,30 @@ async def call_with_retries(policy: RetryPolicy, operation: str, attempt: Callab
             except cloudflare.APIError as error:
                 raise from_exception(error, operation) from None
     raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+async def call_checking_before_retry(
+    policy: RetryPolicy,
+    operation: str,
+    send: Callable[[], Awaitable[T]],
+    check: Callable[[], Awaitable[T | None]],
+) -> T:
+    """For a request that must not be carried out twice (a create): once an attempt failed in a
+    way that may have gone through (lost answer, timeout, 5xx), every retry first runs `check`,
+    which returns the result if it did go through (or prepares the next attempt) and None to send again."""
+    uncertain = False
+
+    async def attempt() -> T:
+        nonlocal uncertain
+        if uncertain:
+            done = await check()
+            if done is not None:
+                return done
+        try:
+            return await send()
+        except cloudflare.APIError as error:
+            mapped = from_exception(error, operation)
+            uncertain = uncertain or may_have_been_processed(mapped)
+            raise mapped from None
+
+    return await call_with_retries(policy, operation, attempt)

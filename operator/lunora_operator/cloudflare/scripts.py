@@ -6,9 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-import cloudflare
-
-from lunora_operator.cloudflare.errors import NotFound, from_exception, may_have_been_processed
+from lunora_operator.cloudflare.errors import NotFound
 from lunora_operator.cloudflare.models import WorkerScript, WorkerUpload
 
 if TYPE_CHECKING:
@@ -77,29 +75,26 @@ class WorkerScripts:
         """Uploads and deploys the Worker. When an upload with migrations may have gone through
         without an answer, the retry checks the script's tag and, if the migrations were applied,
         uploads again without them (Cloudflare would refuse the old tag)."""
-        operation = f"uploading Worker {script_name}"
         files = [(name, content, upload.content_type(name)) for name, content in upload.modules.items()]
         pending = upload
 
-        async def attempt() -> WorkerScript:
-            nonlocal pending
-            try:
-                uploaded = await self._account.sdk.workers.scripts.update(
-                    script_name,
-                    account_id=self._account.account_id,
-                    metadata=upload_metadata(pending),  # type: ignore[arg-type]  # `containers` is not in the SDK's Metadata
-                    files=files,
-                )
-            except cloudflare.APIError as error:
-                mapped = from_exception(error, operation)
-                if pending.migrations is not None and may_have_been_processed(mapped):
-                    live = await self._find(script_name)
-                    if live is not None and live.migration_tag == pending.migrations.new_tag:
-                        pending = dataclasses.replace(pending, migrations=None)
-                raise mapped from None
+        async def send() -> WorkerScript:
+            uploaded = await self._account.sdk.workers.scripts.update(
+                script_name,
+                account_id=self._account.account_id,
+                metadata=upload_metadata(pending),  # type: ignore[arg-type]  # `containers` is not in the SDK's Metadata
+                files=files,
+            )
             return _script(uploaded, script_name)
 
-        return await self._account.call(operation, attempt)
+        async def check() -> None:
+            nonlocal pending
+            if pending.migrations is not None:
+                live = await self._find(script_name)
+                if live is not None and live.migration_tag == pending.migrations.new_tag:
+                    pending = dataclasses.replace(pending, migrations=None)
+
+        return await self._account.call_once(f"uploading Worker {script_name}", send, check)
 
 
 class WorkerSecrets:
