@@ -97,6 +97,49 @@ def render(
         typer.echo(f"{'removed' if relative in output.obsolete else 'wrote'} {out / relative}")
 
 
+@app.command("fake-cloudflare")
+def fake_cloudflare(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    token: Annotated[
+        str | None,
+        typer.Option(help="The only API token accepted; without it any non-empty bearer token is."),
+    ] = None,
+    registry: Annotated[
+        str | None, typer.Option(help="Registry host the registry-credentials endpoint hands out.")
+    ] = None,
+    registry_user: Annotated[str | None, typer.Option(help="User name for --registry.")] = None,
+    registry_password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the password for --registry.", exists=True, dir_okay=False),
+    ] = None,
+) -> None:
+    """Run a fake Cloudflare API (Containers applications, Workers scripts, secrets, Durable
+    Object namespaces, registry credentials) for trying the operator without an account."""
+    import asyncio
+    import contextlib
+
+    from lunora_operator.testing.fake_cloudflare import FakeCloudflare, RegistryConfig
+
+    registry_config = None
+    if registry is not None:
+        if registry_user is None or registry_password_file is None:
+            raise typer.BadParameter(
+                "--registry needs --registry-user and --registry-password-file", param_hint="--registry"
+            )
+        password = registry_password_file.read_text().strip()
+        registry_config = RegistryConfig(host=registry, username=registry_user, password=password)
+    fake = FakeCloudflare(token=token, registry=registry_config, host=host, port=port)
+
+    async def serve() -> None:
+        async with fake:
+            typer.echo(f"fake Cloudflare API at {fake.base_url} (account {fake.account_id}); Ctrl-C stops it")
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
 @app.command()
 def version() -> None:
     """Print the operator version."""
