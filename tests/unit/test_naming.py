@@ -8,11 +8,9 @@ from lunora_operator.api.naming import (
     ContainerNames,
     application_name,
     binding_name,
-    build_tag,
     class_name,
     export_name_from_metadata,
     find_collisions,
-    pool_instance_names,
 )
 
 
@@ -37,14 +35,6 @@ def test_binding_names_checklist_35(export: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("export", "expected"),
-    [("transcoder", "lunora-transcoder:build"), ("imageResizer", "lunora-image-resizer:build")],
-)
-def test_build_tags_checklist_36(export: str, expected: str) -> None:
-    assert build_tag(export) == expected
-
-
-@pytest.mark.parametrize(
     ("metadata_name", "expected"),
     [
         ("transcoder", "transcoder"),
@@ -60,10 +50,6 @@ def test_export_name_defaults_to_camel_case_of_metadata_name(metadata_name: str,
 def test_application_name_is_wrangler_default_unless_given() -> None:
     assert application_name("demo-app", "MyContainer") == "demo-app-mycontainer"
     assert application_name("demo-app", "MyContainer", "custom") == "custom"
-
-
-def test_pool_instance_names() -> None:
-    assert pool_instance_names(5) == ["pool-0", "pool-1", "pool-2", "pool-3", "pool-4"]
 
 
 def test_derive_uses_metadata_name_when_no_export_name() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from pydantic import GetJsonSchemaHandler
@@ -24,10 +25,12 @@ OK: None = None
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with a resource: the field path (`spec.env`) and a message for a human."""
+    """One problem with a resource: the field path (`spec.env`) and a message for a human;
+    `rule` is the shared rule that found it (None for a schema error such as a wrong type)."""
 
     field: str
     message: str
+    rule: Rule | None = dataclass_field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
