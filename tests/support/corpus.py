@@ -9,11 +9,17 @@ one rule. An invalid file names what it breaks in header comments:
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lunora_operator.api.base import ApiModel
+from lunora_operator.api.resources import RESOURCE_TYPES
+from lunora_operator.api.rules import Rule
+from lunora_operator.api.validation import field_rules
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -63,3 +69,34 @@ def contains(whole: Any, part: Any) -> bool:
     if isinstance(part, list):
         return isinstance(whole, list) and len(whole) == len(part) and all(map(contains, whole, part))
     return whole == part and type(whole) is type(part)
+
+
+def every_rule() -> list[Rule]:
+    """Every shared rule of both kinds: root rules, object rules and field rules, once each."""
+    found: list[Rule] = []
+    seen: set[type[Any]] = set()
+
+    def walk(model: type[ApiModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        found.extend(model.object_rules)
+        for field in model.model_fields.values():
+            found.extend(field_rules(field))
+            for nested in _models_in(field.annotation):
+                walk(nested)
+
+    for resource in RESOURCE_TYPES:
+        found.extend(resource.root_rules)
+        walk(resource.spec_model())
+    unique: list[Rule] = []
+    for rule in found:
+        if not any(rule is other for other in unique):
+            unique.append(rule)
+    return unique
+
+
+def _models_in(annotation: Any) -> list[type[ApiModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, ApiModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]

@@ -131,7 +131,7 @@ class ImageSource(ApiModel):
         Annotated[
             Text,
             r.non_blank("image.registry", "`image.registry` must be a non-empty registry reference"),
-            r.matches(r"^\S+$", '`image.registry` "%s" must not contain whitespace'),
+            r.matches(r"^\S+$", '`image.registry` "%s" must not contain whitespace', unless_blank=True),
             Rule(
                 cel="!self.contains('://')",
                 message='`image.registry` "%s" must not include a scheme such as https://',
@@ -141,6 +141,7 @@ class ImageSource(ApiModel):
             r.matches(
                 REGISTRY_TAG_OR_DIGEST,
                 '`image.registry` "%s" needs a tag or digest, like "docker.io/acme/app:1.4" (wrangler rejects untagged references)',
+                unless_blank=True,
             ),
         ]
         | None

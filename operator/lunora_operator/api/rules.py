@@ -203,22 +203,27 @@ def non_empty_list(message: str) -> Rule:
 
 
 def no_surrounding_whitespace(label: str) -> Rule:
+    """Blank strings are left to the non-blank rule, so one mistake gets one message."""
     return Rule(
-        cel="self == self.trim()",
+        cel="self.trim() == '' || self == self.trim()",
         message=f'`{label}` "%s" must not have leading or trailing whitespace',
         cel_args=("self",),
-        check=lambda value: OK if value == value.strip() else (value,),
+        check=lambda value: OK if is_blank(value) or value == value.strip() else (value,),
     )
 
 
-def matches(pattern: str, message: str) -> Rule:
-    """A string matches a regular expression (RE2 and Python `re` agree on the ones used)."""
+def matches(pattern: str, message: str, unless_blank: bool = False) -> Rule:
+    """A string matches a regular expression (RE2 and Python `re` agree on the ones used).
+    With `unless_blank`, blank strings pass: a non-blank rule on the same field reports them."""
     compiled = re.compile(pattern)
+    cel = f"self.matches({cel_string(pattern)})"
     return Rule(
-        cel=f"self.matches({cel_string(pattern)})",
+        cel=f"self.trim() == '' || {cel}" if unless_blank else cel,
         message=message,
         cel_args=("self",),
-        check=lambda value: OK if compiled.search(value) else (value,),
+        check=lambda value: (
+            OK if (unless_blank and is_blank(value)) or compiled.search(value) else (value,)
+        ),
     )
 
 
