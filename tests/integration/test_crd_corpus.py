@@ -10,8 +10,8 @@ import yaml
 
 from lunora_operator.api.validation import validate_resource
 from tests.support.corpus import CorpusCase, cases, contains
-from tests.unit.test_api_corpus import offline_error
 from tests.support.kube import KubeClients, Kubectl
+from tests.unit.test_api_corpus import offline_error
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 GROUP, VERSION = "lunora.sh", "v1alpha1"
@@ -33,11 +33,15 @@ def server_errors(stderr: str) -> list[str]:
     the strict decoder, else the "is invalid" list (one inline, several as `* ` lines) without
     the notice that CEL rules were skipped because of a schema error."""
     if "strict decoding error: " in stderr:
-        return [f'{field}: unknown field "{field}"' for field in re.findall(r'unknown field "([^"]+)"', stderr)]
+        return [
+            f'{field}: unknown field "{field}"' for field in re.findall(r'unknown field "([^"]+)"', stderr)
+        ]
     _, found, rest = stderr.partition(" is invalid: ")
     assert found, stderr
     rest = rest.strip()
-    errors = [line[2:] for line in rest.splitlines() if line.startswith("* ")] if rest.startswith("* ") else [rest]
+    errors = (
+        [line[2:] for line in rest.splitlines() if line.startswith("* ")] if rest.startswith("* ") else [rest]
+    )
     fields = {error.split(": ", 1)[0] for error in errors}
     # A type error is also reported once more without a field ("<nil>: … in spec.x"): one problem.
     return [

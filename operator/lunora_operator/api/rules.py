@@ -221,9 +221,7 @@ def matches(pattern: str, message: str, unless_blank: bool = False) -> Rule:
         cel=f"self.trim() == '' || {cel}" if unless_blank else cel,
         message=message,
         cel_args=("self",),
-        check=lambda value: (
-            OK if (unless_blank and is_blank(value)) or compiled.search(value) else (value,)
-        ),
+        check=lambda value: OK if (unless_blank and is_blank(value)) or compiled.search(value) else (value,),
     )
 
 
