@@ -132,8 +132,12 @@ def test_get_lapp_shows_the_printer_columns(lunora_crds: None, kubectl: Kubectl,
 
 def test_kubectl_explain_describes_fields(lunora_crds: None, kubectl: Kubectl) -> None:
     explained = kubectl("explain", "lunoracontainer.spec.sleepAfter").stdout
+    nested = kubectl("explain", "lunoracontainer.spec.secrets.valueFrom").stdout
+    flags = kubectl("explain", "lunoraapp.spec.worker.compatibilityFlags").stdout
 
     assert "Idle time before the container stops" in explained
+    assert "a key of a Secret in the same namespace" in nested
+    assert "Workers compatibility flags" in flags
 
 
 def test_status_subresource_keeps_conditions_and_facts(

@@ -116,6 +116,7 @@ class WorkerBundle(ApiModel):
     compatibility_flags: (
         Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=64)] | None
     ) = None
+    """Workers compatibility flags, such as nodejs_compat."""
 
 
 class LocalRuntime(ApiModel):

@@ -204,7 +204,10 @@ class CustomInstanceType(ApiModel):
 
 
 class SecretEnvSource(ApiModel):
+    """The source of a secret value."""
+
     secret_key_ref: SecretKeySelector
+    """A key of a Secret in the same namespace."""
 
 
 class SecretEnv(ApiModel):
@@ -213,6 +216,7 @@ class SecretEnv(ApiModel):
     name: Annotated[Text, r.env_name("secrets[].name")]
     """Environment variable name inside the container."""
     value_from: SecretEnvSource
+    """Where the value comes from: a key of a Secret in the same namespace."""
 
 
 class ReadyOnProbe(ApiModel):
