@@ -5,6 +5,8 @@ one rule. An invalid file names what it breaks in header comments:
     # checklist: <item of spec §8's conformance checklist, when there is one>
     # field: <the field path every validator must name>
     # message: <text both validators must print, when the rule carries its own wording>
+    # wrangler: <what the real wrangler says about the config entry the resource would give,
+    #            for rules wrangler enforces too>
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class CorpusCase:
     @property
     def message(self) -> str | None:
         return self.headers.get("message")
+
+    @property
+    def wrangler_error(self) -> str | None:
+        return self.headers.get("wrangler")
 
     @property
     def kind(self) -> str:

@@ -168,6 +168,18 @@ def one_of_strings(label: str, allowed: Sequence[str], noun: str, hint: str) -> 
     )
 
 
+def items_one_of(label: str, allowed: Sequence[str], noun: str) -> Rule:
+    """Every string of a list is one of `allowed`; names the first that is not."""
+    listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    cel_list = "[" + ", ".join(cel_string(v) for v in allowed) + "]"
+    return Rule(
+        cel=f"self.all(s, s in {cel_list})",
+        message=f'`{label}` entry "%s" is not {noun}: use {listed}',
+        cel_args=(f"self.filter(s, !(s in {cel_list}))[0]",),
+        check=lambda value: OK if (bad := first(value, lambda s: s not in allowed)) is None else (bad,),
+    )
+
+
 def non_blank(label: str, message: str | None = None) -> Rule:
     return Rule(
         cel="self.trim() != ''",
