@@ -78,6 +78,8 @@ class Plan:
     """_generated/containers.ts; None when the app has no containers."""
     state: RenderState
     changes: list[str]
+    """The edits made to the base config, for a person to read ("added containers/WebContainer").
+    From a separate base they repeat on every plan; compare `config_text` to see a change."""
     warnings: list[str]
     migration_tag: str | None
     """The last tag of the rendered migration history."""
