@@ -95,7 +95,10 @@ def test_the_record_round_trips_through_its_json_text() -> None:
     ("text", "problem"),
     [
         ('{"app": "demo",\n "workerName": }', "lunora-render.json:2: not valid JSON: Expecting value"),
-        ('{"app": "demo", "workerName": "demo", "containers": [{"resource": "web"}]}', "containers[0].exportName: Field required"),
+        (
+            '{"app": "demo", "workerName": "demo", "containers": [{"resource": "web"}]}',
+            "containers[0].exportName: Field required",
+        ),
         ('{"app": "demo", "workerName": "demo", "owned": []}', "owned: Extra inputs are not permitted"),
         ("[]", "the record: Input should be a valid dictionary"),
     ],
@@ -116,7 +119,8 @@ def test_plan_returns_the_config_as_text_and_as_data() -> None:
     assert open_document(result.config_text, "jsonc").get([]) == result.config
     assert result.config["containers"][0]["class_name"] == "WebContainer"
     assert result.migration_tag == "v1"
-    assert result.generated_ts is not None and "class WebContainer" in result.generated_ts
+    assert result.generated_ts is not None
+    assert "class WebContainer" in result.generated_ts
 
 
 def test_an_app_without_containers_has_no_typescript() -> None:
@@ -129,7 +133,7 @@ def test_problems_name_the_base_as_the_adapter_calls_it() -> None:
 
     assert error.value.problems == [
         'ConfigMap demo/base key wrangler.jsonc: `name` is "other" in the wrangler config but the '
-        "LunoraApp's workerName is \"demo\"; make them the same"
+        'LunoraApp\'s workerName is "demo"; make them the same'
     ]
 
 
@@ -290,7 +294,9 @@ def test_a_history_that_holds_the_deployed_tag_is_left_alone() -> None:
     deployed = DeployedMigrations(tag="v1", classes=frozenset({"WebContainer"}))
 
     again = plan(
-        request(previous_config_text=first.config_text, previous_state=first.state, deployed_migrations=deployed)
+        request(
+            previous_config_text=first.config_text, previous_state=first.state, deployed_migrations=deployed
+        )
     )
 
     assert again.config_text == first.config_text

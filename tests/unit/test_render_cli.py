@@ -269,21 +269,26 @@ def test_observability_switched_off_is_kept_and_warned_about(project: Path) -> N
     result = run(project)
 
     assert result.exit_code == 0, result.output
-    assert "warning: `observability.enabled` is false in the wrangler config: container logs will not be captured" in (
-        result.stderr
+    assert (
+        "warning: `observability.enabled` is false in the wrangler config: container logs will not be captured"
+        in (result.stderr)
     )
     assert config(project)["observability"] == {"enabled": False}
 
 
 def test_a_missing_secrets_store_binding_fails_the_render_and_writes_nothing(project: Path) -> None:
     (project / "crs" / "web.yaml").write_text(
-        container_yaml("web", "image: {registry: docker.io/acme/web:1.0}\nsecretsStore: {STRIPE_KEY: STRIPE_SECRET}")
+        container_yaml(
+            "web", "image: {registry: docker.io/acme/web:1.0}\nsecretsStore: {STRIPE_KEY: STRIPE_SECRET}"
+        )
     )
 
     result = run(project)
 
     assert result.exit_code == 2
-    assert 'Secrets Store binding "STRIPE_SECRET", which the wrangler config does not declare' in result.output
+    assert (
+        'Secrets Store binding "STRIPE_SECRET", which the wrangler config does not declare' in result.output
+    )
     assert not (project / "out").exists()
 
 
@@ -297,7 +302,9 @@ def test_in_place_a_users_own_rollout_steps_survive(project: Path) -> None:
         container_yaml("web", "image: {registry: docker.io/acme/web:1.0}\nmaxInstances: 3")
     )
     run(project, out=".")
-    (project / "crs" / "web.yaml").write_text(container_yaml("web", "image: {registry: docker.io/acme/web:1.0}"))
+    (project / "crs" / "web.yaml").write_text(
+        container_yaml("web", "image: {registry: docker.io/acme/web:1.0}")
+    )
 
     result = run(project, out=".")
 

@@ -67,7 +67,9 @@ def user_config(draw: st.DrawFn) -> dict[str, Any]:
     user_classes = draw(st.lists(st.sampled_from(["ShardDO", "Counter", "Session"]), unique=True, max_size=2))
     if user_classes:
         config["durable_objects"] = {"bindings": [{"name": c.upper(), "class_name": c} for c in user_classes]}
-        config["migrations"] = [{"tag": draw(st.sampled_from(["v1", "v4"])), "new_sqlite_classes": user_classes}]
+        config["migrations"] = [
+            {"tag": draw(st.sampled_from(["v1", "v4"])), "new_sqlite_classes": user_classes}
+        ]
     if draw(st.booleans()):
         config["containers"] = [{"class_name": "UserOwnContainer", "image": "docker.io/user/own:1"}]
     return config
@@ -119,7 +121,8 @@ def planned(
             app_name="demo",
             app=APP,
             containers=[
-                container(name, deletionPolicy=policies.get(name, "Delete"), **opts) for name, opts in wanted.items()
+                container(name, deletionPolicy=policies.get(name, "Delete"), **opts)
+                for name, opts in wanted.items()
             ],
             base_text=last.config_text if in_place and last else base,
             format=fmt,
@@ -188,7 +191,9 @@ def test_plan_properties(
 
         # orphans are carried over; deleted containers are gone
         removed = previously_owned - set(wanted)
-        orphaned = (orphaned | {name for name in removed if policies.get(name, "Delete") == "Orphan"}) - set(wanted)
+        orphaned = (orphaned | {name for name in removed if policies.get(name, "Delete") == "Orphan"}) - set(
+            wanted
+        )
         deleted = {name for name in removed if policies.get(name, "Delete") == "Delete"}
         classes_in_config = {entry.get("class_name") for entry in config.get("containers", [])}
         binding_names = {binding["name"] for binding in bindings_of(config)}
@@ -276,7 +281,8 @@ def test_a_lost_history_is_recovered_from_what_cloudflare_reports(
             app_name="demo",
             app=APP,
             containers=[
-                container(name, deletionPolicy=policies.get(name, "Delete"), **opts) for name, opts in wanted.items()
+                container(name, deletionPolicy=policies.get(name, "Delete"), **opts)
+                for name, opts in wanted.items()
             ],
             base_text=text,
             format=fmt,
@@ -287,7 +293,9 @@ def test_a_lost_history_is_recovered_from_what_cloudflare_reports(
     )
 
     rendered = recovered.config.get("migrations", [])
-    event("recovered" if any("recovered migration" in change for change in recovered.changes) else "not needed")
+    event(
+        "recovered" if any("recovered migration" in change for change in recovered.changes) else "not needed"
+    )
     remote = upload(rendered, deployed)
     assert {CLASSES[name] for name in wanted} <= remote
     assert foreign <= remote  # classes of others are never touched
