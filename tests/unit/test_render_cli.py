@@ -324,3 +324,14 @@ def test_format_and_flavour_are_typed_choices(project: Path, option: str, value:
     words = " ".join(result.output.replace("│", " ").split())  # the error box wraps lines
     assert result.exit_code == 2
     assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
+
+
+def test_broken_yaml_is_reported_with_file_and_line(project: Path) -> None:
+    (project / "crs" / "bad.yaml").write_text(
+        "apiVersion: lunora.sh/v1alpha1\nkind: LunoraApp\nmetadata: {name: x\n"
+    )
+
+    result = run(project)
+
+    assert result.exit_code == 2
+    assert f"{project / 'crs' / 'bad.yaml'}:4: not valid YAML: " in result.output

@@ -72,6 +72,16 @@ def _find(items: list[Any], **match: str) -> int | None:
     return next((i for i, item in _entries(items) if all(item.get(k) == v for k, v in match.items())), None)
 
 
+def _index_by(items: list[Any], key: str) -> dict[Any, int]:
+    """Value of `key` -> index of the first entry holding it (one pass, so lookups stay O(1))."""
+    found: dict[Any, int] = {}
+    for i, item in _entries(items):
+        value = item.get(key)
+        if isinstance(value, str):
+            found.setdefault(value, i)
+    return found
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal, and of the same JSON type (1, 1.0 and True differ in a config)."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -90,6 +100,10 @@ def _conflicts(
     worker_name: str | None,
 ) -> list[str]:
     problems = [str(collision) for collision in find_collisions(d.names for d in desired)]
+    by_name: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for i, binding in _entries(bindings):
+        if isinstance(binding.get("name"), str):
+            by_name.setdefault(binding["name"], []).append((i, binding))
     base_name = lookup(document, ["name"])
     if worker_name and isinstance(base_name, str) and base_name != worker_name:
         problems.append(
@@ -98,9 +112,7 @@ def _conflicts(
         )
     for d in desired:
         names = d.names
-        for i, binding in _entries(bindings):
-            if binding.get("name") != names.binding_name:
-                continue
+        for i, binding in by_name.get(names.binding_name, []):
             if binding.get("class_name") != names.class_name:
                 problems.append(
                     f'durable_objects.bindings[{i}]: binding "{names.binding_name}" points at class '
@@ -232,9 +244,11 @@ def merge_config(
         document.set(["name"], worker_name)
         changes.append(f"set name = {worker_name}")
 
+    entry_at = _index_by(containers, "class_name")
+    binding_at = _index_by(bindings, "name")
     new_entries = []
     for d in desired:
-        index = _find(containers, class_name=d.names.class_name)
+        index = entry_at.get(d.names.class_name)
         if index is None:
             new_entries.append(d.entry)
             changes.append(f"added containers/{d.names.class_name}")
@@ -244,7 +258,7 @@ def merge_config(
             changes.append(f"updated containers/{d.names.class_name} ({', '.join(updated)})")
     new_bindings = []
     for d in desired:
-        if _find(bindings, name=d.names.binding_name) is None:
+        if d.names.binding_name not in binding_at:
             new_bindings.append(d.binding)
             changes.append(f"added durable_objects.bindings/{d.names.binding_name}")
     kept_entries, kept_bindings, kept = _orphan_entries(orphans, containers, bindings, previous)
