@@ -2,7 +2,7 @@
 one rule. An invalid file names what it breaks in header comments:
 
     # rule: <what is broken>
-    # checklist: <item of spec §8's conformance checklist, when there is one>
+    # checklist: <the number of the Lunora conformance-checklist item it covers, when there is one>
     # field: <the field path every validator must name>
     # message: <text both validators must print, when the rule carries its own wording>
     # wrangler: <what the real wrangler says about the config entry the resource would give,

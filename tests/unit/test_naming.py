@@ -1,4 +1,5 @@
-"""Naming rules of spec §2; numbers cite spec §8's conformance checklist."""
+"""Names derived from the export name, as Lunora derives them; `checklist_N` names the item of
+Lunora's conformance checklist a test covers."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_derive_uses_metadata_name_when_no_export_name() -> None:
 
 
 def test_binding_collision_that_lunora_misses_is_reported() -> None:
-    # imageResizer and image_resizer: different classes, the same binding (spec §2).
+    # imageResizer and image_resizer: different classes, the same binding (Lunora does not notice).
     collisions = find_collisions(
         [
             ContainerNames.derive("a", "imageResizer", "demo"),

@@ -1,4 +1,5 @@
-"""`lunora-operator render`: offline, file in, files out; numbers cite spec §8."""
+"""`lunora-operator render`: offline, file in, files out; `checklist_N` names the item of Lunora's
+conformance checklist a test covers."""
 
 from __future__ import annotations
 

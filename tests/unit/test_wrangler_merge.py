@@ -1,6 +1,6 @@
-"""Merging containers into a wrangler config (spec §3), in both formats.
+"""Merging containers into a wrangler config, in both formats.
 
-Lunora's behaviour (§3.2-§3.4) where it still applies; tests marked "unlike Lunora" show
+Lunora's behaviour where it still applies; tests marked "unlike Lunora" show
 the operator updating and deleting what Lunora only ever adds.
 """
 
@@ -61,8 +61,8 @@ def merged(text: str, fmt: Format, *containers, **kwargs):
 
 
 def test_new_container_gets_entry_binding_and_sqlite_migration(fmt: Format) -> None:
-    """§3.2.1-3: binding CONTAINER_X -> XContainer (checklist 34, 35), entry, SQLite migration;
-    §3.2.4: observability switched on when absent."""
+    """Binding CONTAINER_X -> XContainer (checklist 34, 35), an entry, a SQLite migration, and
+    observability switched on when absent."""
     result, config = merged(BASES[fmt], fmt, desired("transcoder", maxInstances=5, instanceType="standard-1"))
 
     assert config["containers"] == [
@@ -85,7 +85,7 @@ def test_new_container_gets_entry_binding_and_sqlite_migration(fmt: Format) -> N
 
 
 def test_second_merge_changes_nothing(fmt: Format) -> None:
-    """§3.3: a second run changes nothing."""
+    """A second run changes nothing."""
     first, _ = merged(BASES[fmt], fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
 
     second, _ = merged(first.text, fmt, desired("transcoder"), desired("image-resizer", maxInstances=2))
@@ -153,7 +153,7 @@ def test_rollout_steps_and_placement_reach_the_entry(fmt: Format) -> None:
 
 
 def test_existing_binding_with_our_name_and_class_is_kept_as_written() -> None:
-    """§3.2.1: existing bindings are never modified."""
+    """Existing bindings are never modified."""
     base = '{"name": "demo", "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": "WebContainer"}]}}'
 
     result, config = merged(base, "jsonc", desired("web"))
@@ -163,7 +163,7 @@ def test_existing_binding_with_our_name_and_class_is_kept_as_written() -> None:
 
 
 def test_class_introduced_by_a_rename_counts_as_declared() -> None:
-    """§3.4: a renamed-to class is declared; a second new_sqlite_classes would be refused."""
+    """A renamed-to class is declared; a second new_sqlite_classes would be refused."""
     base = """{"name": "demo", "migrations": [
       {"tag": "v1", "new_sqlite_classes": ["OldContainer"]},
       {"tag": "v2", "renamed_classes": [{"from": "OldContainer", "to": "WebContainer"}]}
@@ -175,7 +175,7 @@ def test_class_introduced_by_a_rename_counts_as_declared() -> None:
 
 
 def test_null_entries_from_trailing_commas_are_skipped() -> None:
-    """§3.3: null entries are skipped."""
+    """Null entries (a JSONC trailing comma) are skipped."""
     config_text = '{"name": "demo", "containers": [null], "migrations": [null, {"tag": "v1"}]}'
 
     _, config = merged(config_text, "jsonc", desired("web"))
@@ -185,7 +185,7 @@ def test_null_entries_from_trailing_commas_are_skipped() -> None:
 
 
 def test_observability_the_user_set_is_untouched_even_when_disabled() -> None:
-    """§3.2.4: present, even enabled false, means untouched."""
+    """Present, even with enabled false, means untouched."""
     base = '{"name": "demo", "observability": {"enabled": false}}'
 
     _, config = merged(base, "jsonc", desired("web"))

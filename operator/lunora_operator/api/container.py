@@ -1,5 +1,6 @@
 """`LunoraContainer.spec`: Lunora's `defineContainer` options (default scheduling policy),
-adapted to Kubernetes. Rules and texts follow `spec/lunora-container.md` §1."""
+adapted to Kubernetes. The rules and their texts are Lunora's (its tests match on the quoted
+parts), except where a comment or the README's table of differences says otherwise."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ REGIONS = ("ENAM", "WNAM", "EEUR", "WEUR", "APAC", "SAM", "ME", "OC", "AFR")
 JURISDICTIONS = ("eu", "fedramp")
 EXPORT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]*$"
 
-# Custom instance limits (cloudflare.md §5; Lunora's CUSTOM_INSTANCE_TYPE_LIMITS).
+# Custom instance limits, Cloudflare's (Lunora's CUSTOM_INSTANCE_TYPE_LIMITS): 1–4 whole vCPUs,
+# at most 12288 MiB and at least 3072 MiB per vCPU, at most 20000 MB of disk and 2000 MB per GiB.
 CUSTOM_VCPU_MIN, CUSTOM_VCPU_MAX = 1, 4
 CUSTOM_MEMORY_MIB_MAX = 12288
 CUSTOM_DISK_MB_MAX = 20000
