@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from lunora_operator import __version__
+from lunora_operator.codegen.containers_ts import Flavour
+from lunora_operator.wrangler.document import Format
 
 app = typer.Typer(help="Kubernetes operator for Cloudflare Containers.", no_args_is_help=True)
 
@@ -54,9 +56,9 @@ def render(
         Path | None,
         typer.Option(help="The wrangler.toml or wrangler.jsonc to merge into (may be the output itself)."),
     ] = None,
-    format: Annotated[str | None, typer.Option(help="toml or jsonc; needed only without --base.")] = None,
+    format: Annotated[Format | None, typer.Option(help="toml or jsonc; needed only without --base.")] = None,
     flavour: Annotated[
-        str,
+        Flavour,
         typer.Option(
             help="lunora (extends @lunora/container/do) or cloudflare (extends @cloudflare/containers)."
         ),
@@ -76,16 +78,14 @@ def render(
     from lunora_operator.render import RenderError, pending_changes, write_output
     from lunora_operator.render import render as render_app
 
-    if format not in (None, "toml", "jsonc"):
-        raise typer.BadParameter("must be toml or jsonc", param_hint="--format")
-    if flavour not in ("lunora", "cloudflare"):
-        raise typer.BadParameter("must be lunora or cloudflare", param_hint="--flavour")
     try:
-        output = render_app(files, out, base, format, flavour, _image_overrides(image or []), app_name)  # type: ignore[arg-type]
+        output = render_app(files, out, base, format, flavour, _image_overrides(image or []), app_name)
     except RenderError as error:
         for problem in error.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2) from None
+    for warning in output.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if check:
         stale = pending_changes(output, out)
         for relative in stale:

@@ -1,14 +1,14 @@
-"""Offline render: resource YAML files + a base wrangler config -> the files a Worker deploys with.
+"""Offline render, the planner's file adapter: resource YAML files + a base wrangler config ->
+the files a Worker deploys with.
 
 No cluster is involved. The output directory receives the merged wrangler config,
-`_generated/containers.ts` and `lunora-render.json`, the record of which containers the
+`_generated/containers.ts` and `lunora-render.json`, the state record of which containers the
 render owns (so a container whose file was removed can be deleted from the config according
 to its `deletionPolicy`) — the same facts the operator keeps in the app's output ConfigMap.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,29 +19,17 @@ import yaml
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.rules import FieldError
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
-from lunora_operator.codegen.containers_ts import CodegenUnsupported, Flavour, render_containers_ts
-from lunora_operator.wrangler.desired import (
-    DesiredContainer,
-    ImageLocation,
-    ImageUnavailable,
-    RemovedContainer,
-    desired_container,
-)
-from lunora_operator.wrangler.document import (
-    FILE_NAMES,
-    Format,
-    WranglerConfigError,
-    empty_text,
-    format_of,
-    lookup,
-    open_document,
-)
-from lunora_operator.wrangler.merge import RenderConflict, merge_config
+from lunora_operator.codegen.containers_ts import Flavour
+from lunora_operator.planner import PlanError, PlanInput, RenderState, StateRecordInvalid, plan
+from lunora_operator.wrangler.desired import ImageLocation
+from lunora_operator.wrangler.document import FILE_NAMES, Format, format_of
 
 STATE_FILE = "lunora-render.json"
 GENERATED_TS = Path("_generated") / "containers.ts"
 YAML_SUFFIXES = (".yaml", ".yml")
 GROUP_PREFIX = "lunora.sh/"
+# libyaml's parser when PyYAML was built with it: several times faster on many resources.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RenderError(Exception):
@@ -66,7 +54,7 @@ class RenderOutput:
     obsolete: list[Path] = field(default_factory=list)
     """Files a previous render wrote that must go (the TypeScript of an app with no containers)."""
     changes: list[str] = field(default_factory=list)
-    migration_tag: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 # --- reading resources -------------------------------------------------------------------------
@@ -91,7 +79,7 @@ def load_documents(paths: Iterable[Path]) -> list[SourceDocument]:
     for path in _yaml_files(paths):
         text = path.read_text()
         try:
-            nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+            nodes = list(yaml.compose_all(text, Loader=_LOADER))
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -100,12 +88,21 @@ def load_documents(paths: Iterable[Path]) -> list[SourceDocument]:
         for node in nodes:
             if node is None:
                 continue
-            document = yaml.safe_load(yaml.serialize(node))
+            document = _construct(node)
             if isinstance(document, dict) and str(document.get("apiVersion", "")).startswith(GROUP_PREFIX):
                 documents.append(SourceDocument(path, node.start_mark.line + 1, document, node))
     if problems:
         raise RenderError(problems)
     return documents
+
+
+def _construct(node: yaml.Node) -> Any:
+    """The plain value of a composed node (kept for the lines of errors)."""
+    constructor = yaml.SafeLoader("")
+    try:
+        return constructor.construct_document(node)
+    finally:
+        constructor.dispose()
 
 
 def _line_of(node: yaml.Node, field_path: str) -> int:
@@ -137,7 +134,10 @@ def parse_resources(sources: Sequence[SourceDocument]) -> tuple[list[LunoraApp],
         except ResourceInvalid as invalid:
             problems += [_located(source, error) for error in invalid.errors]
             continue
-        (apps if isinstance(resource, LunoraApp) else containers).append(resource)  # type: ignore[arg-type]
+        if isinstance(resource, LunoraApp):
+            apps.append(resource)
+        else:
+            containers.append(resource)
     if problems:
         raise RenderError(problems)
     return apps, containers
@@ -172,69 +172,14 @@ def select_app(
 # --- the render --------------------------------------------------------------------------------
 
 
-def _previous_state(out_dir: Path) -> dict[str, Any]:
+def _previous_state(out_dir: Path) -> RenderState | None:
     path = out_dir / STATE_FILE
     if not path.is_file():
-        return {}
+        return None
     try:
-        state = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise RenderError([f"{path}:{error.lineno}: not valid JSON: {error.msg}"]) from None
-    return state if isinstance(state, dict) else {}
-
-
-def removed_containers(
-    state: Mapping[str, Any], desired: Sequence[DesiredContainer]
-) -> list[RemovedContainer]:
-    """Containers owned (or orphaned) last time that no resource describes any more."""
-    present = {d.names.class_name for d in desired}
-    removed: list[RemovedContainer] = []
-    for key in ("containers", "orphaned"):
-        for owned in state.get(key, []):
-            if not isinstance(owned, dict) or owned.get("className") in present | {
-                r.class_name for r in removed
-            }:
-                continue
-            orphan = key == "orphaned" or owned.get("deletionPolicy") == "Orphan"
-            removed.append(
-                RemovedContainer(
-                    resource=str(owned.get("resource")),
-                    class_name=str(owned["className"]),
-                    binding_name=str(owned["bindingName"]),
-                    deletion_policy="Orphan" if orphan else "Delete",
-                )
-            )
-    return removed
-
-
-def state_record(
-    app_name: str,
-    worker_name: str | None,
-    desired: Sequence[DesiredContainer],
-    removed: Sequence[RemovedContainer],
-) -> str:
-    """lunora-render.json: the containers this render owns, and the orphans whose entries it
-    keeps carrying (delete one from `orphaned` to let its entries go)."""
-    record = {
-        "app": app_name,
-        "workerName": worker_name,
-        "containers": [
-            {
-                "resource": d.names.resource,
-                "exportName": d.names.export_name,
-                "className": d.names.class_name,
-                "bindingName": d.names.binding_name,
-                "deletionPolicy": d.deletion_policy,
-            }
-            for d in sorted(desired, key=lambda d: d.names.export_name)
-        ],
-        "orphaned": [
-            {"resource": r.resource, "className": r.class_name, "bindingName": r.binding_name}
-            for r in sorted(removed, key=lambda r: r.class_name)
-            if r.deletion_policy == "Orphan"
-        ],
-    }
-    return json.dumps(record, indent=2, sort_keys=False) + "\n"
+        return RenderState.from_json(path.read_text())
+    except StateRecordInvalid as invalid:
+        raise RenderError(invalid.located(str(path))) from None
 
 
 def render(
@@ -260,62 +205,40 @@ def render(
             ]
         )
     fmt: Format = base_format or format or (app.spec.wrangler.format if app else "jsonc")
-    worker_name = app.spec.worker_name if app else None
-
-    if base is not None:
-        if not base.is_file():
-            raise RenderError([f"{base}: no such file"])
-        base_text = base.read_text()
-    else:
-        if worker_name is None:
-            raise RenderError(["without --base the files must include the LunoraApp (for its workerName)"])
-        base_text = empty_text(fmt, worker_name)
-    try:
-        document = open_document(base_text, fmt)
-    except WranglerConfigError as error:
-        raise RenderError([f"{base}:{error.line}:{error.column}: {error.message}"]) from None
-    worker_name = worker_name or lookup(document, ["name"])
-
-    location = ImageLocation(
-        base_dir=str((base.parent if base else Path.cwd()).resolve()), out_dir=str(out_dir.resolve())
-    )
-    problems: list[str] = []
-    desired: list[DesiredContainer] = []
-    for container in members:
-        try:
-            desired.append(desired_container(container, worker_name or app_name, images, location))
-        except ImageUnavailable as error:
-            problems.append(str(error))
-    if problems:
-        raise RenderError(problems)
+    if base is not None and not base.is_file():
+        raise RenderError([f"{base}: no such file"])
+    if base is None and app is None:
+        raise RenderError(["without --base the files must include the LunoraApp (for its workerName)"])
 
     out_config = out_dir / FILE_NAMES[fmt]
-    previous = None
-    if out_config.is_file() and (base is None or out_config.resolve() != base.resolve()):
-        try:
-            previous = open_document(out_config.read_text(), fmt).get([])
-        except WranglerConfigError as error:
-            raise RenderError([f"{out_config}:{error.line}:{error.column}: {error.message}"]) from None
-
-    removed = removed_containers(_previous_state(out_dir), desired)
-    try:
-        merged = merge_config(document, desired, removed, previous, worker_name)
-        generated = render_containers_ts(desired, flavour)
-    except RenderConflict as conflict:
-        raise RenderError([f"{base or out_config}: {problem}" for problem in conflict.problems]) from None
-    except CodegenUnsupported as error:
-        raise RenderError([str(error)]) from None
-
-    files = {
-        Path(FILE_NAMES[fmt]): merged.text,
-        Path(STATE_FILE): state_record(app_name, worker_name, desired, removed),
-    }
-    if generated:
-        files[GENERATED_TS] = generated
-    obsolete = [] if generated else [GENERATED_TS]
-    return RenderOutput(
-        files=files, obsolete=obsolete, changes=merged.changes, migration_tag=merged.migration_tag
+    in_place = base is not None and out_config.resolve() == base.resolve()
+    request = PlanInput(
+        app_name=app_name,
+        app=app,
+        containers=members,
+        base_text=base.read_text() if base is not None else None,
+        format=fmt,
+        previous_config_text=out_config.read_text() if out_config.is_file() and not in_place else None,
+        previous_state=_previous_state(out_dir),
+        images=images or {},
+        flavour=flavour,
+        image_location=ImageLocation(
+            base_dir=str((base.parent if base else Path.cwd()).resolve()), out_dir=str(out_dir.resolve())
+        ),
+        in_place=in_place,
+        base_name=str(base or out_config),
+        previous_name=str(out_config),
     )
+    try:
+        result = plan(request)
+    except PlanError as error:
+        raise RenderError(error.problems) from None
+
+    files = {Path(FILE_NAMES[fmt]): result.config_text, Path(STATE_FILE): result.state.to_json()}
+    if result.generated_ts is not None:
+        files[GENERATED_TS] = result.generated_ts
+    obsolete = [] if result.generated_ts is not None else [GENERATED_TS]
+    return RenderOutput(files=files, obsolete=obsolete, changes=result.changes, warnings=result.warnings)
 
 
 def pending_changes(output: RenderOutput, out_dir: Path) -> list[Path]:

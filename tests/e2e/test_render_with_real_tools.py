@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from lunora_operator.api.resources import LunoraContainer
+from lunora_operator.api.validation import validate_resource
 from lunora_operator.render import render, write_output
 from lunora_operator.testing.environment import TestEnvironment
+from lunora_operator.wrangler.desired import desired_container
 from lunora_operator.wrangler.document import format_of, open_document
+from tests.support.corpus import CorpusCase, cases
 from tests.support.node import NodeTools
+from tests.support.render_corpus import CASES, RENDER_CASES, base_config, render_args
 
-RENDER_CASES = Path(__file__).resolve().parents[1] / "corpus" / "render"
 LUNORA_DO = Path(__file__).resolve().parents[1] / "fixtures" / "typescript" / "lunora-container-do.d.ts"
 
 
@@ -26,23 +31,14 @@ def node(testenv: TestEnvironment, tmp_path_factory: pytest.TempPathFactory) -> 
     return NodeTools(root=testenv.node_tools, state=tmp_path_factory.mktemp("wrangler-state"))
 
 
-def render_args(case: Path) -> dict:
-    args = (case / "render.args").read_text().split() if (case / "render.args").is_file() else []
-    options: dict = {"images": {}, "flavour": "lunora"}
-    for flag, value in zip(args[::2], args[1::2], strict=True):
-        if flag == "--image":
-            name, reference = value.split("=", 1)
-            options["images"][name] = reference
-        elif flag == "--flavour":
-            options["flavour"] = value
-    return options
-
-
 def render_in_place(case: Path, workdir: Path) -> Path:
     """Copies the case and renders it into its own base config, as a repository would."""
     shutil.copytree(case, workdir, dirs_exist_ok=True)
-    base = next(p for p in workdir.iterdir() if format_of(p.name) and p.name.startswith("wrangler"))
-    output = render([workdir / "resources"], workdir, base=base, **render_args(case))
+    base = base_config(workdir)
+    options = render_args(case)
+    output = render(
+        [workdir / "resources"], workdir, base=base, images=options.images, flavour=options.flavour
+    )
     write_output(output, workdir)
     return base
 
@@ -60,13 +56,10 @@ def plain_js_worker(workdir: Path) -> None:
     (workdir / "index.js").write_text("\n".join(lines) + "\n")
 
 
-CASES = sorted(p for p in RENDER_CASES.iterdir() if p.is_dir())
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_wrangler_accepts_the_rendered_config(case: Path, node: NodeTools, tmp_path: Path) -> None:
     config = render_in_place(case, tmp_path)
-    if render_args(case)["flavour"] == "lunora":
+    if render_args(case).flavour == "lunora":
         plain_js_worker(tmp_path)
     else:
         node.link_node_modules(tmp_path)  # the worker bundles the generated classes
@@ -75,7 +68,9 @@ def test_wrangler_accepts_the_rendered_config(case: Path, node: NodeTools, tmp_p
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--dry-run: exiting now." in result.stdout
-    rendered = open_document(config.read_text(), format_of(config.name))  # type: ignore[arg-type]
+    fmt = format_of(config.name)
+    assert fmt is not None
+    rendered = open_document(config.read_text(), fmt)
     for entry in rendered.get(["containers"]):
         assert entry["image"] in result.stdout  # wrangler lists every container it would deploy
 
@@ -87,7 +82,10 @@ def test_wrangler_accepts_a_second_render_that_updates_and_deletes(node: NodeToo
     every = tmp_path / "resources" / "container-every-option.yaml"
     every.write_text(every.read_text().replace("maxInstances: 5", "maxInstances: 7"))
 
-    output = render([tmp_path / "resources"], tmp_path, base=config, **render_args(case))
+    options = render_args(case)
+    output = render(
+        [tmp_path / "resources"], tmp_path, base=config, images=options.images, flavour=options.flavour
+    )
     write_output(output, tmp_path)
     plain_js_worker(tmp_path)
     result = node.wrangler_dry_run(config)
@@ -120,7 +118,7 @@ def test_generated_typescript_type_checks(case: Path, node: NodeTools, tmp_path:
     shutil.copy(
         tmp_path / "render" / "_generated" / "containers.ts", project / "_generated" / "containers.ts"
     )
-    if render_args(case)["flavour"] == "lunora":
+    if render_args(case).flavour == "lunora":
         shutil.copy(LUNORA_DO, project / "lunora-container-do.d.ts")
 
     result = node.tsc(project)
@@ -142,3 +140,52 @@ def test_type_check_catches_a_wrong_field_type(node: NodeTools, tmp_path: Path) 
 
     assert result.returncode != 0
     assert "TS2416" in result.stdout
+
+
+WRANGLER_REJECTS = [case for case in cases("invalid") if case.wrangler_error]
+
+
+def dry_run_entry(
+    node: NodeTools, workdir: Path, resource: LunoraContainer
+) -> subprocess.CompletedProcess[str]:
+    """`wrangler deploy --dry-run` of a minimal Worker whose one container entry is what the
+    renderer makes of `resource`, whatever the API's rules say about it."""
+    entry = desired_container(resource, "demo-app").entry
+    config = {
+        "name": "demo-app",
+        "main": "index.js",
+        "compatibility_date": "2025-09-01",
+        "durable_objects": {"bindings": [{"name": "CONTAINER_WEB", "class_name": entry["class_name"]}]},
+        "migrations": [{"tag": "v1", "new_sqlite_classes": [entry["class_name"]]}],
+        "containers": [entry],
+    }
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "wrangler.jsonc").write_text(json.dumps(config, indent=2))
+    (workdir / "index.js").write_text(
+        f"export class {entry['class_name']} {{ constructor(ctx, env) {{}} }}\n"
+        "export default { fetch() { return new Response('ok'); } };\n"
+    )
+    return node.wrangler_dry_run(workdir / "wrangler.jsonc")
+
+
+@pytest.mark.parametrize("case", WRANGLER_REJECTS, ids=lambda case: case.id)
+def test_wrangler_rejects_what_the_crd_rejects(case: CorpusCase, node: NodeTools, tmp_path: Path) -> None:
+    """Each invalid resource marked `# wrangler:` breaks a rule the real wrangler enforces too:
+    the entry the renderer would make of it (the API's own rules skipped) fails the dry-run."""
+    resource = LunoraContainer.model_validate(case.document)  # the schema only, not the rules
+
+    result = dry_run_entry(node, tmp_path, resource)
+
+    assert result.returncode != 0, result.stdout
+    assert case.wrangler_error in result.stdout + result.stderr
+
+
+def test_the_rejection_harness_accepts_a_valid_entry(node: NodeTools, tmp_path: Path) -> None:
+    valid = next(case for case in cases("valid") if case.id == "container-rollout-steps")
+    resource = validate_resource(valid.document)
+    assert isinstance(resource, LunoraContainer)
+
+    result = dry_run_entry(node, tmp_path, resource)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--dry-run: exiting now." in result.stdout

@@ -2,18 +2,26 @@
 one rule. An invalid file names what it breaks in header comments:
 
     # rule: <what is broken>
-    # checklist: <item of spec §8's conformance checklist, when there is one>
+    # checklist: <the number of the Lunora conformance-checklist item it covers, when there is one>
     # field: <the field path every validator must name>
     # message: <text both validators must print, when the rule carries its own wording>
+    # wrangler: <what the real wrangler says about the config entry the resource would give,
+    #            for rules wrangler enforces too>
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lunora_operator.api.base import ApiModel
+from lunora_operator.api.resources import RESOURCE_TYPES
+from lunora_operator.api.rules import Rule
+from lunora_operator.api.validation import field_rules
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -36,6 +44,10 @@ class CorpusCase:
     @property
     def message(self) -> str | None:
         return self.headers.get("message")
+
+    @property
+    def wrangler_error(self) -> str | None:
+        return self.headers.get("wrangler")
 
     @property
     def kind(self) -> str:
@@ -63,3 +75,34 @@ def contains(whole: Any, part: Any) -> bool:
     if isinstance(part, list):
         return isinstance(whole, list) and len(whole) == len(part) and all(map(contains, whole, part))
     return whole == part and type(whole) is type(part)
+
+
+def every_rule() -> list[Rule]:
+    """Every shared rule of both kinds: root rules, object rules and field rules, once each."""
+    found: list[Rule] = []
+    seen: set[type[Any]] = set()
+
+    def walk(model: type[ApiModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        found.extend(model.object_rules)
+        for field in model.model_fields.values():
+            found.extend(field_rules(field))
+            for nested in _models_in(field.annotation):
+                walk(nested)
+
+    for resource in RESOURCE_TYPES:
+        found.extend(resource.root_rules)
+        walk(resource.spec_model())
+    unique: list[Rule] = []
+    for rule in found:
+        if not any(rule is other for other in unique):
+            unique.append(rule)
+    return unique
+
+
+def _models_in(annotation: Any) -> list[type[ApiModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, ApiModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import pytest
 
+from lunora_operator.api.rules import FieldError
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
-from tests.support.corpus import CorpusCase, cases, contains
+from tests.support.corpus import CorpusCase, cases, contains, every_rule
 
 INVALID = cases("invalid")
 VALID = cases("valid")
 
 
-def test_the_invalid_corpus_covers_at_least_forty_rules() -> None:
-    assert len(INVALID) >= 40
-    assert all("field" in case.headers and "rule" in case.headers for case in INVALID)
+def offline_error(case: CorpusCase) -> FieldError:
+    with pytest.raises(ResourceInvalid) as rejected:
+        validate_resource(case.document)
+    assert len(rejected.value.errors) == 1, f"{case.id} breaks more than one rule: {rejected.value}"
+    return rejected.value.errors[0]
 
 
 @pytest.mark.parametrize("case", INVALID, ids=lambda case: case.id)
-def test_invalid_resource_is_rejected_naming_the_field(case: CorpusCase) -> None:
-    with pytest.raises(ResourceInvalid) as rejected:
-        validate_resource(case.document)
+def test_invalid_resource_breaks_exactly_one_rule_naming_the_field(case: CorpusCase) -> None:
+    error = offline_error(case)
 
-    messages = [error.message for error in rejected.value.errors if error.field == case.field]
-    assert messages, f"expected an error for {case.field}, got {rejected.value}"
+    assert error.field == case.field, str(error)
     if case.message:
-        assert any(case.message in message for message in messages), messages
+        assert case.message in error.message
+
+
+def test_every_shared_rule_is_broken_by_some_invalid_file() -> None:
+    fired = [offline_error(case).rule for case in INVALID]
+
+    never = [rule.message for rule in every_rule() if not any(rule is hit for hit in fired)]
+    assert not never, f"no file in tests/corpus/invalid breaks: {never}"
+    assert all("field" in case.headers and "rule" in case.headers for case in INVALID)
 
 
 @pytest.mark.parametrize("case", VALID, ids=lambda case: case.id)

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from lunora_operator.api.crd import crd_files
+from lunora_operator.api.crd import crd, crd_files, model_schema
+from lunora_operator.api.resources import RESOURCE_TYPES, AnyResource, LunoraContainer
+from lunora_operator.api.validation import ResourceInvalid, validate_resource
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 GENERATED = crd_files()
@@ -70,10 +72,43 @@ def test_names_short_names_and_category() -> None:
     assert all(n["categories"] == ["lunora"] for n in names.values())
 
 
-def test_every_spec_field_has_a_description_for_kubectl_explain() -> None:
-    for content in GENERATED.values():
-        spec = yaml.safe_load(content)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
-            "spec"
-        ]
-        undocumented = [name for name, node in spec["properties"].items() if not node.get("description")]
-        assert not undocumented
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_every_field_at_every_depth_has_a_description_for_kubectl_explain(name: str) -> None:
+    root = yaml.safe_load(GENERATED[name])["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+    # `kubectl explain` shows a list's or map's description for its items, so those may have none.
+    undocumented = [
+        path
+        for part in ("spec", "status")
+        for path, node in walk(root["properties"][part], part)
+        if not node.get("description") and not path.endswith(("[]", ".*"))
+    ]
+    assert not undocumented
+
+
+@pytest.mark.parametrize("resource", RESOURCE_TYPES, ids=lambda resource: resource.kind_name)
+def test_each_crd_is_built_from_the_metadata_on_its_resource_class(resource: type[AnyResource]) -> None:
+    generated = crd(resource)
+    version = generated["spec"]["versions"][0]
+    root = version["schema"]["openAPIV3Schema"]
+
+    assert generated["spec"]["names"]["kind"] == resource.kind_name
+    assert root["description"] == resource.description
+    assert version["additionalPrinterColumns"] == [column.to_crd() for column in resource.printer_columns]
+    assert root.get("x-kubernetes-validations", []) == [rule.cel_validation() for rule in resource.root_rules]
+    assert root["properties"]["spec"] == model_schema(resource.spec_model())
+    assert root["properties"]["status"] == model_schema(resource.status_model())
+
+
+def test_root_rules_are_checked_offline_for_every_kind() -> None:
+    document = {
+        "apiVersion": "lunora.sh/v1alpha1",
+        "kind": "LunoraContainer",
+        "metadata": {"name": "9lives"},
+        "spec": {"app": "demo", "image": {"registry": "docker.io/acme/x:1"}},
+    }
+
+    with pytest.raises(ResourceInvalid) as rejected:
+        validate_resource(document)
+
+    assert [error.rule for error in rejected.value.errors] == list(LunoraContainer.root_rules)

@@ -433,7 +433,7 @@ def test_append_to_packed_elements_on_their_own_lines(style: Any) -> None:
     doc.append(["durable_objects", "bindings"], {"class_name": "SpareContainer", "name": "SPARE"})
 
     old = style('\t\t\t{ "class_name": "SidecarContainer", "name": "SIDECAR" }, // sidecar DO\n')
-    new = style('\t\t\t{"class_name": "SpareContainer", "name": "SPARE"},\n')
+    new = style('\t\t\t{ "class_name": "SpareContainer", "name": "SPARE" },\n')  # the neighbours' spacing
     assert doc.text == original.replace(old, old + new)
 
 
@@ -632,27 +632,31 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 
-OUTSIDE = None  # tag of comments outside the root value
+# A comment's owner: ("item", path of the member or element it sits beside), ("end", path of the
+# container it closes), or OUTSIDE the root value. Markers are longer than any generated string,
+# so no value can contain one.
+Owner = tuple[str, tuple[str | int, ...]] | None
+OUTSIDE: Owner = None
 
 
 class _CommentedDumper:
-    """Writes a value as JSONC with random comments; remembers each comment's enclosing container."""
+    """Writes a value as JSONC with random comments; remembers who owns each comment."""
 
     def __init__(self, rnd: random.Random, indent: str | None) -> None:
         self.rnd = rnd
         self.indent = indent
-        self.comments: list[tuple[str, tuple[str | int, ...] | None]] = []
+        self.comments: list[tuple[str, Owner]] = []
 
-    def comment(self, where: tuple[str | int, ...] | None, line: bool) -> str:
+    def comment(self, owner: Owner, line: bool) -> str:
         if self.rnd.random() < 0.6:
             return ""
-        marker = f"<c{len(self.comments)}>"
+        marker = f"<comment-{len(self.comments)}>"
         text = (
             f"// {marker}"
             if line and self.indent is not None and self.rnd.random() < 0.5
             else f"/* {marker} */"
         )
-        self.comments.append((text, where))
+        self.comments.append((text, owner))
         return text
 
     def document(self, value: Any) -> str:
@@ -679,18 +683,19 @@ class _CommentedDumper:
         trailing = self.rnd.random() < 0.5
         parts = []
         for position, (key, prefix, child) in enumerate(entries):
-            before = self.comment(path, line=False)
-            inline = self.comment(path, line=False)
+            owner = ("item", (*path, key))
+            before = self.comment(owner, line=False)
+            inline = self.comment(owner, line=False)
             body = (before + " " if before else "") + prefix + (inline + " " if inline else "")
             body += self.value(child, (*path, key), depth + 1)
             body += "," if position < len(entries) - 1 or trailing else ""
-            after = self.comment(path, line=True)
+            after = self.comment(owner, line=True)
             parts.append(body + (" " + after if after else ""))
         if self.indent is None:
-            end = self.comment(path, line=False)
+            end = self.comment(("end", path), line=False)
             return open_ + " ".join(parts) + (" " + end if end else "") + close
         inner, outer = self.indent * (depth + 1), self.indent * depth
-        end = self.comment(path, line=True)
+        end = self.comment(("end", path), line=True)
         lines = [inner + part for part in parts] + ([inner + end] if end else [])
         return open_ + "".join("\n" + line for line in lines) + "\n" + outer + close
 
@@ -710,8 +715,32 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _inside(tag: tuple[str | int, ...] | None, path: tuple[str | int, ...]) -> bool:
-    return tag is not None and tag[: len(path)] == path
+_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_TRAILING_COMMA = re.compile(r'("(?:[^"\\]|\\.)*")|,(\s*[\]}])')
+
+
+def oracle(text: str) -> Any:
+    """An independent reading of JSONC: strip comments, then trailing commas (both outside
+    strings), and hand the rest to the standard library's json."""
+    without_comments = _TOKENS.sub(lambda m: m.group(1) or " ", text)
+    return json.loads(_TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2), without_comments))
+
+
+def _under(path: tuple[str | int, ...], prefix: tuple[str | int, ...]) -> bool:
+    return path[: len(prefix)] == prefix
+
+
+def _inside_value(owner: Owner, path: tuple[str | int, ...]) -> bool:
+    """Comments within the value at path: its items' and its containers' own."""
+    if owner is None:
+        return False
+    kind, where = owner
+    return _under(where, path) and (kind == "end" or len(where) > len(path))
+
+
+def _owned_by_item(owner: Owner, path: tuple[str | int, ...]) -> bool:
+    """Comments of the item at path: beside it, or anywhere inside its value."""
+    return owner is not None and _under(owner[1], path)
 
 
 INDENTS = st.sampled_from([None, "  ", "    ", "\t", " "])
@@ -722,7 +751,9 @@ PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_ch
 @given(value=JSON_VALUES, indent=INDENTS, rnd=st.randoms(use_true_random=False))
 def test_commented_documents_parse_to_their_value(value: Any, indent: str | None, rnd: random.Random) -> None:
     dumper = _CommentedDumper(rnd, indent)
-    assert _canonical(parse(dumper.document(value))) == _canonical(value)
+    text = dumper.document(value)
+    assert _canonical(parse(text)) == _canonical(value)
+    assert _canonical(oracle(text)) == _canonical(value)
 
 
 @PROPERTY_SETTINGS
@@ -743,11 +774,10 @@ def test_random_set_matches_the_plain_python_edit(
     doc = JsoncDocument(text)
     doc.set(list(path), new)
 
-    expected = _set_plain(value, path, new)
-    assert _canonical(parse(doc.text)) == _canonical(expected)
+    assert _canonical(oracle(doc.text)) == _canonical(_assoc(value, path, new))
     assert _canonical(doc.get(list(path))) == _canonical(new)
-    for comment, tag in dumper.comments:
-        if not _inside(tag, path):
+    for comment, owner in dumper.comments:
+        if not _inside_value(owner, path):
             assert comment in doc.text
 
 
@@ -766,22 +796,64 @@ def test_random_append_and_remove_match_the_plain_python_edit(
     assume(arrays or members)
 
     doc = JsoncDocument(text)
-    expected = copy.deepcopy(value)
     if arrays and (not members or data.draw(st.booleans())):
         path = data.draw(st.sampled_from(arrays))
         doc.append(list(path), new)
-        _resolve(expected, path).append(new)
+        expected = _assoc(value, path, [*_resolve(value, path), new])
         kept = dumper.comments
     else:
         path = data.draw(st.sampled_from(members))
         doc.remove(list(path))
-        del _resolve(expected, path[:-1])[path[-1]]
-        # Comments next to the removed item may go with it; those in other containers may not.
-        kept = [(comment, tag) for comment, tag in dumper.comments if not _inside(tag, path[:-1])]
+        expected = _dissoc(value, path)
+        # Only the removed item's own comments may go: those beside it and inside its value.
+        kept = [(comment, owner) for comment, owner in dumper.comments if not _owned_by_item(owner, path)]
 
-    assert _canonical(parse(doc.text)) == _canonical(expected)
+    assert _canonical(oracle(doc.text)) == _canonical(expected)
     for comment, _ in kept:
         assert comment in doc.text
+
+
+EDITS = st.lists(
+    st.tuples(st.sampled_from(["set", "append", "extend", "remove"]), st.integers(0, 10**6), JSON_VALUES),
+    min_size=1,
+    max_size=8,
+)
+
+
+@PROPERTY_SETTINGS
+@given(value=JSON_VALUES, indent=INDENTS, edits=EDITS, rnd=st.randoms(use_true_random=False))
+def test_a_batch_of_edits_read_once_matches_the_plain_python_edits(
+    value: Any, indent: str | None, edits: list[tuple[str, int, Any]], rnd: random.Random
+) -> None:
+    """Edits are queued and applied together when the text is read: the result is the same as
+    making each edit on the plain value, and comments outside every edited value survive."""
+    dumper = _CommentedDumper(rnd, indent)
+    doc = JsoncDocument(dumper.document(value))
+    expected = copy.deepcopy(value)
+    for operation, pick, new in edits:
+        paths = _paths(expected)
+        arrays = [path for path in paths if isinstance(_resolve(expected, path), list)]
+        members = [path for path in paths if path]
+        if operation == "set":
+            path = paths[pick % len(paths)]
+            doc.set(list(path), new)
+            expected = _assoc(expected, path, new)
+        elif operation in ("append", "extend") and arrays:
+            path = arrays[pick % len(arrays)]
+            values = [new] if operation == "append" else [new, new]
+            doc.extend(list(path), values) if operation == "extend" else doc.append(list(path), new)
+            expected = _assoc(expected, path, [*_resolve(expected, path), *values])
+        elif operation == "remove" and members:
+            path = members[pick % len(members)]
+            doc.remove(list(path))
+            expected = _dissoc(expected, path)
+        assert _canonical(doc.get([])) == _canonical(expected)
+
+    assert _canonical(oracle(doc.text)) == _canonical(expected)
+    assert _canonical(parse(doc.text)) == _canonical(expected)
+    for comment, owner in dumper.comments:
+        if owner is OUTSIDE:
+            assert comment in doc.text
 
 
 @PROPERTY_SETTINGS
@@ -802,14 +874,26 @@ def _resolve(value: Any, path: tuple[str | int, ...]) -> Any:
     return value
 
 
-def _set_plain(value: Any, path: tuple[str | int, ...], new: Any) -> Any:
+def _assoc(value: Any, path: tuple[str | int, ...], new: Any) -> Any:
+    """A new value equal to `value` with `new` at `path` (missing objects created), built
+    functionally, unlike the editor's in-place update."""
     if not path:
-        return new
-    result = copy.deepcopy(value)
-    current = result
-    for key in path[:-1]:
-        if isinstance(current, dict) and key not in current:
-            current[key] = {}
-        current = current[key]
-    current[path[-1]] = new
-    return result
+        return copy.deepcopy(new)
+    head, rest = path[0], path[1:]
+    if isinstance(value, list):
+        assert isinstance(head, int)
+        return [_assoc(item, rest, new) if i == head else item for i, item in enumerate(value)]
+    child = value.get(head, {}) if isinstance(value, dict) else {}
+    return {**value, head: _assoc(child, rest, new)}
+
+
+def _dissoc(value: Any, path: tuple[str | int, ...]) -> Any:
+    """A new value equal to `value` without the member or element at `path`."""
+    head, rest = path[0], path[1:]
+    if not rest:
+        if isinstance(value, list):
+            return [item for i, item in enumerate(value) if i != head]
+        return {key: item for key, item in value.items() if key != head}
+    if isinstance(value, list):
+        return [_dissoc(item, rest) if i == head else item for i, item in enumerate(value)]
+    return {key: _dissoc(item, rest) if key == head else item for key, item in value.items()}

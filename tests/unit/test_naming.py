@@ -1,4 +1,5 @@
-"""Naming rules of spec §2; numbers cite spec §8's conformance checklist."""
+"""Names derived from the export name, as Lunora derives them; `checklist_N` names the item of
+Lunora's conformance checklist a test covers."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from lunora_operator.api.naming import (
     ContainerNames,
     application_name,
     binding_name,
-    build_tag,
     class_name,
     export_name_from_metadata,
     find_collisions,
-    pool_instance_names,
 )
 
 
@@ -37,14 +36,6 @@ def test_binding_names_checklist_35(export: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("export", "expected"),
-    [("transcoder", "lunora-transcoder:build"), ("imageResizer", "lunora-image-resizer:build")],
-)
-def test_build_tags_checklist_36(export: str, expected: str) -> None:
-    assert build_tag(export) == expected
-
-
-@pytest.mark.parametrize(
     ("metadata_name", "expected"),
     [
         ("transcoder", "transcoder"),
@@ -62,10 +53,6 @@ def test_application_name_is_wrangler_default_unless_given() -> None:
     assert application_name("demo-app", "MyContainer", "custom") == "custom"
 
 
-def test_pool_instance_names() -> None:
-    assert pool_instance_names(5) == ["pool-0", "pool-1", "pool-2", "pool-3", "pool-4"]
-
-
 def test_derive_uses_metadata_name_when_no_export_name() -> None:
     names = ContainerNames.derive("image-resizer", None, "demo")
 
@@ -78,7 +65,7 @@ def test_derive_uses_metadata_name_when_no_export_name() -> None:
 
 
 def test_binding_collision_that_lunora_misses_is_reported() -> None:
-    # imageResizer and image_resizer: different classes, the same binding (spec §2).
+    # imageResizer and image_resizer: different classes, the same binding (Lunora does not notice).
     collisions = find_collisions(
         [
             ContainerNames.derive("a", "imageResizer", "demo"),

@@ -1,4 +1,5 @@
-"""`lunora-operator render`: offline, file in, files out; numbers cite spec §8."""
+"""`lunora-operator render`: offline, file in, files out; `checklist_N` names the item of Lunora's
+conformance checklist a test covers."""
 
 from __future__ import annotations
 
@@ -261,3 +262,77 @@ def test_typescript_goes_when_the_last_container_goes(project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert not (project / "out" / "_generated" / "containers.ts").exists()
     assert config(project)["migrations"][-1] == {"deleted_classes": ["WebContainer"], "tag": "v2"}
+
+
+def test_observability_switched_off_is_kept_and_warned_about(project: Path) -> None:
+    (project / "wrangler.jsonc").write_text('{"name": "demo", "observability": {"enabled": false}}\n')
+
+    result = run(project)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: `observability.enabled` is false in the wrangler config: container logs will not be captured"
+        in (result.stderr)
+    )
+    assert config(project)["observability"] == {"enabled": False}
+
+
+def test_a_missing_secrets_store_binding_fails_the_render_and_writes_nothing(project: Path) -> None:
+    (project / "crs" / "web.yaml").write_text(
+        container_yaml(
+            "web", "image: {registry: docker.io/acme/web:1.0}\nsecretsStore: {STRIPE_KEY: STRIPE_SECRET}"
+        )
+    )
+
+    result = run(project)
+
+    assert result.exit_code == 2
+    assert (
+        'Secrets Store binding "STRIPE_SECRET", which the wrangler config does not declare' in result.output
+    )
+    assert not (project / "out").exists()
+
+
+def test_in_place_a_users_own_rollout_steps_survive(project: Path) -> None:
+    (project / "wrangler.jsonc").write_text(
+        '{\n  "name": "demo",\n  "containers": [\n    {"class_name": "WebContainer", "image": "docker.io/acme/web:1.0",'
+        ' "rollout_step_percentage": [10, 100]}\n  ]\n}\n'
+    )
+    run(project, out=".")
+    (project / "crs" / "web.yaml").write_text(
+        container_yaml("web", "image: {registry: docker.io/acme/web:1.0}\nmaxInstances: 3")
+    )
+    run(project, out=".")
+    (project / "crs" / "web.yaml").write_text(
+        container_yaml("web", "image: {registry: docker.io/acme/web:1.0}")
+    )
+
+    result = run(project, out=".")
+
+    rendered = open_document((project / "wrangler.jsonc").read_text(), "jsonc").get([])
+    assert result.exit_code == 0, result.output
+    assert rendered["containers"][0]["rollout_step_percentage"] == [10, 100]  # the user's: kept
+    assert "max_instances" not in rendered["containers"][0]  # written by the render: removed
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "choices"),
+    [("--flavour", "workers", "'lunora', 'cloudflare'"), ("--format", "yaml", "'toml', 'jsonc'")],
+)
+def test_format_and_flavour_are_typed_choices(project: Path, option: str, value: str, choices: str) -> None:
+    result = run(project, option, value)
+
+    words = " ".join(result.output.replace("│", " ").split())  # the error box wraps lines
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
+
+
+def test_broken_yaml_is_reported_with_file_and_line(project: Path) -> None:
+    (project / "crs" / "bad.yaml").write_text(
+        "apiVersion: lunora.sh/v1alpha1\nkind: LunoraApp\nmetadata: {name: x\n"
+    )
+
+    result = run(project)
+
+    assert result.exit_code == 2
+    assert f"{project / 'crs' / 'bad.yaml'}:4: not valid YAML: " in result.output

@@ -12,7 +12,6 @@ from lunora_operator.api.base import ApiModel
 from lunora_operator.api.fields import ConfigMapKeySelector, ObjectName, SecretKeySelector
 from lunora_operator.api.rules import OK, Rule
 
-DEFAULT_REGISTRY = "registry.cloudflare.com"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -117,6 +116,7 @@ class WorkerBundle(ApiModel):
     compatibility_flags: (
         Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=64)] | None
     ) = None
+    """Workers compatibility flags, such as nodejs_compat."""
 
 
 class LocalRuntime(ApiModel):

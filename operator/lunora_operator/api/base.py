@@ -16,7 +16,13 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 
-class ApiModel(BaseModel):
+class WireModel(BaseModel):
+    def to_wire(self) -> dict[str, Any]:
+        """The object as the API server stores it: camelCase keys, unset fields left out."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class ApiModel(WireModel):
     """camelCase on the wire, unknown fields rejected, no type coercion (as the API server does).
 
     `object_rules` are rules over the whole object (cross-field rules); their `check` gets the
@@ -43,7 +49,3 @@ class ApiModel(BaseModel):
             target = handler.resolve_ref_schema(json_schema)
             target["x-kubernetes-validations"] = [rule.cel_validation() for rule in cls.object_rules]
         return json_schema
-
-    def to_wire(self) -> dict[str, Any]:
-        """The object as the API server stores it: camelCase keys, unset fields left out."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")

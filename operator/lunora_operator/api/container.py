@@ -1,5 +1,6 @@
 """`LunoraContainer.spec`: Lunora's `defineContainer` options (default scheduling policy),
-adapted to Kubernetes. Rules and texts follow `spec/lunora-container.md` §1."""
+adapted to Kubernetes. The rules and their texts are Lunora's (its tests match on the quoted
+parts), except where a comment or the README's table of differences says otherwise."""
 
 from __future__ import annotations
 
@@ -26,10 +27,18 @@ MAX_SECRETS = 64
 MAX_HOSTS = 100
 
 NAMED_INSTANCE_TYPES = ("lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4")
+# wrangler's rules: one percentage from this list, or a list of steps each in 10–100, ascending,
+# ending at 100, with no more steps than max_instances.
 ROLLOUT_STEP_PERCENTAGES = (5, 10, 20, 25, 50, 100)
+ROLLOUT_STEP_MIN, ROLLOUT_STEP_MAX = 10, 100
+MAX_ROLLOUT_STEPS = 20
+# Placement regions and compliance jurisdictions wrangler 4.86 accepts in containers[].constraints.
+REGIONS = ("ENAM", "WNAM", "EEUR", "WEUR", "APAC", "SAM", "ME", "OC", "AFR")
+JURISDICTIONS = ("eu", "fedramp")
 EXPORT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]*$"
 
-# Custom instance limits (cloudflare.md §5; Lunora's CUSTOM_INSTANCE_TYPE_LIMITS).
+# Custom instance limits, Cloudflare's (Lunora's CUSTOM_INSTANCE_TYPE_LIMITS): 1–4 whole vCPUs,
+# at most 12288 MiB and at least 3072 MiB per vCPU, at most 20000 MB of disk and 2000 MB per GiB.
 CUSTOM_VCPU_MIN, CUSTOM_VCPU_MAX = 1, 4
 CUSTOM_MEMORY_MIB_MAX = 12288
 CUSTOM_DISK_MB_MAX = 20000
@@ -131,7 +140,7 @@ class ImageSource(ApiModel):
         Annotated[
             Text,
             r.non_blank("image.registry", "`image.registry` must be a non-empty registry reference"),
-            r.matches(r"^\S+$", '`image.registry` "%s" must not contain whitespace'),
+            r.matches(r"^\S+$", '`image.registry` "%s" must not contain whitespace', unless_blank=True),
             Rule(
                 cel="!self.contains('://')",
                 message='`image.registry` "%s" must not include a scheme such as https://',
@@ -141,6 +150,7 @@ class ImageSource(ApiModel):
             r.matches(
                 REGISTRY_TAG_OR_DIGEST,
                 '`image.registry` "%s" needs a tag or digest, like "docker.io/acme/app:1.4" (wrangler rejects untagged references)',
+                unless_blank=True,
             ),
         ]
         | None
@@ -203,7 +213,10 @@ class CustomInstanceType(ApiModel):
 
 
 class SecretEnvSource(ApiModel):
+    """The source of a secret value."""
+
     secret_key_ref: SecretKeySelector
+    """A key of a Secret in the same namespace."""
 
 
 class SecretEnv(ApiModel):
@@ -212,6 +225,7 @@ class SecretEnv(ApiModel):
     name: Annotated[Text, r.env_name("secrets[].name")]
     """Environment variable name inside the container."""
     value_from: SecretEnvSource
+    """Where the value comes from: a key of a Secret in the same namespace."""
 
 
 class ReadyOnProbe(ApiModel):
@@ -231,8 +245,26 @@ class ReadyOnProbe(ApiModel):
     """Exact status that means ready; 200 when omitted."""
 
 
+def _both_step_forms(rollout: Rollout) -> tuple[Any, ...] | None:
+    return () if rollout.step_percentage is not None and rollout.steps is not None else OK
+
+
+def _steps_ascending(steps: list[int]) -> tuple[Any, ...] | None:
+    return OK if steps == sorted(steps) else (steps,)
+
+
 class Rollout(ApiModel):
     """How Cloudflare rolls out a new image or size."""
+
+    object_rules = (
+        Rule(
+            cel="!has(self.stepPercentage) || !has(self.steps)",
+            message="set either `rollout.stepPercentage` or `rollout.steps`, not both",
+            cel_args=(),
+            check=_both_step_forms,
+            field_path=".steps",
+        ),
+    )
 
     step_percentage: (
         Annotated[
@@ -242,10 +274,69 @@ class Rollout(ApiModel):
         | None
     ) = None
     """Percentage of instances updated per step: one of 5, 10, 20, 25, 50, 100."""
+    steps: (
+        Annotated[
+            list[int],
+            Field(max_length=MAX_ROLLOUT_STEPS),
+            r.non_empty_list(
+                "`rollout.steps` must be a non-empty list of percentages ending at 100, or omitted"
+            ),
+            Rule(
+                cel=f"self.all(p, p >= {ROLLOUT_STEP_MIN} && p <= {ROLLOUT_STEP_MAX})",
+                message=f"`rollout.steps[]` must be a percentage in {ROLLOUT_STEP_MIN}–{ROLLOUT_STEP_MAX} (got %s)",
+                cel_args=(f"self.filter(p, p < {ROLLOUT_STEP_MIN} || p > {ROLLOUT_STEP_MAX})[0]",),
+                check=lambda steps: (
+                    OK
+                    if (bad := r.first(steps, lambda p: not ROLLOUT_STEP_MIN <= p <= ROLLOUT_STEP_MAX))
+                    is None
+                    else (bad,)
+                ),
+            ),
+            Rule(
+                cel="self.isSorted()",
+                message="`rollout.steps` must be in ascending order (got %s)",
+                cel_args=("self",),
+                check=_steps_ascending,
+            ),
+            Rule(
+                cel=f"size(self) == 0 || self[size(self) - 1] == {ROLLOUT_STEP_MAX}",
+                message=f"the last of `rollout.steps` must be {ROLLOUT_STEP_MAX} (got %s)",
+                cel_args=("self[size(self) - 1]",),
+                check=lambda steps: OK if not steps or steps[-1] == ROLLOUT_STEP_MAX else (steps[-1],),
+            ),
+        ]
+        | None
+    ) = None
+    """Explicit rollout steps, the percentage of instances updated after each, like [10, 50, 100]:
+    each 10–100, ascending, ending at 100, at most maxInstances steps."""
     grace_period_seconds: (
         Annotated[int, r.int_range("rollout.gracePeriodSeconds", 0, None, "an integer ≥ 0")] | None
     ) = None
     """Instances whose Durable Object connection is younger than this are skipped in a step."""
+
+
+class Constraints(ApiModel):
+    """Where Cloudflare may place the container's instances (wrangler `constraints`)."""
+
+    regions: (
+        Annotated[
+            list[Annotated[str, Field(max_length=8)]],
+            Field(max_length=len(REGIONS)),
+            r.non_empty_list("`constraints.regions` must be a non-empty list of regions, or omitted"),
+            r.items_one_of("constraints.regions", REGIONS, "a region"),
+        ]
+        | None
+    ) = None
+    """Regions instances may run in: ENAM, WNAM, EEUR, WEUR, APAC, SAM, ME, OC, AFR."""
+    jurisdiction: (
+        Annotated[
+            str,
+            Field(max_length=16),
+            r.one_of_strings("constraints.jurisdiction", JURISDICTIONS, "use one of", ""),
+        ]
+        | None
+    ) = None
+    """Compliance jurisdiction instances stay in: eu or fedramp."""
 
 
 HOST_PATTERN = r"^[A-Za-z0-9*]([A-Za-z0-9*.-]*[A-Za-z0-9*])?$"
@@ -289,6 +380,13 @@ def _both_instance_types(spec: LunoraContainerSpec) -> tuple[Any, ...] | None:
     return () if spec.instance_type is not None and spec.custom_instance_type is not None else OK
 
 
+def _more_steps_than_instances(spec: LunoraContainerSpec) -> tuple[Any, ...] | None:
+    steps = spec.rollout.steps if spec.rollout is not None else None
+    if steps is None or spec.max_instances is None or len(steps) <= spec.max_instances:
+        return OK
+    return (len(steps), spec.max_instances)
+
+
 class LunoraContainerSpec(ApiModel):
     """One container definition: every `defineContainer` option of the default scheduling policy."""
 
@@ -324,6 +422,14 @@ class LunoraContainerSpec(ApiModel):
             cel_args=(),
             check=_both_instance_types,
             field_path=".customInstanceType",
+        ),
+        Rule(
+            cel="!has(self.rollout) || !has(self.rollout.steps) || !has(self.maxInstances)"
+            " || size(self.rollout.steps) <= self.maxInstances",
+            message="`rollout.steps` has %s steps but `maxInstances` is %s: at most one step per instance",
+            cel_args=("size(self.rollout.steps)", "self.maxInstances"),
+            check=_more_steps_than_instances,
+            field_path=".rollout.steps",
         ),
     )
 
@@ -470,6 +576,9 @@ class LunoraContainerSpec(ApiModel):
     ) = None
     """Health path the platform polls (upstream default "ping")."""
     rollout: Rollout | None = None
+    """How Cloudflare rolls out a new image or size."""
+    constraints: Constraints | None = None
+    """Placement regions and compliance jurisdiction of the instances."""
     name: (
         Annotated[
             Text,

@@ -1,6 +1,8 @@
-"""Names derived from a container's export name (`spec/lunora-container.md` §2).
+"""Names derived from a container's export name.
 
-Class, binding, build tag and instance names follow Lunora exactly. Unlike Lunora, which does
+Class and binding names follow Lunora exactly: class `<ExportName>Container` (first letter
+upper-cased), binding `CONTAINER_<EXPORT_NAME>` with `_` where a lower-case letter or digit
+meets an upper-case one (a run of capitals is not split). Unlike Lunora, which does
 not notice when two exports map to the same binding (`imageResizer` and `image_resizer` both
 give `CONTAINER_IMAGE_RESIZER`), `find_collisions` reports such clashes within one app.
 """
@@ -17,7 +19,6 @@ from lunora_operator.api.rules import OK, Rule
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _METADATA_SEPARATORS = re.compile(r"[-.]")
 EXPORT_NAME_MAX = 63
-POOL_PREFIX = "pool-"
 
 
 def export_name_from_metadata(name: str) -> str:
@@ -55,20 +56,11 @@ def binding_name(export_name: str) -> str:
     return "CONTAINER_" + _WORD_BOUNDARY.sub("_", export_name).upper()
 
 
-def build_tag(export_name: str) -> str:
-    """`imageResizer` -> `lunora-image-resizer:build`."""
-    return "lunora-" + _WORD_BOUNDARY.sub("-", export_name).lower() + ":build"
-
-
 def application_name(worker_name: str, class_name_: str, explicit: str | None = None) -> str:
     """The Containers application name: the `name` option, else wrangler's default."""
     if explicit:
         return explicit
     return f"{worker_name}-{class_name_}".lower().replace(" ", "-")
-
-
-def pool_instance_names(size: int) -> list[str]:
-    return [f"{POOL_PREFIX}{i}" for i in range(size)]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from pydantic import GetJsonSchemaHandler
@@ -24,10 +25,12 @@ OK: None = None
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with a resource: the field path (`spec.env`) and a message for a human."""
+    """One problem with a resource: the field path (`spec.env`) and a message for a human;
+    `rule` is the shared rule that found it (None for a schema error such as a wrong type)."""
 
     field: str
     message: str
+    rule: Rule | None = dataclass_field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -165,6 +168,18 @@ def one_of_strings(label: str, allowed: Sequence[str], noun: str, hint: str) -> 
     )
 
 
+def items_one_of(label: str, allowed: Sequence[str], noun: str) -> Rule:
+    """Every string of a list is one of `allowed`; names the first that is not."""
+    listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    cel_list = "[" + ", ".join(cel_string(v) for v in allowed) + "]"
+    return Rule(
+        cel=f"self.all(s, s in {cel_list})",
+        message=f'`{label}` entry "%s" is not {noun}: use {listed}',
+        cel_args=(f"self.filter(s, !(s in {cel_list}))[0]",),
+        check=lambda value: OK if (bad := first(value, lambda s: s not in allowed)) is None else (bad,),
+    )
+
+
 def non_blank(label: str, message: str | None = None) -> Rule:
     return Rule(
         cel="self.trim() != ''",
@@ -200,22 +215,25 @@ def non_empty_list(message: str) -> Rule:
 
 
 def no_surrounding_whitespace(label: str) -> Rule:
+    """Blank strings are left to the non-blank rule, so one mistake gets one message."""
     return Rule(
-        cel="self == self.trim()",
+        cel="self.trim() == '' || self == self.trim()",
         message=f'`{label}` "%s" must not have leading or trailing whitespace',
         cel_args=("self",),
-        check=lambda value: OK if value == value.strip() else (value,),
+        check=lambda value: OK if is_blank(value) or value == value.strip() else (value,),
     )
 
 
-def matches(pattern: str, message: str) -> Rule:
-    """A string matches a regular expression (RE2 and Python `re` agree on the ones used)."""
+def matches(pattern: str, message: str, unless_blank: bool = False) -> Rule:
+    """A string matches a regular expression (RE2 and Python `re` agree on the ones used).
+    With `unless_blank`, blank strings pass: a non-blank rule on the same field reports them."""
     compiled = re.compile(pattern)
+    cel = f"self.matches({cel_string(pattern)})"
     return Rule(
-        cel=f"self.matches({cel_string(pattern)})",
+        cel=f"self.trim() == '' || {cel}" if unless_blank else cel,
         message=message,
         cel_args=("self",),
-        check=lambda value: OK if compiled.search(value) else (value,),
+        check=lambda value: OK if (unless_blank and is_blank(value)) or compiled.search(value) else (value,),
     )
 
 

@@ -25,13 +25,19 @@ class Condition(ApiModel):
             pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
         ),
     ]
+    """CamelCase condition type, such as Ready, Reconciling or Stalled."""
     status: ConditionStatus
+    """True, False or Unknown."""
     reason: Annotated[
         str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
     ]
+    """CamelCase reason for the last transition."""
     message: Annotated[str, Field(max_length=32768)] = ""
+    """Human-readable detail of the transition."""
     observed_generation: Annotated[int, Field(ge=0)] | None = None
+    """The metadata.generation the condition was set for."""
     last_transition_time: Timestamp
+    """When the status last changed."""
 
 
 Conditions = Annotated[
@@ -60,36 +66,53 @@ class InstancesStatus(ApiModel):
 
 
 class CommonStatus(ApiModel):
+    """Observed state, written by the operator."""
+
     observed_generation: int | None = None
     """The metadata.generation the status describes; kstatus reads this."""
     last_handled_reconcile_at: Annotated[str, Field(max_length=64)] | None = None
     """Echo of the reconcile.lunora.sh/requestedAt annotation last acted on."""
     conditions: Conditions | None = None
+    """kstatus conditions: Ready always; Reconciling and Stalled only while true."""
     mode: Literal["cloudflare", "local"] | None = None
+    """The mode the app was reconciled in."""
 
 
 class LunoraContainerStatus(CommonStatus):
+    """Observed state of the container, written by the operator."""
+
     class_name: Annotated[str, Field(max_length=128)] | None = None
     """Durable Object class, <ExportName>Container."""
     binding_name: Annotated[str, Field(max_length=128)] | None = None
     """Durable Object binding, CONTAINER_<EXPORT_NAME>."""
     application_name: Annotated[str, Field(max_length=256)] | None = None
+    """Containers application name."""
     application_id: Annotated[str, Field(max_length=128)] | None = None
+    """Containers application id on Cloudflare."""
     image: ImageStatus | None = None
+    """The image in use."""
     migration_tag: Annotated[str, Field(max_length=64)] | None = None
     """Migration that declared this container's class."""
     config_hash: Annotated[str, Field(max_length=128)] | None = None
+    """Hash of the rendered configuration this container was last applied with."""
     instances: InstancesStatus | None = None
+    """Instance counts."""
     last_sync_time: Timestamp | None = None
+    """When the container was last reconciled."""
 
 
 class AppContainerStatus(ApiModel):
     name: Annotated[str, Field(max_length=253)]
+    """LunoraContainer name."""
     class_name: Annotated[str, Field(max_length=128)]
+    """Durable Object class."""
     binding_name: Annotated[str, Field(max_length=128)]
+    """Durable Object binding."""
 
 
 class LunoraAppStatus(CommonStatus):
+    """Observed state of the app, written by the operator."""
+
     containers: (
         Annotated[
             list[AppContainerStatus],
@@ -102,12 +125,16 @@ class LunoraAppStatus(CommonStatus):
     ) = None
     """The containers rendered into this app's config."""
     container_count: int | None = None
+    """Number of containers rendered into the config."""
     migration_tag: Annotated[str, Field(max_length=64)] | None = None
     """Last migration tag of the rendered config."""
     config_hash: Annotated[str, Field(max_length=128)] | None = None
+    """Hash of the rendered wrangler config."""
     output_config_map: Annotated[str, Field(max_length=253)] | None = None
+    """ConfigMap holding the rendered config, generated TypeScript and state record."""
     durable_object_namespace_ids: (
         Annotated[dict[str, Annotated[str, Field(max_length=128)]], Field(max_length=256)] | None
     ) = None
     """Durable Object namespace id per class."""
     worker_version_id: Annotated[str, Field(max_length=128)] | None = None
+    """Worker version last uploaded by the operator."""

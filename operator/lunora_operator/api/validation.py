@@ -11,11 +11,10 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from lunora_operator.api.base import ApiModel
-from lunora_operator.api.naming import EXPORT_NAME_FROM_METADATA_RULE
-from lunora_operator.api.resources import RESOURCE_TYPES, LunoraContainer, Resource
+from lunora_operator.api.resources import RESOURCE_TYPES, AnyResource
 from lunora_operator.api.rules import FieldError, Rule, rules_of
 
-KINDS: dict[str, type[Resource]] = {resource.kind_name: resource for resource in RESOURCE_TYPES}
+KINDS: dict[str, type[AnyResource]] = {resource.kind_name: resource for resource in RESOURCE_TYPES}
 # Tags pydantic adds to an error's location for a branch of a union (`int | str`).
 _UNION_TAGS = {"int", "str", "float", "bool", "list", "dict", "none"}
 
@@ -46,7 +45,7 @@ def rule_errors(model: ApiModel, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     for rule in type(model).object_rules:
         if (message := rule.violation(model)) is not None:
-            errors.append(FieldError(path + (rule.field_path or ""), message))
+            errors.append(FieldError(path + (rule.field_path or ""), message, rule))
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         if value is None:
@@ -54,7 +53,7 @@ def rule_errors(model: ApiModel, path: str) -> list[FieldError]:
         field_path = f"{path}.{field.alias or name}"
         for rule in field_rules(field):
             if (message := rule.violation(value)) is not None:
-                errors.append(FieldError(field_path, message))
+                errors.append(FieldError(field_path, message, rule))
         errors.extend(_nested_errors(value, field_path))
     return errors
 
@@ -91,7 +90,7 @@ def pydantic_errors(error: ValidationError) -> list[FieldError]:
     return [FieldError(field, "; ".join(messages)) for field, messages in merged.items()]
 
 
-def validate_resource(document: Mapping[str, Any]) -> Resource:
+def validate_resource(document: Mapping[str, Any]) -> AnyResource:
     """Parses a LunoraContainer or LunoraApp document; raises ResourceInvalid naming every bad field."""
     kind = document.get("kind")
     name = str((document.get("metadata") or {}).get("name", "<unnamed>"))
@@ -104,11 +103,10 @@ def validate_resource(document: Mapping[str, Any]) -> Resource:
         resource = resource_type.model_validate(document)
     except ValidationError as error:
         raise ResourceInvalid(resource_type.kind_name, name, pydantic_errors(error)) from None
-    errors = rule_errors(resource.spec, "spec")  # type: ignore[attr-defined]  # every kind has a spec
-    if isinstance(resource, LunoraContainer) and (
-        message := EXPORT_NAME_FROM_METADATA_RULE.violation(resource)
-    ):
-        errors.append(FieldError("spec.exportName", message))
+    errors = rule_errors(resource.spec, "spec")
+    for rule in resource.root_rules:
+        if (message := rule.violation(resource)) is not None:
+            errors.append(FieldError((rule.field_path or "").lstrip("."), message, rule))
     if errors:
         raise ResourceInvalid(resource_type.kind_name, name, errors)
     return resource

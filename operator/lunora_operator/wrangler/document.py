@@ -41,6 +41,7 @@ class WranglerDocument(Protocol):
     def get(self, path: Path) -> Any: ...
     def set(self, path: Path, value: Any) -> None: ...
     def append(self, path: Path, value: Any) -> None: ...
+    def extend(self, path: Path, values: Sequence[Any]) -> None: ...
     def remove(self, path: Path) -> None: ...
 
 
@@ -114,6 +115,10 @@ class TomlWranglerDocument:
             if len(target) > 1 and "\n" in target.as_string():
                 target.multiline(True)
 
+    def extend(self, path: Path, values: Sequence[Any]) -> None:
+        for value in values:
+            self.append(path, value)
+
     def remove(self, path: Path) -> None:
         *parents, key = path
         container = self._container(parents, create=False)
@@ -125,8 +130,12 @@ class TomlWranglerDocument:
             if isinstance(part, str) and part not in node:
                 if not create:
                     raise KeyError(part)
-                # A table only holding other tables prints as [a.b] headers, not an empty [a].
-                node[part] = tomlkit.table(is_super_table=depth + 1 < len(parents) or None)
+                if any(isinstance(earlier, int) for earlier in parents[:depth]):
+                    # Inside an array element (a [[containers]] entry): `constraints = { … }`.
+                    node[part] = tomlkit.inline_table()
+                else:
+                    # A table only holding other tables prints as [a.b] headers, not an empty [a].
+                    node[part] = tomlkit.table(is_super_table=depth + 1 < len(parents) or None)
             node = node[part]
         return node
 

@@ -60,9 +60,12 @@ class _Node:
 
 @dataclass
 class _Item:
-    """An object member or array element; ``start`` is where its key (or value) begins."""
+    """An object member or array element; ``start`` is where its key (or value) begins and
+    ``lead`` where the blanks and comments before it begin (just after the previous comma or
+    the opening bracket)."""
 
     key: str | None
+    lead: int
     start: int
     key_end: int | None
     value: _Node
@@ -157,6 +160,7 @@ class _Parser:
         items: list[_Item] = []
         plain: Any = {} if is_object else []
         self.pos += 1
+        lead = self.pos
         self.skip()
         while self.peek() != close:
             item_start, key, key_end = self.pos, None, None
@@ -174,11 +178,14 @@ class _Parser:
             value = self.value()
             self.skip()
             comma = None
+            next_lead = self.pos
             if self.peek() == ",":
                 comma = self.pos
                 self.pos += 1
+                next_lead = self.pos
                 self.skip()
-            items.append(_Item(key, item_start, key_end, value, comma))
+            items.append(_Item(key, lead, item_start, key_end, value, comma))
+            lead = next_lead
             if is_object:
                 plain[key] = value.plain  # a repeated key wins, as with json.loads
             else:
@@ -193,22 +200,36 @@ class JsoncDocument:
     """A JSONC text that can be edited in place, preserving everything an edit does not touch.
 
     Paths are sequences of object keys (str) and array indexes (int, negative counts from the end).
+
+    Edits are batched: each one is computed against the last parsed tree and queued; the queue is
+    applied, re-parsed and checked against the expected value once, when ``text`` is read or
+    when an edit needs a part of the tree that a queued edit changes. A render of many
+    containers therefore parses its document a few times, not once per edit.
     """
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._root = _Parser(text).parse()
+        self._value = copy.deepcopy(self._root.plain)  # the value with every queued edit applied
+        self._pending: list[_Edit] = []
+        # ids of the nodes queued edits make stale: containers whose items they add or remove,
+        # values they replace or remove
+        self._stale: set[int] = set()
         self._eol = "\r\n" if "\r\n" in text else "\n"
         self._unit = self._detect_indent_unit()
 
     @property
     def text(self) -> str:
+        self._flush()
         return self._text
 
     def get(self, path: JsonPath) -> Any:
         """Return a copy of the plain value at ``path``; KeyError/IndexError if it is absent."""
-        current = self._root.plain
-        for segment in _check_path(path):
+        return copy.deepcopy(self._lookup(_check_path(path)))
+
+    def _lookup(self, keys: list[str | int]) -> Any:
+        current = self._value
+        for segment in keys:
             if isinstance(segment, str):
                 if not isinstance(current, dict):
                     raise KeyError(segment)
@@ -217,80 +238,74 @@ class JsoncDocument:
                 if not isinstance(current, list):
                     raise IndexError(f"array index {segment} on a non-array")
                 current = current[segment]
-        return copy.deepcopy(current)
+        return current
 
     def set(self, path: JsonPath, value: Any) -> None:
         """Replace the value at ``path``, or add the missing object key (creating missing parents)."""
         keys = _check_path(path)
         new = _normalize(value)
-        node, item = self._root, None
-        for depth, segment in enumerate(keys):
-            child = self._child(node, segment)
-            if child is None:
-                assert isinstance(segment, str)
-                nested = new
-                for key in reversed(keys[depth + 1 :]):
-                    if isinstance(key, int):
-                        raise IndexError(f"cannot create array index {key}: {keys[: depth + 1]} is missing")
-                    nested = {key: nested}
-                edits = self._insert_last(node, self._member_maker(node, segment, nested))
-                self._apply(edits, _with_value(self._root.plain, keys, new))
-                return
-            node, item = child.value, child
-        if _same(node.plain, new):
-            return
-        # A value that sits in a packed line, or a one-line non-empty container, stays on one line.
-        one_line = (item is not None and not self._starts_line(item.start)) or _is_packed(self._text, node)
-        replacement = self._dump(new, None if one_line else self._line_indent(node.start))
-        self._apply([(node.start, node.end, replacement)], _with_value(self._root.plain, keys, new))
+        self._edit(lambda: self._set_edits(keys, new))
 
     def append(self, path: JsonPath, value: Any) -> None:
         """Append to the array at ``path``, creating it under a missing object key."""
+        self.extend(path, [value])
+
+    def extend(self, path: JsonPath, values: Sequence[Any]) -> None:
+        """Append several values to the array at ``path`` in one edit, creating it when missing."""
         keys = _check_path(path)
-        new = _normalize(value)
-        node = self._root
-        for segment in keys:
-            child = self._child(node, segment)
-            if child is None:
-                self.set(keys, [new])
-                return
-            node = child.value
-        if node.kind != "array":
-            raise TypeError(f"cannot append to a {node.kind} at {keys!r}")
-        expected = copy.deepcopy(self._root.plain)
-        _resolve(expected, keys).append(new)
-        # Elements follow the last one's style: a packed container element gets a packed sibling.
-        packed = bool(node.items) and _is_packed(self._text, node.items[-1].value)
-        edits = self._insert_last(node, lambda indent: self._dump(new, None if packed else indent))
-        self._apply(edits, expected)
+        new = [_normalize(value) for value in values]
+        if new:
+            self._edit(lambda: self._extend_edits(keys, new))
 
     def remove(self, path: JsonPath) -> None:
         """Remove an object member (every occurrence of a repeated key) or an array element."""
         keys = _check_path(path)
         if not keys:
             raise ValueError("cannot remove the document root")
-        self._node_at(keys)  # raises KeyError/IndexError/TypeError when absent
-        parent, last = self._node_at(keys[:-1]), keys[-1]
-        if isinstance(last, int):
-            index = _index(parent, last)
-            expected = copy.deepcopy(self._root.plain)
-            del _resolve(expected, keys[:-1])[index]
-            self._apply(self._removal_edits(parent, index), expected)
+        self._lookup(keys)  # raises KeyError/IndexError when absent
+        while (planned := self._edit(lambda: self._removal(keys[:-1], keys[-1]))) and planned.again:
+            pass
+
+    # -- queueing --------------------------------------------------------------------------------
+
+    def _edit(self, plan: Callable[[], _Planned | None]) -> _Planned | None:
+        """Runs ``plan`` against the parsed tree; when the part it reads has queued changes, the
+        queue is applied first and ``plan`` runs again on the fresh tree."""
+        try:
+            planned = plan()
+        except _Stale:
+            self._flush()
+            planned = plan()
+        if planned is not None:
+            self._stale.update(id(node) for node in planned.stale)
+            self._pending += planned.edits
+            self._value = planned.apply(self._value)
+        return planned
+
+    def _flush(self) -> None:
+        if not self._pending:
             return
-        while positions := [i for i, item in enumerate(parent.items) if item.key == last]:
-            expected = copy.deepcopy(self._root.plain)
-            target = _resolve(expected, keys[:-1])
-            if len(positions) > 1:
-                target[last] = copy.deepcopy(parent.items[positions[-2]].value.plain)
-            else:
-                del target[last]
-            self._apply(self._removal_edits(parent, positions[-1]), expected)
-            parent = self._node_at(keys[:-1])
+        text = _splice(self._text, self._pending)
+        try:
+            root = _Parser(text).parse()
+        except JsoncError as exc:  # pragma: no cover - a bug in this module, never in the input
+            raise RuntimeError(f"jsonc edit produced invalid JSONC: {exc}") from exc
+        if not _same(root.plain, self._value):  # pragma: no cover - same
+            raise RuntimeError("jsonc edit produced an unexpected value")
+        self._text, self._root = text, root
+        self._pending, self._stale = [], set()
+
+    def _fresh(self, start: int, end: int) -> None:
+        """Raises _Stale when a queued edit touches the text between start and end."""
+        if any(edit_start <= end and edit_end >= start for edit_start, edit_end, _ in self._pending):
+            raise _Stale
 
     # -- navigation ------------------------------------------------------------------------------
 
     def _child(self, node: _Node, segment: str | int) -> _Item | None:
         """The item at ``segment`` in ``node``, or None for a missing object key."""
+        if id(node) in self._stale:
+            raise _Stale
         if node.kind == "object":
             if not isinstance(segment, str):
                 raise TypeError(f"cannot use index {segment!r} on an object")
@@ -310,30 +325,115 @@ class JsoncDocument:
             node = child.value
         return node
 
-    # -- edit construction -----------------------------------------------------------------------
+    # -- edit planning ---------------------------------------------------------------------------
 
-    def _insert_last(self, container: _Node, make: Callable[[str | None], str]) -> list[_Edit]:
-        """Edits adding an item after the last one; ``make(indent)`` renders it (None: one line)."""
+    def _set_edits(self, keys: list[str | int], new: Any) -> _Planned | None:
+        node, item = self._root, None
+        for depth, segment in enumerate(keys):
+            child = self._child(node, segment)
+            if child is None:
+                assert isinstance(segment, str)
+                nested = new
+                for key in reversed(keys[depth + 1 :]):
+                    if isinstance(key, int):
+                        raise IndexError(f"cannot create array index {key}: {keys[: depth + 1]} is missing")
+                    nested = {key: nested}
+                self._fresh(_line_start(self._text, node.start), node.end)
+                edits = self._insert_last(node, [self._member_maker(node, segment, nested)])
+                return _Planned(edits, lambda value: _assigned(value, keys, new), stale=(node,))
+            node, item = child.value, child
+        start = _line_start(self._text, item.start) if item is not None else 0
+        self._fresh(start, node.end)
+        if _same(node.plain, new):
+            return None
+        # A value that sits in a packed line, or a one-line non-empty container, stays on one line.
+        one_line = (item is not None and not self._starts_line(item.start)) or _is_packed(self._text, node)
+        if one_line:
+            replacement = _inline(new, self._inline_style(node) if node.items else self._style_around(keys))
+        else:
+            replacement = self._dump(new, self._line_indent(node.start))
+        return _Planned(
+            [(node.start, node.end, replacement)], lambda value: _assigned(value, keys, new), stale=(node,)
+        )
+
+    def _extend_edits(self, keys: list[str | int], new: list[Any]) -> _Planned:
+        node = self._root
+        for depth, segment in enumerate(keys):
+            child = self._child(node, segment)
+            if child is None:
+                # A missing array: create it holding the values.
+                planned = self._set_edits(keys[: depth + 1], _nest(keys[depth + 1 :], list(new)))
+                assert planned is not None
+                return planned
+            node = child.value
+        if id(node) in self._stale:
+            raise _Stale
+        self._fresh(_line_start(self._text, node.start), node.end)
+        if node.kind != "array":
+            raise TypeError(f"cannot append to a {node.kind} at {keys!r}")
+        # Elements follow the last one's style: a packed container element gets a packed sibling.
+        last = node.items[-1].value if node.items else None
+        if last is not None and _is_packed(self._text, last):
+            style = self._inline_style(last)
+            makers = [_fixed(_inline(value, style)) for value in new]
+        else:
+            makers = [self._maker(value) for value in new]
+        edits = self._insert_last(node, makers)
+
+        def apply(value: Any) -> Any:
+            _resolve(value, keys).extend(new)
+            return value
+
+        return _Planned(edits, apply, stale=(node,))
+
+    def _removal(self, parent_keys: list[str | int], last: str | int) -> _Planned:
+        """Removes one item; for a repeated key the last occurrence, with `again` set so that
+        the caller removes the others too."""
+        parent = self._node_at(parent_keys)
+        if id(parent) in self._stale:
+            raise _Stale
+        self._fresh(_line_start(self._text, parent.start), parent.end)
+        if isinstance(last, int):
+            index = _index(parent, last)
+            earlier = []
+        else:
+            index = max(i for i, item in enumerate(parent.items) if item.key == last)
+            earlier = [item for item in parent.items[:index] if item.key == last]
+
+        def apply(value: Any) -> Any:
+            target = _resolve(value, parent_keys)
+            if earlier:  # the value of an earlier occurrence of the key shows again
+                target[last] = copy.deepcopy(earlier[-1].value.plain)
+            else:
+                del target[index if isinstance(last, int) else last]
+            return value
+
+        edits = self._removal_edits(parent, index)
+        return _Planned(edits, apply, stale=(parent, parent.items[index].value), again=bool(earlier))
+
+    def _insert_last(self, container: _Node, makers: Sequence[Callable[[str | None], str]]) -> list[_Edit]:
+        """Edits adding items after the last one; ``make(indent)`` renders one (None: one line)."""
         text, eol = self._text, self._eol
         open_, close = container.start, container.end - 1
         if not container.items:
             base = self._line_indent(open_)
             inner = base + self._unit
+            body = ("," + eol + inner).join(make(inner) for make in makers)
             if not text[open_ + 1 : close].strip():
-                return [(open_ + 1, close, eol + inner + make(inner) + eol + base)]
+                return [(open_ + 1, close, eol + inner + body + eol + base)]
             close_line = _line_start(text, close)
-            if not text[close_line:close].strip(" \t"):  # keep the comments inside above the item
-                return [(close_line, close_line, inner + make(inner) + eol)]
-            return [(close, close, eol + inner + make(inner) + eol + base)]
+            if not text[close_line:close].strip(" \t"):  # keep the comments inside above the items
+                return [(close_line, close_line, inner + body + eol)]
+            return [(close, close, eol + inner + body + eol + base)]
         last = container.items[-1]
         trailing = last.comma is not None
-        if self._starts_line(last.start):
+        if self._line_cut(last) is not None:
             indent = self._line_indent(last.start)
             after = last.comma + 1 if last.comma is not None else last.value.end
             # Insert past the comments on the last item's line so that they stay with it.
             last_comment, stop = self._same_line_trivia(after)
             anchor = stop if stop == len(text) or text[stop] in "\r\n" else last_comment
-            body = eol + indent + make(indent) + ("," if trailing else "")
+            body = ",".join(eol + indent + make(indent) for make in makers) + ("," if trailing else "")
             comma: list[_Edit] = [] if trailing else [(last.value.end, last.value.end, ",")]
             return [*comma, (anchor, anchor, body)]
         separator = " "
@@ -343,11 +443,14 @@ class JsoncDocument:
             gap = text[previous.comma + 1 : last.start]
             if not gap.strip(" \t"):
                 separator = gap
+        body = ("," + separator).join(make(None) for make in makers)
         if last.comma is not None:
-            return [(last.comma + 1, last.comma + 1, separator + make(None) + ",")]
-        return [(last.value.end, last.value.end, "," + separator + make(None))]
+            return [(last.comma + 1, last.comma + 1, separator + body + ",")]
+        return [(last.value.end, last.value.end, "," + separator + body)]
 
     def _removal_edits(self, container: _Node, index: int) -> list[_Edit]:
+        """Removes the item with the comments that are its own: those on the lines only it
+        occupies, or, when it shares a line, those between its key and its comma."""
         text = self._text
         items = container.items
         item = items[index]
@@ -355,22 +458,31 @@ class JsoncDocument:
         rest = text[container.start + 1 : item.start] + text[after : container.end - 1]
         if len(items) == 1 and not rest.strip():  # the container becomes empty: collapse to {} or []
             return [(container.start + 1, container.end - 1, "")]
-        if self._starts_line(item.start):
-            _, stop = self._same_line_trivia(after)
-            if stop == len(text) or text[stop] in "\r\n":
-                line_end = stop + (2 if text.startswith("\r\n", stop) else 1)
-                edits: list[_Edit] = [(_line_start(text, item.start), min(line_end, len(text)), "")]
-                previous_comma = items[index - 1].comma if index > 0 else None
-                if index == len(items) - 1 and item.comma is None and previous_comma is not None:
-                    edits.append((previous_comma, previous_comma + 1, ""))
-                return edits
-        if index < len(items) - 1:
-            return [(item.start, items[index + 1].start, "")]
-        if index > 0:
-            previous_comma = items[index - 1].comma
-            assert previous_comma is not None
-            return [(previous_comma, item.value.end, "")]
-        return [(item.start, after, "")]
+        previous_comma = items[index - 1].comma if index > 0 else None
+        drop_previous_comma = index == len(items) - 1 and item.comma is None and previous_comma is not None
+        cut = self._line_cut(item)
+        _, stop = self._same_line_trivia(after)
+        if cut is not None and (stop == len(text) or text[stop] in "\r\n"):
+            line_end = min(stop + (2 if text.startswith("\r\n", stop) else 1), len(text))
+            edits: list[_Edit] = [(cut, line_end, "")]
+        elif index < len(items) - 1:
+            start, end = item.start, after  # its own text and comma, and the blanks up to the next item
+            while end < len(text) and text[end] in " \t":
+                end += 1
+            if (end == len(text) or text[end] in "\r\n") and not text[item.lead : item.start].strip(" \t"):
+                start = item.lead  # it ended its line: no blanks left dangling at the end of it
+            edits = [(start, end, "")]
+        else:
+            # The last item: its text and the blanks before it (with the comma before it when it
+            # has none of its own), but no comment, which may belong to the item before.
+            start = item.start
+            if previous_comma is not None and not text[previous_comma + 1 : item.start].strip():
+                start = previous_comma if drop_previous_comma else previous_comma + 1
+                drop_previous_comma = False
+            edits = [(start, after, "")]
+        if previous_comma is not None and drop_previous_comma:
+            edits.append((previous_comma, previous_comma + 1, ""))
+        return edits
 
     def _member_maker(self, obj: _Node, key: str, value: Any) -> Callable[[str | None], str]:
         colon = ": "
@@ -381,7 +493,13 @@ class JsoncDocument:
             if _COLON.fullmatch(gap):
                 colon = gap
         prefix = json.dumps(key, ensure_ascii=False) + colon
-        return lambda indent: prefix + self._dump(value, indent)
+        style = self._inline_style(obj)
+        return lambda indent: (
+            prefix + (_inline(value, style) if indent is None else self._dump(value, indent))
+        )
+
+    def _maker(self, value: Any) -> Callable[[str | None], str]:
+        return lambda indent: self._dump(value, indent)
 
     def _dump(self, value: Any, indent: str | None) -> str:
         """Serialize ``value`` on one line (indent None) or pretty, for a line indented by ``indent``."""
@@ -389,20 +507,70 @@ class JsoncDocument:
             return json.dumps(value, ensure_ascii=False)
         return json.dumps(value, ensure_ascii=False, indent=self._unit).replace("\n", self._eol + indent)
 
-    def _apply(self, edits: list[_Edit], expected: Any) -> None:
-        text = _splice(self._text, edits)
-        try:
-            root = _Parser(text).parse()
-        except JsoncError as exc:  # pragma: no cover - a bug in this module, never in the input
-            raise RuntimeError(f"jsonc edit produced invalid JSONC: {exc}") from exc
-        if not _same(root.plain, expected):  # pragma: no cover - same
-            raise RuntimeError("jsonc edit produced an unexpected value")
-        self._text, self._root = text, root
-
     # -- layout ----------------------------------------------------------------------------------
+
+    def _inline_style(self, node: _Node) -> _InlineStyle:
+        """How a packed container (and the containers inside it) is spaced."""
+        text = self._text
+        brace = bracket = None
+        colon = comma = None
+        pending = [node]
+        while pending:
+            current = pending.pop(0)
+            if not current.items or _has_newline(text[current.start : current.end]):
+                continue
+            pad = text[current.start + 1 : current.items[0].start]
+            pad = pad if not pad.strip(" \t") else ""
+            first = current.items[0]
+            if current.kind == "object":
+                brace = pad if brace is None else brace
+                assert first.key_end is not None
+                gap = text[first.key_end : first.value.start]
+                colon = gap if colon is None and _COLON.fullmatch(gap) else colon
+            else:
+                bracket = pad if bracket is None else bracket
+            if comma is None and len(current.items) > 1 and first.comma is not None:
+                gap = text[first.comma : current.items[1].start]
+                comma = gap if not gap[1:].strip(" \t") else None
+            pending += [item.value for item in current.items]
+        return _InlineStyle(
+            brace=brace if brace is not None else "",
+            bracket=bracket if bracket is not None else "",
+            colon=colon if colon is not None else ": ",
+            comma=comma if comma is not None else ", ",
+        )
+
+    def _style_around(self, keys: list[str | int]) -> _InlineStyle:
+        """The style of the innermost packed container holding ``keys``."""
+        node, style = self._root, _InlineStyle()
+        for segment in keys[:-1]:
+            child = self._child(node, segment)
+            if child is None:
+                break
+            node = child.value
+            if _is_packed(self._text, node):
+                style = self._inline_style(node)
+        return style
 
     def _starts_line(self, offset: int) -> bool:
         return not self._text[_line_start(self._text, offset) : offset].strip(" \t")
+
+    def _line_cut(self, item: _Item) -> int | None:
+        """Where the line of ``item`` starts, when everything before it on that line is blanks
+        and whole comments (which then belong to it); None when it shares the line with the
+        token before it or a comment that began on an earlier line."""
+        text, pos, cut = self._text, item.lead, None
+        while pos < item.start:
+            if text[pos] in "\r\n":
+                pos += 1
+                cut = pos
+            elif text[pos] in " \t":
+                pos += 1
+            elif text.startswith("//", pos):
+                pos = _line_comment_end(text, pos)
+            else:  # a block comment: the parser has checked it is closed
+                pos = text.index("*/", pos + 2) + 2
+        return cut
 
     def _line_indent(self, offset: int) -> str:
         start = _line_start(self._text, offset)
@@ -443,6 +611,62 @@ class JsoncDocument:
                     if indent.startswith(parent_indent) and step and len(set(step)) == 1:
                         steps[step] += 1
         return steps.most_common(1)[0][0] if steps else "  "
+
+
+class _Stale(Exception):
+    """An edit needs a part of the tree that queued edits have changed."""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    edits: list[_Edit]
+    apply: Callable[[Any], Any]  # the same change on the plain value; returns the new value
+    stale: tuple[_Node, ...] = ()  # nodes the edits change: containers reshaped, values replaced
+    again: bool = False  # a repeated key has further occurrences to remove
+
+
+@dataclass(frozen=True)
+class _InlineStyle:
+    """Spacing of a one-line container: `{ "a": 1 }` has brace " ", colon ": ", comma ", "."""
+
+    brace: str = ""
+    bracket: str = ""
+    colon: str = ": "
+    comma: str = ", "
+
+
+def _inline(value: Any, style: _InlineStyle) -> str:
+    if isinstance(value, dict) and value:
+        members = (
+            json.dumps(k, ensure_ascii=False) + style.colon + _inline(v, style) for k, v in value.items()
+        )
+        return "{" + style.brace + style.comma.join(members) + style.brace + "}"
+    if isinstance(value, list) and value:
+        return "[" + style.bracket + style.comma.join(_inline(v, style) for v in value) + style.bracket + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _fixed(rendered: str) -> Callable[[str | None], str]:
+    return lambda indent: rendered
+
+
+def _nest(keys: Sequence[str | int], value: Any) -> Any:
+    for key in reversed(keys):
+        value = {key: value}
+    return value
+
+
+def _assigned(plain: Any, keys: list[str | int], value: Any) -> Any:
+    """``plain`` with ``value`` at ``keys`` (changed in place), creating missing objects on the way."""
+    if not keys:
+        return value
+    current = plain
+    for key in keys[:-1]:
+        if isinstance(current, dict) and key not in current:
+            current[key] = {}
+        current = current[key]
+    current[keys[-1]] = value
+    return plain
 
 
 def _splice(text: str, edits: list[_Edit]) -> str:
@@ -501,20 +725,6 @@ def _resolve(plain: Any, keys: list[str | int]) -> Any:
     for key in keys:
         plain = plain[key]
     return plain
-
-
-def _with_value(plain: Any, keys: list[str | int], value: Any) -> Any:
-    """A copy of ``plain`` with ``value`` at ``keys``, creating missing objects on the way."""
-    if not keys:
-        return value
-    result = copy.deepcopy(plain)
-    current = result
-    for key in keys[:-1]:
-        if isinstance(current, dict) and key not in current:
-            current[key] = {}
-        current = current[key]
-    current[keys[-1]] = value
-    return result
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,30 +1,39 @@
 """Merge an app's containers into its wrangler config.
 
-Like Lunora (`spec/lunora-container.md` §3.2–§3.5): `durable_objects.bindings[]` by name,
-`containers[]` by class, append-only `migrations[]` with new SQLite classes under the next
-free tag, `observability` switched on when absent. Unlike Lunora (add-only), entries the
-operator owns — those whose `class_name` is one of the app's containers — follow the
-resource when it changes, and a removed container with `deletionPolicy: Delete` loses its
-entry and binding and gains a `deleted_classes` migration. Everything else in the file is
-the user's and is left byte-for-byte. Conflicts are found before the first edit, so a
-conflict writes nothing.
+Like Lunora: `durable_objects.bindings[]` by name (an existing binding is never edited),
+`containers[]` by class, append-only `migrations[]` declaring new classes in
+`new_sqlite_classes` under a new tag, `observability` switched on when absent. Unlike Lunora
+(add-only), entries the operator owns — those whose `class_name` is one of the app's
+containers — follow the resource when it changes, and a removed container with
+`deletionPolicy: Delete` loses its entry and binding and gains a `deleted_classes` migration.
+Everything else in the file is the user's and is left byte-for-byte; within an owned entry, a
+key the resource does not set is removed only when the previous render wrote it into this very
+file. Conflicts are found before the first edit, so a conflict writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lunora_operator.api.naming import find_collisions
-from lunora_operator.wrangler.desired import OWNED_ENTRY_KEYS, DesiredContainer, RemovedContainer
+from lunora_operator.wrangler.desired import (
+    OWNED_ENTRY_PATHS,
+    DesiredContainer,
+    EntryPath,
+    RemovedContainer,
+    lookup_path,
+)
 from lunora_operator.wrangler.document import WranglerDocument, lookup
 from lunora_operator.wrangler.migrations import (
+    DeployedMigrations,
     MigrationConflict,
     ReplayState,
     merge_history,
     new_entry,
     next_tag,
+    recovery_entry,
     replay,
 )
 
@@ -63,6 +72,25 @@ def _find(items: list[Any], **match: str) -> int | None:
     return next((i for i, item in _entries(items) if all(item.get(k) == v for k, v in match.items())), None)
 
 
+def _index_by(items: list[Any], key: str) -> dict[Any, int]:
+    """Value of `key` -> index of the first entry holding it (one pass, so lookups stay O(1))."""
+    found: dict[Any, int] = {}
+    for i, item in _entries(items):
+        value = item.get(key)
+        if isinstance(value, str):
+            found.setdefault(value, i)
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same JSON type (1, 1.0 and True differ in a config)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
 def _conflicts(
     desired: Sequence[DesiredContainer],
     bindings: list[Any],
@@ -72,6 +100,10 @@ def _conflicts(
     worker_name: str | None,
 ) -> list[str]:
     problems = [str(collision) for collision in find_collisions(d.names for d in desired)]
+    by_name: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for i, binding in _entries(bindings):
+        if isinstance(binding.get("name"), str):
+            by_name.setdefault(binding["name"], []).append((i, binding))
     base_name = lookup(document, ["name"])
     if worker_name and isinstance(base_name, str) and base_name != worker_name:
         problems.append(
@@ -80,9 +112,7 @@ def _conflicts(
         )
     for d in desired:
         names = d.names
-        for i, binding in _entries(bindings):
-            if binding.get("name") != names.binding_name:
-                continue
+        for i, binding in by_name.get(names.binding_name, []):
             if binding.get("class_name") != names.class_name:
                 problems.append(
                     f'durable_objects.bindings[{i}]: binding "{names.binding_name}" points at class '
@@ -111,36 +141,55 @@ def _conflicts(
     return problems
 
 
-def _carry_orphans(
-    document: WranglerDocument,
+def _orphan_entries(
     orphans: Sequence[RemovedContainer],
     containers: list[Any],
     bindings: list[Any],
     previous: Mapping[str, Any] | None,
-) -> list[str]:
-    """An orphaned container keeps the entry and binding it was last rendered with."""
+) -> tuple[list[Any], list[Any], list[str]]:
+    """The entry and binding each orphaned container was last rendered with, when the base
+    lacks them: (containers to add, bindings to add, changes)."""
     if not previous:
-        return []
-    carried = []
+        return [], [], []
     found = previous.get("containers")
     old_containers: list[Any] = found if isinstance(found, list) else []
-    old_bindings = (
-        (previous.get("durable_objects") or {}).get("bindings")
-        if isinstance(previous.get("durable_objects"), Mapping)
-        else None
-    )
-    if not isinstance(old_bindings, list):
-        old_bindings = []
+    durable_objects = previous.get("durable_objects")
+    found = durable_objects.get("bindings") if isinstance(durable_objects, Mapping) else None
+    old_bindings: list[Any] = found if isinstance(found, list) else []
+    entries, kept_bindings, changes = [], [], []
     for orphan in orphans:
         old = _find(old_containers, class_name=orphan.class_name)
         if old is not None and _find(containers, class_name=orphan.class_name) is None:
-            document.append(["containers"], dict(old_containers[old]))
-            carried.append(f"kept orphaned containers/{orphan.class_name}")
+            entries.append(dict(old_containers[old]))
+            changes.append(f"kept orphaned containers/{orphan.class_name}")
         old = _find(old_bindings, name=orphan.binding_name, class_name=orphan.class_name)
         if old is not None and _find(bindings, name=orphan.binding_name) is None:
-            document.append(["durable_objects", "bindings"], dict(old_bindings[old]))
-            carried.append(f"kept orphaned durable_objects.bindings/{orphan.binding_name}")
-    return carried
+            kept_bindings.append(dict(old_bindings[old]))
+            changes.append(f"kept orphaned durable_objects.bindings/{orphan.binding_name}")
+    return entries, kept_bindings, changes
+
+
+def _update_entry(
+    document: WranglerDocument,
+    index: int,
+    current: Mapping[str, Any],
+    wanted: DesiredContainer,
+    written: Collection[EntryPath],
+) -> list[str]:
+    """Makes the owned keys of containers[index] follow the resource; returns the keys changed."""
+    updated = []
+    for path in OWNED_ENTRY_PATHS:
+        want, have = lookup_path(wanted.entry, path), lookup_path(current, path)
+        if want is not None and not _same(want, have):
+            document.set(["containers", index, *path], want)
+            updated.append(".".join(path))
+        elif want is None and have is not None and path in written:
+            document.remove(["containers", index, *path])
+            updated.append(".".join(path))
+            parent = lookup(document, ["containers", index, *path[:-1]]) if len(path) > 1 else None
+            if parent == {}:
+                document.remove(["containers", index, *path[:-1]])
+    return updated
 
 
 def merge_config(
@@ -149,14 +198,19 @@ def merge_config(
     removed: Sequence[RemovedContainer] = (),
     previous: Mapping[str, Any] | None = None,
     worker_name: str | None = None,
+    written: Mapping[str, Collection[EntryPath]] | None = None,
+    deployed: DeployedMigrations | None = None,
 ) -> MergeResult:
     """Edits `document` in place so it describes `desired` (sorted by export name) and no
     longer describes `removed` containers with `deletionPolicy: Delete`.
 
     `previous` is the config this merge rendered last time, when that is not the base
     itself: its migrations may be deployed, so they are kept, and the entries of orphaned
-    containers it held are carried over."""
+    containers it held are carried over. `written` (class name -> entry paths) is what the
+    previous render wrote into this document, when the document is that render's output.
+    `deployed` is what Cloudflare reports; a history that lost its tag gets a recovery entry."""
     desired = sorted(desired, key=lambda d: d.names.export_name)
+    written = written or {}
     wanted_classes = {d.names.class_name for d in desired}
     deleting = [r for r in removed if r.deletion_policy == "Delete" and r.class_name not in wanted_classes]
     orphans = [r for r in removed if r.deletion_policy == "Orphan" and r.class_name not in wanted_classes]
@@ -175,7 +229,12 @@ def merge_config(
     except MigrationConflict as error:
         problems.append(str(error))
         history = base_migrations
-    state = replay(history)
+    recovered = (
+        recovery_entry(history, deployed, wanted_classes | {r.class_name for r in removed})
+        if deployed is not None
+        else None
+    )
+    state = replay([*history, recovered] if recovered else history)
     problems += _conflicts(desired, bindings, history, state, document, worker_name)
     if problems:
         raise RenderConflict(problems)
@@ -185,37 +244,40 @@ def merge_config(
         document.set(["name"], worker_name)
         changes.append(f"set name = {worker_name}")
 
+    entry_at = _index_by(containers, "class_name")
+    binding_at = _index_by(bindings, "name")
+    new_entries = []
     for d in desired:
-        index = _find(containers, class_name=d.names.class_name)
+        index = entry_at.get(d.names.class_name)
         if index is None:
-            document.append(["containers"], d.entry)
+            new_entries.append(d.entry)
             changes.append(f"added containers/{d.names.class_name}")
-            continue
-        current = containers[index]
-        updated = []
-        for key in OWNED_ENTRY_KEYS:
-            if key in d.entry and current.get(key) != d.entry[key]:
-                document.set(["containers", index, key], d.entry[key])
-                updated.append(key)
-            elif key not in d.entry and key in current:
-                document.remove(["containers", index, key])
-                updated.append(key)
-        if updated:
+        elif updated := _update_entry(
+            document, index, containers[index], d, written.get(d.names.class_name, ())
+        ):
             changes.append(f"updated containers/{d.names.class_name} ({', '.join(updated)})")
-
+    new_bindings = []
     for d in desired:
-        if _find(bindings, name=d.names.binding_name) is None:
-            document.append(["durable_objects", "bindings"], d.binding)
+        if d.names.binding_name not in binding_at:
+            new_bindings.append(d.binding)
             changes.append(f"added durable_objects.bindings/{d.names.binding_name}")
-    changes += _carry_orphans(document, orphans, containers, bindings, previous)
+    kept_entries, kept_bindings, kept = _orphan_entries(orphans, containers, bindings, previous)
+    changes += kept
+    if new_entries or kept_entries:
+        document.extend(["containers"], [*new_entries, *kept_entries])
+    if new_bindings or kept_bindings:
+        document.extend(["durable_objects", "bindings"], [*new_bindings, *kept_bindings])
 
     if history != base_migrations:
         if history[: len(base_migrations)] == base_migrations:
-            for entry in history[len(base_migrations) :]:
-                document.append(["migrations"], entry)
+            document.extend(["migrations"], history[len(base_migrations) :])
         else:
             document.set(["migrations"], history)
         changes.append("restored migrations rendered before")
+    if recovered:
+        document.append(["migrations"], recovered)
+        declared = ", ".join(recovered.get("new_sqlite_classes", [])) or "no classes of this app"
+        changes.append(f"recovered migration {recovered['tag']} from the deployed Worker ({declared})")
     created = [d.names.class_name for d in desired if d.names.class_name not in state.live]
     dropped = [r.class_name for r in deleting if r.class_name in state.live]
     tag = state.tags[-1] if state.tags else None

@@ -1,13 +1,16 @@
-"""Durable Object migrations: replay as wrangler does, merge histories, pick the next tag.
+"""Durable Object migrations: replay as wrangler does, merge histories, pick the next tag,
+recover the history from what Cloudflare reports.
 
 The history is append-only: an entry that may already be applied on Cloudflare is never
-edited, removed or reordered (`spec/cloudflare.md` §1.4, `spec/lunora-container.md` §3.4).
+edited, removed or reordered. wrangler uploads the entries after the deployed Worker's tag, so
+a class is created by exactly one entry, and a container's class must be created with
+`new_sqlite_classes` (a key-value class can never become SQLite).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +20,15 @@ _TAG = re.compile(r"^v(\d+)$")
 
 class MigrationConflict(ValueError):
     """The migration history cannot be extended without editing an entry already written."""
+
+
+@dataclass(frozen=True)
+class DeployedMigrations:
+    """What Cloudflare reports for the deployed Worker: its migration tag and the Durable
+    Object classes that exist there."""
+
+    tag: str
+    classes: frozenset[str]
 
 
 @dataclass
@@ -59,12 +71,10 @@ def replay(migrations: Iterable[Any]) -> ReplayState:
 
 
 def next_tag(tags: Iterable[str]) -> str:
-    """The lowest unused `v<N>` from v1 (Lunora's rule)."""
-    used = {int(match.group(1)) for tag in tags if (match := _TAG.match(tag))}
-    n = 1
-    while n in used:
-        n += 1
-    return f"v{n}"
+    """`v<N+1>` for the highest `v<N>` in use (v1 when there is none). Unlike Lunora, which
+    takes the lowest unused number, a sparse history (v1, v7) continues at v8, never back in time."""
+    used = [int(match.group(1)) for tag in tags if (match := _TAG.match(tag))]
+    return f"v{max(used, default=0) + 1}"
 
 
 def merge_history(previous: Sequence[Any], base: Sequence[Any]) -> list[Any]:
@@ -87,11 +97,28 @@ def merge_history(previous: Sequence[Any], base: Sequence[Any]) -> list[Any]:
     return merged
 
 
+def recovery_entry(
+    history: Sequence[Any], deployed: DeployedMigrations, owned: Collection[str]
+) -> dict[str, Any] | None:
+    """An entry standing for migrations that ran on Cloudflare but that the history lost (its
+    output and state were deleted, say): the deployed tag, declaring the classes this app owns
+    that exist there and the history does not declare. None when the history holds the tag.
+
+    Appended last, it lets wrangler upload only the entries after it, so no existing class is
+    declared again, and the next tag is taken above it."""
+    state = replay(history)
+    if deployed.tag in state.tags:
+        return None
+    entry: dict[str, Any] = {"tag": deployed.tag}
+    if existing := sorted(c for c in deployed.classes if c in owned and c not in state.live):
+        entry["new_sqlite_classes"] = existing
+    return entry
+
+
 def new_entry(tag: str, created: Sequence[str], deleted: Sequence[str]) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    if deleted:
-        entry["deleted_classes"] = list(deleted)
+    entry: dict[str, Any] = {"tag": tag}
     if created:
         entry["new_sqlite_classes"] = list(created)
-    entry["tag"] = tag
+    if deleted:
+        entry["deleted_classes"] = list(deleted)
     return entry
