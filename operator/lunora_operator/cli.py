@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -138,6 +139,82 @@ def fake_cloudflare(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+class LogFormat(StrEnum):
+    plain = "plain"
+    full = "full"
+    json = "json"
+
+
+@app.command()
+def run(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Namespace to watch (repeatable; globs allowed)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    liveness: Annotated[
+        str | None, typer.Option(help="Serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")
+    ] = None,
+    log_format: Annotated[LogFormat, typer.Option(help="Log line format.")] = LogFormat.full,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+    peering: Annotated[
+        str | None,
+        typer.Option(
+            help="Coordinate with other operator processes through this KopfPeering object; "
+            "only the one with the highest --priority is active."
+        ),
+    ] = None,
+    priority: Annotated[int, typer.Option(help="Peering priority of this process.")] = 0,
+    resync_interval: Annotated[
+        float, typer.Option(help="Seconds between drift checks of resources nothing changed.")
+    ] = 600.0,
+    build_root: Annotated[
+        Path | None, typer.Option(help="Directory `image.build.context.path` contexts are relative to.")
+    ] = None,
+) -> None:
+    """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
+    import asyncio
+
+    import kopf
+
+    from lunora_operator.controller import ControllerSettings
+    from lunora_operator.images import ImagePipeline, ImageSettings
+    from lunora_operator.reconcile.images import PipelineImageResolver
+    from lunora_operator.runtime import RunOptions, build_controller, run_operator
+
+    if not namespace and not all_namespaces:
+        raise typer.BadParameter(
+            "name the namespaces to watch, or pass --all-namespaces", param_hint="--namespace"
+        )
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat[log_format.name.upper()])
+    options = RunOptions(
+        namespaces=tuple(namespace or ()),
+        all_namespaces=all_namespaces,
+        kubeconfig=kubeconfig,
+        liveness_endpoint=liveness,
+        standalone=peering is None,
+        priority=priority,
+        peering_name=peering or "lunora-operator",
+        settings=ControllerSettings(resync_interval=resync_interval),
+    )
+    images = ImagePipeline(ImageSettings(build_root=build_root))
+
+    async def main() -> None:
+        controller = build_controller(options, lambda kube: PipelineImageResolver(images, kube))
+        try:
+            await run_operator(options, controller)
+        finally:
+            await images.close()
+
+    asyncio.run(main())
 
 
 @app.command()

@@ -8,7 +8,7 @@ operator reads and writes ConfigMaps around it, and both get the same config and
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
@@ -64,6 +64,10 @@ class PlanInput:
     in_place: bool = False
     """The base is the previous output itself (offline, rendering into the base): entry keys the
     state record says the last render wrote are then ours to remove."""
+    held: Collection[str] = ()
+    """Resources rendered before that still exist but cannot be rendered now (their image is
+    unknown, their spec invalid): their entry, binding and record stay exactly as last rendered,
+    never treated as removed."""
     base_name: str = "the base config"
     """How problems name the base config (a path, or a ConfigMap key)."""
     previous_name: str = "the previous output"
@@ -114,6 +118,14 @@ def plan(request: PlanInput) -> Plan:
     if request.previous_config_text is not None:
         previous = _open(request.previous_config_text, request.format, request.previous_name).get([])
     removed = removed_containers(request.previous_state, desired)
+    held = (
+        [owned for owned in request.previous_state.containers if owned.resource in request.held]
+        if (request.previous_state)
+        else []
+    )
+    kept = {owned.class_name for owned in held}
+    # A held container keeps its last entry and binding the way an orphan does.
+    carried = [replace(r, deletion_policy="Orphan") if r.class_name in kept else r for r in removed]
     problems = [
         f"{request.base_name}: {problem}" for problem in _missing_secrets_store_bindings(document, desired)
     ]
@@ -121,7 +133,7 @@ def plan(request: PlanInput) -> Plan:
         merged = merge_config(
             document,
             desired,
-            removed,
+            carried,
             previous,
             worker_name,
             written=_written(request.previous_state) if request.in_place else None,
@@ -141,7 +153,9 @@ def plan(request: PlanInput) -> Plan:
         config_text=merged.text,
         config=config,
         generated_ts=generated or None,
-        state=state_record(request.app_name, worker_name, desired, removed),
+        state=state_record(
+            request.app_name, worker_name, desired, [r for r in removed if r.class_name not in kept], held
+        ),
         changes=merged.changes,
         warnings=_warnings(config, desired),
         migration_tag=merged.migration_tag,
@@ -178,21 +192,23 @@ def state_record(
     worker_name: str | None,
     desired: Sequence[DesiredContainer],
     removed: Sequence[RemovedContainer],
+    held: Sequence[OwnedContainer] = (),
 ) -> RenderState:
+    owned = [
+        OwnedContainer(
+            resource=d.names.resource,
+            export_name=d.names.export_name,
+            class_name=d.names.class_name,
+            binding_name=d.names.binding_name,
+            deletion_policy=d.deletion_policy,
+            entry_keys=[".".join(path) for path in d.entry_paths],
+        )
+        for d in desired
+    ]
     return RenderState(
         app=app_name,
         worker_name=worker_name,
-        containers=[
-            OwnedContainer(
-                resource=d.names.resource,
-                export_name=d.names.export_name,
-                class_name=d.names.class_name,
-                binding_name=d.names.binding_name,
-                deletion_policy=d.deletion_policy,
-                entry_keys=[".".join(path) for path in d.entry_paths],
-            )
-            for d in sorted(desired, key=lambda d: d.names.export_name)
-        ],
+        containers=sorted([*owned, *held], key=lambda o: o.export_name),
         orphaned=[
             OrphanedContainer(resource=r.resource, class_name=r.class_name, binding_name=r.binding_name)
             for r in sorted(removed, key=lambda r: r.class_name)

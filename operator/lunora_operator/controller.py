@@ -1,0 +1,340 @@
+"""The running operator: one reconcile loop per resource, woken by changes and by the resync
+interval, sharing one debounced render per app. kopf wiring lives in `handlers/`; everything
+here is plain async code that tests drive directly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from lunora_operator.api.resources import LunoraApp
+from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
+from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
+from lunora_operator.reconcile.app_pipeline import AppPipeline
+from lunora_operator.reconcile.app_render import container_names
+from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, Inventory
+from lunora_operator.reconcile.cloudflare_edge import step_error
+from lunora_operator.reconcile.conditions import READY, find
+from lunora_operator.reconcile.container import ContainerDeps, ImageResolver, reconcile_container
+from lunora_operator.reconcile.coordinator import AppCoordinator
+from lunora_operator.reconcile.errors import StepError, Transient, Waiting
+from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
+from lunora_operator.reconcile.status import StatusDraft, merge_patch, next_status, progress_status
+
+logger = logging.getLogger(__name__)
+
+REQUESTED_AT = "reconcile.lunora.sh/requestedAt"
+CONTAINERS = "lunoracontainers"
+APPS = "lunoraapps"
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    resync_interval: float = 600.0
+    """Seconds between drift checks of an object nothing changed."""
+    render_quiet: float = 0.2
+    render_max_delay: float = 2.0
+    flavour: str = "lunora"
+
+
+class EventSink(Protocol):
+    def __call__(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None: ...
+
+
+def _no_events(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+    return None
+
+
+def transition_event(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """An Event only when `Ready` changes status (or first appears): (type, reason, message)."""
+    before = find((old or {}).get("conditions"), READY)
+    after = find(new.get("conditions"), READY)
+    if after is None or (before is not None and before.get("status") == after.get("status")):
+        return None
+    if after.get("status") == "True":
+        return ("Normal", str(after.get("reason")), str(after.get("message") or "ready"))
+    if after.get("status") == "False":
+        return ("Warning", str(after.get("reason")), str(after.get("message") or "not ready"))
+    return None
+
+
+@dataclass
+class Wakeup:
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    handled: tuple[int, str | None] | None = None
+    """(generation, requestedAt) the loop last reconciled."""
+
+
+class Controller:
+    def __init__(
+        self,
+        kube: Kube,
+        cloudflare: CloudflareClients,
+        images: ImageResolver,
+        inventory: Inventory,
+        settings: ControllerSettings | None = None,
+        events: EventSink = _no_events,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.kube = kube
+        self.cloudflare = cloudflare
+        self.inventory = inventory
+        self.settings = settings or ControllerSettings()
+        self.events = events
+        self.now = now
+        self.pipeline = AppPipeline(kube, cloudflare, inventory, self.settings.flavour)
+        self.coordinators: dict[AppKey, AppCoordinator] = {}
+        self.wakeups: dict[str, Wakeup] = {}
+        self.app_statuses: dict[AppKey, Mapping[str, Any]] = {}
+        self.status_writes = 0
+        self._background: set[asyncio.Task[Any]] = set()
+        self.container_deps = ContainerDeps(
+            kube=kube,
+            inventory=inventory,
+            images=images,
+            coordinator_for=self.coordinator,
+            account_for=self.account_for,
+        )
+
+    # --- shared pieces ------------------------------------------------------------------------
+
+    def coordinator(self, key: AppKey) -> AppCoordinator:
+        if key not in self.coordinators:
+
+            async def run_app(memory: AppMemory, observe: bool) -> AppOutcome:
+                return await self._run_app(key, memory, observe)
+
+            self.coordinators[key] = AppCoordinator(
+                run_app, quiet=self.settings.render_quiet, max_delay=self.settings.render_max_delay
+            )
+        return self.coordinators[key]
+
+    async def account_for(self, app: LunoraApp, namespace: str) -> AccountClient:
+        account = app.spec.cloudflare
+        assert account is not None
+        ref = account.api_token_secret_ref
+        try:
+            token = await self.kube.secret_value(namespace, ref.name, ref.key)
+        except ReferenceMissing as missing:
+            raise Waiting("SecretNotFound", f"API token: {missing}") from None
+        except KubeUnavailable as error:
+            raise Transient("KubernetesUnavailable", str(error)) from None
+        return self.cloudflare.for_account(account.account_id, token, account.api_base_url)
+
+    def wakeup(self, uid: str) -> Wakeup:
+        return self.wakeups.setdefault(uid, Wakeup())
+
+    def notice(self, uid: str, generation: int, requested_at: str | None) -> None:
+        """A watch event: wake the object's loop when its spec or reconcile request changed."""
+        wakeup = self.wakeup(uid)
+        if wakeup.handled != (generation, requested_at):
+            wakeup.event.set()
+
+    def forget(self, uid: str) -> None:
+        self.wakeups.pop(uid, None)
+
+    def background(self, work: Awaitable[Any]) -> None:
+        """Runs `work` without waiting for it; errors are logged, never lost silently."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("background work failed")
+
+        task = asyncio.ensure_future(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for coordinator in self.coordinators.values():
+            await coordinator.close()
+
+    # --- status ---------------------------------------------------------------------------------
+
+    async def _write_status(
+        self, plural: str, body: Mapping[str, Any], draft: StatusDraft, requested_at: str | None
+    ) -> Mapping[str, Any]:
+        metadata = body.get("metadata") or {}
+        previous = body.get("status") or {}
+        if requested_at is not None:
+            draft.fact("lastHandledReconcileAt", requested_at)
+        new = next_status(previous, draft, self.now())
+        patch = merge_patch(previous, new)
+        if patch:
+            await self.kube.patch_status(plural, metadata["namespace"], metadata["name"], patch)
+            self.status_writes += 1
+            if event := transition_event(previous, new):
+                self.events(body, *event)
+        return new
+
+    async def _mark_progressing(self, plural: str, body: Mapping[str, Any]) -> None:
+        """The first write of a new generation: Ready=Unknown/Progressing, Reconciling=True."""
+        metadata = body.get("metadata") or {}
+        status = body.get("status") or {}
+        generation = metadata.get("generation")
+        if status.get("observedGeneration") == generation:
+            return
+        ready = find(status.get("conditions"), READY)
+        if (
+            ready is not None
+            and ready.get("reason") == "Progressing"
+            and ready.get("observedGeneration") == generation
+        ):
+            return
+        new = progress_status(status, generation, f"reconciling generation {generation}", self.now())
+        await self.kube.patch_status(
+            plural, metadata["namespace"], metadata["name"], merge_patch(status, new)
+        )
+        self.status_writes += 1
+
+    # --- apps -----------------------------------------------------------------------------------
+
+    async def _run_app(self, key: AppKey, memory: AppMemory, observe: bool) -> AppOutcome:
+        outcome = await self.pipeline.run(key, memory, observe)
+        record = self.inventory.app(key)
+        if record is not None and not outcome.suspended:
+            body = {**record.wire, "status": self.app_statuses.get(key, record.status)}
+            requested = (record.wire.get("metadata") or {}).get("annotations", {}).get(REQUESTED_AT)
+            draft = app_status(outcome)
+            try:
+                self.app_statuses[key] = await self._write_status(APPS, body, draft, requested)
+            except KubeUnavailable as error:
+                logger.warning("writing the status of LunoraApp %s/%s failed: %s", *key, error)
+        return outcome
+
+    async def reconcile_app(self, record: AppRecord, observe_cloudflare: bool = True) -> AppOutcome:
+        wakeup = self.wakeup(record.uid)
+        wakeup.handled = (record.generation, _requested_at(record.wire))
+        return await self.coordinator(record.key).request(observe_cloudflare=observe_cloudflare)
+
+    # --- containers -----------------------------------------------------------------------------
+
+    async def reconcile_container(self, body: Mapping[str, Any]) -> StepError | None:
+        """One pass over a container; returns the error that stopped it (None when done)."""
+        record = ContainerRecord.from_body(body)
+        requested = _requested_at(body)
+        self.wakeup(record.uid).handled = (record.generation, requested)
+        if (body.get("spec") or {}).get("suspend"):
+            return None
+        await self._mark_progressing(CONTAINERS, body)
+        run = await reconcile_container(record, self.container_deps)
+        if run.suspended:
+            return None
+        await self._write_status(CONTAINERS, body, run.draft, requested)
+        return run.error
+
+    async def container_loop(self, body: Mapping[str, Any], stopped: Any) -> None:
+        """A container's reconcile loop (a kopf daemon): reconcile, then sleep until a change,
+        the retry delay of an error, or the resync interval."""
+        uid = str(body["metadata"]["uid"])
+        await self._loop(uid, stopped, lambda: self._container_pass(body))
+
+    async def _container_pass(self, body: Mapping[str, Any]) -> float:
+        try:
+            error = await self.reconcile_container(body)
+        except KubeUnavailable as error_:
+            logger.warning("%s", error_)
+            return 5.0
+        return error.delay if error is not None and error.kind != "stalled" else self.settings.resync_interval
+
+    async def app_loop(self, body: Mapping[str, Any], stopped: Any) -> None:
+        uid = str(body["metadata"]["uid"])
+
+        async def one_pass() -> float:
+            outcome = await self.reconcile_app(AppRecord.from_body(body))
+            error = outcome.error
+            return (
+                error.delay
+                if error is not None and error.kind != "stalled"
+                else self.settings.resync_interval
+            )
+
+        await self._loop(uid, stopped, one_pass)
+
+    async def _loop(self, uid: str, stopped: Any, one_pass: Callable[[], Awaitable[float]]) -> None:
+        wakeup = self.wakeup(uid)
+        while not stopped:
+            wakeup.event.clear()
+            delay = await one_pass()
+            woken = asyncio.ensure_future(wakeup.event.wait())
+            halted = asyncio.ensure_future(stopped.wait(delay))
+            try:
+                await asyncio.wait({woken, halted}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in (woken, halted):
+                    waiter.cancel()
+
+    # --- deletion -------------------------------------------------------------------------------
+
+    async def finalize_container(self, body: Mapping[str, Any]) -> None:
+        """`deletionPolicy: Delete`: the application goes first, then the container leaves the
+        config (its binding goes and a `deleted_classes` migration is recorded). Raises StepError
+        while that cannot finish; the finalizer stays until it does."""
+        record = ContainerRecord.from_body(body)
+        app_record = self.inventory.app(record.app_key)
+        if app_record is None:
+            self.events(
+                body,
+                "Warning",
+                "AppMissing",
+                f'LunoraApp "{record.app}" is gone, so the Cloudflare application was left in place',
+            )
+            return
+        app = app_record.resource()
+        resource = record.resource()
+        names = container_names(resource, app)
+        account = await self.account_for(app, record.namespace)
+        coordinator = self.coordinator(record.app_key)
+        name = names.application_name
+        try:
+            live = await account.applications.observe(name)
+            if live is not None:
+                await account.applications.delete(live.id)
+                logger.info("deleted application %s (%s)", name, live.id)
+        except CloudflareError as error:
+            raise step_error(error) from None
+        coordinator.memory.released.add(record.name)
+        outcome = await coordinator.request()
+        if record.name in outcome.rendered or outcome.error is not None:
+            raise outcome.error or Waiting("RenderPending", "the config still lists the container")
+
+
+def _requested_at(body: Mapping[str, Any]) -> str | None:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(REQUESTED_AT)
+    return str(value) if value is not None else None
+
+
+def app_status(outcome: AppOutcome) -> StatusDraft:
+    """The LunoraApp's status from one run of its pipeline."""
+    draft = outcome.draft
+    draft.fact("mode", "cloudflare")
+    if outcome.config_hash is not None:
+        rendered = sorted(outcome.rendered.values(), key=lambda r: r.name)
+        draft.fact(
+            "containers",
+            [
+                {"name": r.name, "className": r.names.class_name, "bindingName": r.names.binding_name}
+                for r in rendered
+            ],
+        )
+        draft.fact("containerCount", len(rendered))
+        draft.fact("migrationTag", outcome.migration_tag)
+        draft.fact("configHash", outcome.config_hash)
+        draft.fact("outputConfigMap", outcome.output_config_map)
+        classes = {r.names.class_name for r in rendered}
+        ids = {name: value for name, value in outcome.namespace_ids.items() if name in classes}
+        draft.fact("durableObjectNamespaceIds", ids or None)
+    if outcome.worker_version is not None:
+        draft.fact("workerVersionId", outcome.worker_version)
+    count = len(outcome.rendered)
+    draft.summarise(outcome.error, f"{count} container(s) rendered; config {outcome.config_hash}")
+    return draft

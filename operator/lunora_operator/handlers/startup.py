@@ -1,0 +1,48 @@
+"""Operator-wide settings: kopf keeps its own bookkeeping in `lunora.sh` annotations (never in our
+closed status schema), one finalizer name, quiet Events."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+PREFIX = "lunora.sh"
+FINALIZER = f"{PREFIX}/finalizer"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.reporting_component = "lunora-operator"
+    # kopf turns handler log lines into Events; ours are posted on transitions only.
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.enforce_retry_after = True
+    settings.execution.max_workers = 8
+
+
+@kopf.on.startup()
+async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    configure(settings)
+
+
+@kopf.on.cleanup()
+async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
+    controller = memo.get("controller")
+    if controller is not None:
+        await controller.close()
+
+
+@kopf.on.login()
+def on_login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The kubeconfig `run` was given (it sets $KUBECONFIG), else the Pod's service account."""
+    if os.environ.get("KUBECONFIG"):
+        return kopf.login_with_kubeconfig(settings=settings, **kwargs)
+    return kopf.login_with_service_account(settings=settings, **kwargs)

@@ -1,0 +1,188 @@
+"""Reads and writes the reconcilers need beyond what kopf does for them.
+
+The official client is synchronous, so every call runs in a worker thread. Secret values are
+returned to the caller and never logged or put into exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from lunora_operator.api.base import GROUP, VERSION
+
+
+class ReferenceMissing(LookupError):
+    """A referenced object or key does not exist. The text names it, never a value."""
+
+    def __init__(self, kind: str, namespace: str, name: str, key: str | None = None) -> None:
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.key = key
+        where = f'{kind} "{namespace}/{name}"'
+        super().__init__(f'{where} has no key "{key}"' if key is not None else f"{where} not found")
+
+
+class KubeUnavailable(RuntimeError):
+    """The API server did not answer or answered with a server error."""
+
+
+@dataclass(frozen=True)
+class ConfigMapData:
+    name: str
+    data: dict[str, str] = field(default_factory=dict)
+    binary_data: dict[str, bytes] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    resource_version: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnerReference:
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+    def to_model(self) -> client.V1OwnerReference:
+        return client.V1OwnerReference(
+            api_version=self.api_version,
+            kind=self.kind,
+            name=self.name,
+            uid=self.uid,
+            controller=True,
+            block_owner_deletion=True,
+        )
+
+
+class Kube(Protocol):
+    async def secret_value(self, namespace: str, name: str, key: str) -> str: ...
+
+    async def config_map(self, namespace: str, name: str) -> ConfigMapData | None: ...
+
+    async def write_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: OwnerReference | None,
+        resource_version: str | None,
+    ) -> None: ...
+
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> None: ...
+
+    async def exists(self, plural: str, namespace: str, name: str) -> bool: ...
+
+
+def _unavailable(error: ApiException, what: str) -> Exception:
+    return KubeUnavailable(f"reading {what} failed: {error.status} {error.reason}")
+
+
+class KubeGateway:
+    """`Kube` over the official client, one call per thread."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise ReferenceMissing("Secret", namespace, name) from None
+            raise _unavailable(error, f'Secret "{namespace}/{name}"') from None
+        data = secret.data or {}
+        if key not in data:
+            raise ReferenceMissing("Secret", namespace, name, key)
+        return base64.b64decode(data[key]).decode()
+
+    async def config_map(self, namespace: str, name: str) -> ConfigMapData | None:
+        try:
+            found = await asyncio.to_thread(self._core.read_namespaced_config_map, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise _unavailable(error, f'ConfigMap "{namespace}/{name}"') from None
+        metadata = found.metadata or client.V1ObjectMeta()
+        return ConfigMapData(
+            name=name,
+            data=dict(found.data or {}),
+            binary_data={k: base64.b64decode(v) for k, v in (found.binary_data or {}).items()},
+            annotations=dict(metadata.annotations or {}),
+            resource_version=metadata.resource_version,
+        )
+
+    async def write_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: OwnerReference | None,
+        resource_version: str | None,
+    ) -> None:
+        """Creates the ConfigMap, or replaces it when `resource_version` (the one read) is given;
+        a conflict means someone else wrote it since, and the caller renders again."""
+        body = client.V1ConfigMap(
+            api_version="v1",
+            kind="ConfigMap",
+            metadata=client.V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                annotations=dict(annotations),
+                labels={"app.kubernetes.io/managed-by": "lunora-operator"},
+                owner_references=[owner.to_model()] if owner is not None else None,
+                resource_version=resource_version,
+            ),
+            data=dict(data),
+        )
+        try:
+            if resource_version is None:
+                await asyncio.to_thread(self._core.create_namespaced_config_map, namespace, body)
+            else:
+                await asyncio.to_thread(self._core.replace_namespaced_config_map, name, namespace, body)
+        except ApiException as error:
+            raise KubeUnavailable(
+                f'writing ConfigMap "{namespace}/{name}" failed: {error.status} {error.reason}'
+            ) from None
+
+    async def patch_status(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                {"status": dict(patch)},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return
+            raise KubeUnavailable(
+                f"patching {plural} {namespace}/{name} status failed: {error.status}"
+            ) from None
+
+    async def exists(self, plural: str, namespace: str, name: str) -> bool:
+        """Whether one of our custom objects exists (read past the watch cache)."""
+        try:
+            await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise KubeUnavailable(f"reading {plural} {namespace}/{name} failed: {error.status}") from None
+        return True

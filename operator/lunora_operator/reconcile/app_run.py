@@ -1,0 +1,122 @@
+"""The state of one run of an app's shared work, and what the operator remembers between runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lunora_operator.api.fields import SecretKeySelector
+from lunora_operator.api.naming import ContainerNames
+from lunora_operator.api.resources import LunoraApp
+from lunora_operator.cloudflare import AccountClient
+from lunora_operator.kube.gateway import ConfigMapData
+from lunora_operator.planner import Plan, RenderState
+from lunora_operator.reconcile.errors import StepError
+from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
+from lunora_operator.reconcile.status import StatusDraft
+
+
+class Inventory(Protocol):
+    """The resources the operator has seen (kopf's indexes)."""
+
+    def app(self, key: AppKey) -> AppRecord | None: ...
+
+    def containers(self, key: AppKey) -> Sequence[ContainerRecord]: ...
+
+
+@dataclass
+class AppMemory:
+    """What the operator remembers about one app between runs. Lost on restart by design: each
+    fact is learnt again from Kubernetes or Cloudflare, at the cost of one extra call."""
+
+    image_refs: dict[str, str] = field(default_factory=dict)
+    """Container name -> the image reference its last reconcile resolved."""
+    released: set[str] = field(default_factory=set)
+    """Containers being deleted whose Cloudflare application is gone: they leave the config."""
+    deployed_known: bool = False
+    """Whether the fields below were read from Cloudflare since the process started."""
+    script_exists: bool = False
+    deployed_tag: str | None = None
+    """The Worker's migration tag on Cloudflare (None: no Worker, or no migrations yet)."""
+    namespace_ids: dict[str, str] = field(default_factory=dict)
+    """Durable Object class -> namespace id, for this Worker."""
+    uploaded_hash: str | None = None
+    """Config hash of the last Worker upload this process made."""
+    secret_digests: dict[str, str] = field(default_factory=dict)
+    """Worker secret name -> digest of the value this process last put (never the value)."""
+
+
+@dataclass(frozen=True)
+class RenderedContainer:
+    """One container as the rendered config describes it."""
+
+    name: str
+    names: ContainerNames
+    entry: Mapping[str, Any]
+    """Its `containers[]` entry in the rendered config."""
+    namespace_id: str | None = None
+
+
+@dataclass
+class AppRun:
+    """One run: the inputs read, what was rendered, and the draft of the app's status."""
+
+    record: AppRecord
+    app: LunoraApp
+    memory: AppMemory
+    observe_cloudflare: bool
+    draft: StatusDraft
+    account: AccountClient | None = None
+    base_text: str | None = None
+    output: ConfigMapData | None = None
+    previous_state: RenderState | None = None
+    plan: Plan | None = None
+    config_hash: str | None = None
+    rendered: dict[str, RenderedContainer] = field(default_factory=dict)
+    held: dict[str, StepError] = field(default_factory=dict)
+    worker_secrets: dict[str, SecretKeySelector] = field(default_factory=dict)
+    """Worker secret name -> the Secret key its value comes from (the containers' `secrets`)."""
+    worker_version: str | None = None
+
+    @property
+    def output_name(self) -> str:
+        return self.app.spec.wrangler.output_config_map or f"{self.record.name}-wrangler"
+
+
+@dataclass(frozen=True)
+class AppOutcome:
+    """What one run produced; the app's status and every container of the app read it."""
+
+    draft: StatusDraft
+    error: StepError | None = None
+    suspended: bool = False
+    worker_name: str | None = None
+    config: Mapping[str, Any] | None = None
+    config_hash: str | None = None
+    migration_tag: str | None = None
+    output_config_map: str | None = None
+    rendered: Mapping[str, RenderedContainer] = field(default_factory=dict)
+    held: Mapping[str, StepError] = field(default_factory=dict)
+    account: AccountClient | None = None
+    worker_version: str | None = None
+    namespace_ids: Mapping[str, str] = field(default_factory=dict)
+    warnings: Sequence[str] = ()
+
+    @classmethod
+    def of(cls, run: AppRun, error: StepError | None) -> AppOutcome:
+        return cls(
+            draft=run.draft,
+            error=error,
+            worker_name=run.app.spec.worker_name,
+            config=run.plan.config if run.plan else None,
+            config_hash=run.config_hash,
+            migration_tag=run.plan.migration_tag if run.plan else None,
+            output_config_map=run.output_name,
+            rendered=dict(run.rendered),
+            held=dict(run.held),
+            account=run.account,
+            worker_version=run.worker_version,
+            namespace_ids=dict(run.memory.namespace_ids),
+            warnings=tuple(run.plan.warnings) if run.plan else (),
+        )

@@ -1,0 +1,167 @@
+"""Steps of an app run that put the Worker on Cloudflare (owns `WorkerDeployed`) and find the
+Durable Object namespace of each container class (owns `DurableObjectReady`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from lunora_operator.cloudflare import CloudflareError
+from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
+from lunora_operator.reconcile.app_render import previous_worker_secrets
+from lunora_operator.reconcile.app_run import AppRun
+from lunora_operator.reconcile.cloudflare_edge import step_error, worker_upload_request
+from lunora_operator.reconcile.conditions import DURABLE_OBJECT_READY, WORKER_DEPLOYED
+from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.worker import MigrationHistoryGap, migration_steps
+
+logger = logging.getLogger(__name__)
+WAIT_FOR_DEPLOY_SECONDS = 30.0
+
+
+def _digest(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _waiting_for_deploy(run: AppRun, what: str) -> Waiting:
+    run.memory.deployed_known = False  # look again next time
+    return Waiting(
+        "WaitingForWranglerDeploy",
+        f"{what}: the app has no `worker` bundle, so deploy the config in ConfigMap {run.output_name} "
+        "with `wrangler deploy`; the operator continues when Cloudflare has it",
+        retry_after=WAIT_FOR_DEPLOY_SECONDS,
+    )
+
+
+async def deploy_worker(run: AppRun, kube: Kube) -> None:
+    """With a bundle: upload the Worker (modules, Durable Object bindings, container classes,
+    the migrations after Cloudflare's tag) when anything changed. Then the Worker secrets."""
+    bundle = run.app.spec.worker
+    assert run.account is not None
+    assert run.plan is not None
+    assert run.config_hash is not None
+    memory = run.memory
+    if bundle is None:
+        if not memory.script_exists:
+            raise _waiting_for_deploy(
+                run, f'Worker "{run.app.spec.worker_name}" does not exist on Cloudflare'
+            )
+        await sync_worker_secrets(run, kube)
+        run.draft.set(WORKER_DEPLOYED, "True", "DeployedExternally", "the Worker is deployed by wrangler")
+        return
+    try:
+        modules = await kube.config_map(run.record.namespace, bundle.config_map)
+        if modules is None:
+            raise ReferenceMissing("ConfigMap", run.record.namespace, bundle.config_map)
+        files = {**{k: v.encode() for k, v in modules.data.items()}, **modules.binary_data}
+        if bundle.main_module not in files:
+            raise ReferenceMissing("ConfigMap", run.record.namespace, bundle.config_map, bundle.main_module)
+    except ReferenceMissing as missing:
+        raise Waiting("ConfigMapNotFound", f"worker bundle: {missing}") from None
+    except KubeUnavailable as error:
+        raise Transient("KubernetesUnavailable", str(error)) from None
+    history = run.plan.config.get("migrations")
+    try:
+        steps = migration_steps(history if isinstance(history, list) else [], memory.deployed_tag)
+    except MigrationHistoryGap as gap:
+        raise Stalled("MigrationHistoryGap", str(gap)) from None
+    request = worker_upload_request(run.plan.config, bundle, files, steps)
+    # What the upload carries besides migrations: a change elsewhere in the config (an image, a
+    # size) concerns the applications, not the Worker.
+    upload_key = _digest(
+        json.dumps(
+            [
+                request.main_module,
+                request.compatibility_date,
+                list(request.compatibility_flags),
+                request.observability,
+                [(b.name, b.class_name) for b in request.bindings],
+                list(request.container_classes),
+            ]
+        ),
+        *(part for name in sorted(files) for part in (name, files[name])),
+    )
+    if upload_key != memory.uploaded_hash or steps is not None or not memory.script_exists:
+        try:
+            script = await run.account.scripts.upload(run.app.spec.worker_name, request)
+        except CloudflareError as error:
+            raise step_error(error) from None
+        memory.script_exists = True
+        memory.uploaded_hash = upload_key
+        if steps is not None:
+            memory.deployed_tag = steps.new_tag
+        memory.namespace_ids = {}  # new classes get namespaces: list them again
+        run.worker_version = getattr(script, "id", None)
+        logger.info(
+            "uploaded Worker %s%s",
+            run.app.spec.worker_name,
+            f" with migrations {steps.old_tag or '(none)'} -> {steps.new_tag}" if steps else "",
+        )
+    await sync_worker_secrets(run, kube)
+    run.draft.set(
+        WORKER_DEPLOYED,
+        "True",
+        "Uploaded",
+        f"Worker {run.app.spec.worker_name} uploaded (migration tag {memory.deployed_tag or 'none'})",
+    )
+
+
+async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
+    """Puts each declared Worker secret whose value changed since this process last put it, and
+    deletes those the operator put before that no container declares any more. A missing Secret
+    is skipped here; the container that declares it reports it."""
+    assert run.account is not None
+    script = run.app.spec.worker_name
+    digests = run.memory.secret_digests
+    try:
+        for name, ref in sorted(run.worker_secrets.items()):
+            try:
+                value = await kube.secret_value(run.record.namespace, ref.name, ref.key)
+            except ReferenceMissing:
+                continue
+            digest = _digest(name, value)
+            if digests.get(name) != digest:
+                await run.account.secrets.put(script, name, value)
+                digests[name] = digest
+        for name in sorted(previous_worker_secrets(run) - set(run.worker_secrets)):
+            await run.account.secrets.delete(script, name)
+            digests.pop(name, None)
+    except CloudflareError as error:
+        raise step_error(error) from None
+    except KubeUnavailable as error:
+        raise Transient("KubernetesUnavailable", str(error)) from None
+
+
+async def resolve_namespaces(run: AppRun) -> None:
+    """The Durable Object namespace id of every rendered container class."""
+    assert run.account is not None
+    memory = run.memory
+    classes = {r.names.class_name for r in run.rendered.values()}
+    if classes - set(memory.namespace_ids):
+        try:
+            memory.namespace_ids = await run.account.durable_objects.namespaces(run.app.spec.worker_name)
+        except CloudflareError as error:
+            raise step_error(error) from None
+    missing = sorted(classes - set(memory.namespace_ids))
+    if missing:
+        if run.app.spec.worker is None:
+            raise _waiting_for_deploy(run, f"class {', '.join(missing)} has no Durable Object namespace yet")
+        raise Transient(
+            "NamespaceMissing",
+            f"Cloudflare has no Durable Object namespace for class {', '.join(missing)} after the upload",
+        )
+    for name, rendered in run.rendered.items():
+        run.rendered[name] = type(rendered)(
+            rendered.name, rendered.names, rendered.entry, memory.namespace_ids[rendered.names.class_name]
+        )
+    run.draft.set(
+        DURABLE_OBJECT_READY,
+        "True",
+        "NamespacesFound",
+        f"{len(classes)} Durable Object namespace(s) on Cloudflare",
+    )

@@ -1,0 +1,196 @@
+"""The operator end to end, cloudflare mode: the real API server, Docker engine and registry, the
+real wrangler, and FakeCloudflare standing in for Cloudflare."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from lunora_operator.testing import FakeCloudflare
+from lunora_operator.testing.environment import TestEnvironment
+from tests.support.node import NodeTools
+from tests.support.operator import OperatorProcess, Resources, example_manifests, wait_for
+
+pytest_plugins = ["tests.support.operator_fixtures"]
+pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
+
+EXAMPLE_TOKEN = "local-fake-cloudflare-token"
+
+
+def apply_examples(resources: Resources, fake: FakeCloudflare, testenv: TestEnvironment) -> None:
+    resources.apply(example_manifests(fake.base_url, testenv.registry, testenv.base_image, fake.account_id))
+
+
+def result_config_json(text: str) -> str:
+    from lunora_operator.wrangler.document import open_document
+
+    return json.dumps(open_document(text, "jsonc").get([]))
+
+
+def mutating_requests(fake: FakeCloudflare) -> list[Any]:
+    return [r for r in fake.requests() if r.method != "GET"]
+
+
+def image_events(since: float, until: float, testenv: TestEnvironment) -> list[str]:
+    client = docker.DockerClient(base_url=testenv.docker_host)
+    try:
+        events = client.events(since=int(since), until=int(until) + 1, filters={"type": "image"}, decode=True)
+        return [f"{e.get('Action')} {e.get('id')}" for e in events]
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def examples_ready(
+    resources: Resources, fake_cloudflare: FakeCloudflare, testenv: TestEnvironment, operator: OperatorProcess
+) -> Resources:
+    apply_examples(resources, fake_cloudflare, testenv)
+    for kind, name in (("lunoracontainer", "web"), ("lunoracontainer", "transcoder"), ("lunoraapp", "demo")):
+        resources.wait_condition(kind, name, timeout=120)
+    return resources
+
+
+def test_examples_reach_ready_with_exactly_the_cloudflare_state_expected(
+    examples_ready: Resources, fake_cloudflare: FakeCloudflare, testenv: TestEnvironment, tmp_path: Path
+) -> None:
+    resources, fake = examples_ready, fake_cloudflare
+    web = resources.get("lunoracontainer", "web")
+    transcoder = resources.get("lunoracontainer", "transcoder")
+    assert web is not None and transcoder is not None
+
+    applications = {a["name"]: a for a in fake.applications()}
+    assert sorted(applications) == ["demo-transcodercontainer", "demo-webcontainer"]
+    assert applications["demo-webcontainer"]["configuration"]["image"] == "docker.io/acme/web:1.0"
+    pushed = transcoder["status"]["image"]
+    assert pushed["ref"].startswith(f"{testenv.registry}/{fake.account_id}/demo-transcodercontainer:ctx-")
+    assert applications["demo-transcodercontainer"]["configuration"]["image"] == pushed["ref"]
+    assert web["status"]["applicationId"] == applications["demo-webcontainer"]["id"]
+
+    app = resources.get("lunoraapp", "demo")
+    assert app is not None
+    assert app["status"]["containerCount"] == 2
+    script = fake.script("demo")
+    assert script is not None
+    assert script["migration_tag"] == app["status"]["migrationTag"]
+    namespaces = fake.namespaces("demo")
+    assert set(namespaces) == {"WebContainer", "TranscoderContainer"}
+    for container in (web, transcoder):
+        application = applications[container["status"]["applicationName"]]
+        assert application["durable_objects"]["namespace_id"] == namespaces[container["status"]["className"]]
+    assert fake.secret_names("demo") == {"TRANSCODER_API_KEY"}
+    assert fake.secret_value("demo", "TRANSCODER_API_KEY") == "example-transcoder-key"
+
+    # The pushed image is in the registry under its digest tag.
+    client = docker.DockerClient(base_url=testenv.docker_host)
+    try:
+        data = client.images.get_registry_data(
+            pushed["ref"],
+            auth_config={"username": testenv.registry_user, "password": testenv.registry_password},
+        )
+        assert data.id == pushed["digest"]
+    finally:
+        client.close()
+
+    # The rendered config in the output ConfigMap is one wrangler accepts.
+    output = resources.config_map("demo-wrangler")
+    config = output["wrangler.jsonc"]
+    assert "TranscoderContainer" in config and "new_sqlite_classes" in config
+    assert "containers.ts" in output and "lunora-render.json" in output
+    tools = NodeTools(root=testenv.node_tools, state=tmp_path / "wrangler")
+    (tmp_path / "wrangler").mkdir()
+    (tmp_path / "wrangler.jsonc").write_text(config)
+    (tmp_path / "index.js").write_text(resources.config_map("demo-worker")["index.js"])
+    tools.link_node_modules(tmp_path)
+    result = tools.wrangler_dry_run(tmp_path / "wrangler.jsonc")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Each class declared once, in the history Cloudflare applied.
+    migrations = json.loads(result_config_json(config))["migrations"]
+    declared = [name for m in migrations for name in m.get("new_sqlite_classes", [])]
+    assert sorted(declared) == ["TranscoderContainer", "WebContainer"]
+    assert migrations[-1]["tag"] == script["migration_tag"]
+
+
+def test_an_unchanged_resync_writes_nothing_anywhere(
+    examples_ready: Resources,
+    fake_cloudflare: FakeCloudflare,
+    testenv: TestEnvironment,
+    kubectl: Any,
+    namespace: str,
+) -> None:
+    def versions() -> dict[str, str]:
+        listed = kubectl(
+            "get", "lunoracontainers,lunoraapps,configmaps,events", "-n", namespace, "-o", "json"
+        )
+        return {
+            f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"]
+            for i in json.loads(listed.stdout)["items"]
+        }
+
+    time.sleep(6)  # let the first resync after Ready pass
+    before = versions()
+    fake_cloudflare.clear_requests()
+    started = time.time()
+    time.sleep(12)  # at least two resyncs (every 5 s)
+    assert mutating_requests(fake_cloudflare) == []
+    assert fake_cloudflare.requests(), "the resync should have looked at Cloudflare"
+    assert versions() == before
+    assert [
+        e for e in image_events(started, time.time(), testenv) if e.split()[0] in ("push", "tag", "build")
+    ] == []
+
+
+def test_edits_cause_exactly_one_patch_or_rollout(
+    examples_ready: Resources, fake_cloudflare: FakeCloudflare
+) -> None:
+    resources, fake = examples_ready, fake_cloudflare
+    web_id = fake.application("demo-webcontainer")["id"]  # type: ignore[index]
+
+    fake.clear_requests()
+    resources.kubectl(
+        "patch",
+        "lunoracontainer",
+        "web",
+        "-n",
+        resources.namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"maxInstances":7}}',
+    )
+    resources.wait_condition("lunoracontainer", "web")
+    wait_for("max_instances 7", lambda: fake.application("demo-webcontainer")["max_instances"] == 7)  # type: ignore[index]
+    assert [r.operation for r in mutating_requests(fake)] == ["applications.edit"]
+
+    fake.clear_requests()
+    resources.kubectl(
+        "patch",
+        "lunoracontainer",
+        "web",
+        "-n",
+        resources.namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"image":{"registry":"docker.io/acme/web:2.0"}}}',
+    )
+    resources.wait_condition("lunoracontainer", "web")
+    wait_for("the new image", lambda: len(fake.rollouts(web_id)) == 1)
+    assert [r.operation for r in mutating_requests(fake)] == ["applications.rollouts.create"]
+
+    fake.clear_requests()
+    resources.kubectl(
+        "patch",
+        "lunoracontainer",
+        "web",
+        "-n",
+        resources.namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"instanceType":"standard-1"}}',
+    )
+    resources.wait_condition("lunoracontainer", "web")
+    wait_for("a second rollout", lambda: len(fake.rollouts(web_id)) == 2)
+    assert [r.operation for r in mutating_requests(fake)] == ["applications.rollouts.create"]

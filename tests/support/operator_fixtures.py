@@ -1,0 +1,48 @@
+"""Fixtures for end-to-end tests of the running operator: `pytest_plugins = [...]`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lunora_operator.testing import FakeCloudflare
+from lunora_operator.testing.environment import TestEnvironment
+from lunora_operator.testing.fake_cloudflare import RegistryConfig
+from tests.support.kube import Kubectl
+from tests.support.operator import OperatorProcess, Resources, operator_process
+
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+
+
+@pytest.fixture(scope="session")
+def installed_crds(kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    for plural in ("lunoracontainers", "lunoraapps"):
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.lunora.sh")
+
+
+@pytest.fixture
+def fake_cloudflare(testenv: TestEnvironment) -> Iterator[FakeCloudflare]:
+    """A fake Cloudflare API that hands out the test registry's credentials."""
+    registry = RegistryConfig(
+        host=testenv.registry, username=testenv.registry_user, password=testenv.registry_password
+    )
+    with FakeCloudflare(registry=registry) as fake:
+        yield fake
+
+
+@pytest.fixture
+def resources(kubectl: Kubectl, namespace: str, installed_crds: None) -> Resources:
+    return Resources(kubectl, namespace)
+
+
+@pytest.fixture
+def operator(
+    testenv: TestEnvironment, namespace: str, tmp_path: Path, installed_crds: None
+) -> Iterator[OperatorProcess]:
+    """`lunora-operator run` watching the test's namespace, resyncing every 5 s."""
+    process = operator_process(testenv, namespace, tmp_path / "operator.log", resync=5).start()
+    yield process
+    process.stop()
