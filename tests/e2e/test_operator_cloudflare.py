@@ -61,7 +61,8 @@ def test_examples_reach_ready_with_exactly_the_cloudflare_state_expected(
     resources, fake = examples_ready, fake_cloudflare
     web = resources.get("lunoracontainer", "web")
     transcoder = resources.get("lunoracontainer", "transcoder")
-    assert web is not None and transcoder is not None
+    assert web is not None
+    assert transcoder is not None
 
     applications = {a["name"]: a for a in fake.applications()}
     assert sorted(applications) == ["demo-transcodercontainer", "demo-webcontainer"]
@@ -99,8 +100,10 @@ def test_examples_reach_ready_with_exactly_the_cloudflare_state_expected(
     # The rendered config in the output ConfigMap is one wrangler accepts.
     output = resources.config_map("demo-wrangler")
     config = output["wrangler.jsonc"]
-    assert "TranscoderContainer" in config and "new_sqlite_classes" in config
-    assert "containers.ts" in output and "lunora-render.json" in output
+    assert "TranscoderContainer" in config
+    assert "new_sqlite_classes" in config
+    assert "containers.ts" in output
+    assert "lunora-render.json" in output
     tools = NodeTools(root=testenv.node_tools, state=tmp_path / "wrangler")
     (tmp_path / "wrangler").mkdir()
     (tmp_path / "wrangler.jsonc").write_text(config)
