@@ -573,6 +573,24 @@ def test_remove_cases(text: str, path: list[str | int], expected: str) -> None:
     assert doc.text == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "indexes", "expected"),
+    [
+        ("[1, 2, 3, 4]", [1, 2], "[1, 4]"),
+        ("[1, 2, 3, 4]", [2, 3], "[1, 2 ]"),
+        ("[1, 2, 3]", [0, 1, 2], "[]"),
+        ("[\n  1,\n  2, // two\n  3\n]", [1, 2], "[\n  1\n]"),
+        ("[\n  1, // one\n  2,\n  3,\n]", [0, 2], "[\n  2,\n]"),
+        ("[\n  // keep\n  1,\n  2\n]", [0, 1], "[\n  // keep\n]"),
+        ("[\n  1,\n  2\n]", [], "[\n  1,\n  2\n]"),
+    ],
+)
+def test_remove_items_cases(text: str, indexes: list[int], expected: str) -> None:
+    doc = JsoncDocument(text)
+    doc.remove_items([], indexes)
+    assert doc.text == expected
+
+
 def test_errors_for_absent_or_mistyped_paths() -> None:
     doc = JsoncDocument('{"a": [1], "s": "x"}')
     with pytest.raises(KeyError):
@@ -814,7 +832,11 @@ def test_random_append_and_remove_match_the_plain_python_edit(
 
 
 EDITS = st.lists(
-    st.tuples(st.sampled_from(["set", "append", "extend", "remove"]), st.integers(0, 10**6), JSON_VALUES),
+    st.tuples(
+        st.sampled_from(["set", "append", "extend", "remove", "remove_items"]),
+        st.integers(0, 10**6),
+        JSON_VALUES,
+    ),
     min_size=1,
     max_size=8,
 )
@@ -847,6 +869,12 @@ def test_a_batch_of_edits_read_once_matches_the_plain_python_edits(
             path = members[pick % len(members)]
             doc.remove(list(path))
             expected = _dissoc(expected, path)
+        elif operation == "remove_items" and arrays:
+            path = arrays[pick % len(arrays)]
+            items = _resolve(expected, path)
+            doomed = {i for i in range(len(items)) if (pick >> i) & 1}
+            doc.remove_items(list(path), doomed)
+            expected = _assoc(expected, path, [item for i, item in enumerate(items) if i not in doomed])
         assert _canonical(doc.get([])) == _canonical(expected)
 
     assert _canonical(oracle(doc.text)) == _canonical(expected)

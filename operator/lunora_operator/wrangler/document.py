@@ -7,7 +7,7 @@ formatting. Paths are sequences of object keys and array indexes, as in JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal, Protocol
 
 import tomlkit
@@ -43,6 +43,7 @@ class WranglerDocument(Protocol):
     def append(self, path: Path, value: Any) -> None: ...
     def extend(self, path: Path, values: Sequence[Any]) -> None: ...
     def remove(self, path: Path) -> None: ...
+    def remove_items(self, path: Path, indexes: Collection[int]) -> None: ...
 
 
 def lookup(document: WranglerDocument, path: Path, default: Any = None) -> Any:
@@ -123,6 +124,10 @@ class TomlWranglerDocument:
         *parents, key = path
         container = self._container(parents, create=False)
         del container[key]
+
+    def remove_items(self, path: Path, indexes: Collection[int]) -> None:
+        for index in sorted(set(indexes), reverse=True):
+            self.remove([*path, index])
 
     def _container(self, parents: Sequence[str | int], create: bool) -> Any:
         node: Any = self._doc

@@ -12,11 +12,13 @@ jsonc-edit drives Node.js and installs npm packages at run time.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,10 +213,8 @@ class JsoncDocument:
         self._text = text
         self._root = _Parser(text).parse()
         self._value = copy.deepcopy(self._root.plain)  # the value with every queued edit applied
-        self._pending: list[_Edit] = []
-        # ids of the nodes queued edits make stale: containers whose items they add or remove,
-        # values they replace or remove
-        self._stale: set[int] = set()
+        self._pending = _Queue()
+        self._marks = _Marks()
         self._eol = "\r\n" if "\r\n" in text else "\n"
         self._unit = self._detect_indent_unit()
 
@@ -257,6 +257,15 @@ class JsoncDocument:
         if new:
             self._edit(lambda: self._extend_edits(keys, new))
 
+    def remove_items(self, path: JsonPath, indexes: Collection[int]) -> None:
+        """Remove several elements of the array at ``path`` at once (indexes into it as it is)."""
+        keys = _check_path(path)
+        if not indexes:
+            return
+        if self._edit(lambda: self._removals(keys, sorted(set(indexes)))) is None:
+            for index in sorted(set(indexes), reverse=True):  # the items share lines: one by one
+                self.remove([*keys, index])
+
     def remove(self, path: JsonPath) -> None:
         """Remove an object member (every occurrence of a repeated key) or an array element."""
         keys = _check_path(path)
@@ -277,15 +286,15 @@ class JsoncDocument:
             self._flush()
             planned = plan()
         if planned is not None:
-            self._stale.update(id(node) for node in planned.stale)
-            self._pending += planned.edits
+            self._marks.add(planned.marks)
+            self._pending.add(planned.edits)
             self._value = planned.apply(self._value)
         return planned
 
     def _flush(self) -> None:
         if not self._pending:
             return
-        text = _splice(self._text, self._pending)
+        text = _splice(self._text, self._pending.edits)
         try:
             root = _Parser(text).parse()
         except JsoncError as exc:  # pragma: no cover - a bug in this module, never in the input
@@ -293,19 +302,18 @@ class JsoncDocument:
         if not _same(root.plain, self._value):  # pragma: no cover - same
             raise RuntimeError("jsonc edit produced an unexpected value")
         self._text, self._root = text, root
-        self._pending, self._stale = [], set()
+        self._pending, self._marks = _Queue(), _Marks()
 
     def _fresh(self, start: int, end: int) -> None:
-        """Raises _Stale when a queued edit touches the text between start and end."""
-        if any(edit_start <= end and edit_end >= start for edit_start, edit_end, _ in self._pending):
+        """Raises _Stale when a queued edit changes the text between start and end."""
+        if self._pending.touches(start, end):
             raise _Stale
 
     # -- navigation ------------------------------------------------------------------------------
 
     def _child(self, node: _Node, segment: str | int) -> _Item | None:
         """The item at ``segment`` in ``node``, or None for a missing object key."""
-        if id(node) in self._stale:
-            raise _Stale
+        self._marks.check(node, segment)
         if node.kind == "object":
             if not isinstance(segment, str):
                 raise TypeError(f"cannot use index {segment!r} on an object")
@@ -338,12 +346,12 @@ class JsoncDocument:
                     if isinstance(key, int):
                         raise IndexError(f"cannot create array index {key}: {keys[: depth + 1]} is missing")
                     nested = {key: nested}
-                self._fresh(_line_start(self._text, node.start), node.end)
+                self._fresh(*self._tail(node))
                 edits = self._insert_last(node, [self._member_maker(node, segment, nested)])
-                return _Planned(edits, lambda value: _assigned(value, keys, new), stale=(node,))
+                marks = _Marks(keys={id(node): {segment}})
+                return _Planned(edits, lambda value: _assigned(value, keys, new), marks)
             node, item = child.value, child
-        start = _line_start(self._text, item.start) if item is not None else 0
-        self._fresh(start, node.end)
+        self._fresh(node.start, node.end)
         if _same(node.plain, new):
             return None
         # A value that sits in a packed line, or a one-line non-empty container, stays on one line.
@@ -352,8 +360,9 @@ class JsoncDocument:
             replacement = _inline(new, self._inline_style(node) if node.items else self._style_around(keys))
         else:
             replacement = self._dump(new, self._line_indent(node.start))
+        marks = _Marks(replaced={id(node)})
         return _Planned(
-            [(node.start, node.end, replacement)], lambda value: _assigned(value, keys, new), stale=(node,)
+            [(node.start, node.end, replacement)], lambda value: _assigned(value, keys, new), marks
         )
 
     def _extend_edits(self, keys: list[str | int], new: list[Any]) -> _Planned:
@@ -366,9 +375,8 @@ class JsoncDocument:
                 assert planned is not None
                 return planned
             node = child.value
-        if id(node) in self._stale:
-            raise _Stale
-        self._fresh(_line_start(self._text, node.start), node.end)
+        self._marks.check(node, None)
+        self._fresh(*self._tail(node))
         if node.kind != "array":
             raise TypeError(f"cannot append to a {node.kind} at {keys!r}")
         # Elements follow the last one's style: a packed container element gets a packed sibling.
@@ -384,15 +392,13 @@ class JsoncDocument:
             _resolve(value, keys).extend(new)
             return value
 
-        return _Planned(edits, apply, stale=(node,))
+        return _Planned(edits, apply, _Marks(appended={id(node)}))
 
     def _removal(self, parent_keys: list[str | int], last: str | int) -> _Planned:
         """Removes one item; for a repeated key the last occurrence, with `again` set so that
         the caller removes the others too."""
         parent = self._node_at(parent_keys)
-        if id(parent) in self._stale:
-            raise _Stale
-        self._fresh(_line_start(self._text, parent.start), parent.end)
+        self._marks.check(parent, last)
         if isinstance(last, int):
             index = _index(parent, last)
             earlier = []
@@ -409,7 +415,65 @@ class JsoncDocument:
             return value
 
         edits = self._removal_edits(parent, index)
-        return _Planned(edits, apply, stale=(parent, parent.items[index].value), again=bool(earlier))
+        previous_comma = parent.items[index - 1].comma if index > 0 else None
+        lead = parent.items[index].lead
+        if len(parent.items) == 1:
+            self._fresh(parent.start, parent.end)
+        else:
+            self._fresh(
+                previous_comma if previous_comma is not None else lead, max(end for _, end, _ in edits)
+            )
+        removed = parent.items[index].value
+        marks = (
+            _Marks(keys={id(parent): {last}}, replaced={id(removed)})
+            if isinstance(last, str)
+            else _Marks(removed_from={id(parent): index}, replaced={id(removed)})
+        )
+        return _Planned(edits, apply, marks, again=bool(earlier))
+
+    def _removals(self, keys: list[str | int], indexes: list[int]) -> _Planned | None:
+        """One edit set removing several array items; None when their edits would overlap."""
+        array = self._node_at(keys)
+        self._marks.check(array, None)
+        if array.kind != "array":
+            raise TypeError(f"cannot remove items from a {array.kind} at {keys!r}")
+        indexes = sorted({_index(array, index) for index in indexes})
+        survivors = [i for i in range(len(array.items)) if i not in set(indexes)]
+        if not survivors and len(array.items) > 1:
+            text, items = self._text, array.items
+            gaps = [text[array.start + 1 : items[0].start], text[_after(items[-1]) : array.end - 1]]
+            gaps += [text[_after(a) : b.start] for a, b in itertools.pairwise(items)]
+            if any(gap.strip() for gap in gaps):
+                return None  # comments between the items: let each go with its own
+            edits: list[_Edit] = [(array.start + 1, array.end - 1, "")]
+        elif not survivors:
+            edits = self._removal_edits(array, 0)
+        else:
+            edits = []
+            for index in indexes:
+                last = index == len(array.items) - 1
+                edits += self._removal_edits(array, index, survivors[-1] if last else -1)
+        edits.sort(key=lambda edit: edit[0])
+        if any(a[1] > b[0] for a, b in itertools.pairwise(edits)):
+            return None
+        first = array.items[indexes[0]]
+        before = array.items[indexes[0] - 1].comma if indexes[0] > 0 else None
+        self._fresh(
+            min(before if before is not None else first.lead, edits[0][0]), max(end for _, end, _ in edits)
+        )
+
+        def apply(value: Any) -> Any:
+            target = _resolve(value, keys)
+            for index in reversed(indexes):
+                del target[index]
+            return value
+
+        replaced = {id(array.items[index].value) for index in indexes}
+        return _Planned(edits, apply, _Marks(removed_from={id(array): indexes[0]}, replaced=replaced))
+
+    def _tail(self, container: _Node) -> tuple[int, int]:
+        """The text an insertion after a container's last item depends on."""
+        return (container.items[-1].value.end if container.items else container.start, container.end)
 
     def _insert_last(self, container: _Node, makers: Sequence[Callable[[str | None], str]]) -> list[_Edit]:
         """Edits adding items after the last one; ``make(indent)`` renders one (None: one line)."""
@@ -448,9 +512,10 @@ class JsoncDocument:
             return [(last.comma + 1, last.comma + 1, separator + body + ",")]
         return [(last.value.end, last.value.end, "," + separator + body)]
 
-    def _removal_edits(self, container: _Node, index: int) -> list[_Edit]:
+    def _removal_edits(self, container: _Node, index: int, previous: int | None = -1) -> list[_Edit]:
         """Removes the item with the comments that are its own: those on the lines only it
-        occupies, or, when it shares a line, those between its key and its comma."""
+        occupies, or, when it shares a line, those between its key and its comma. ``previous``
+        is the item that will come before it (None: none; the default: the one before it)."""
         text = self._text
         items = container.items
         item = items[index]
@@ -458,7 +523,9 @@ class JsoncDocument:
         rest = text[container.start + 1 : item.start] + text[after : container.end - 1]
         if len(items) == 1 and not rest.strip():  # the container becomes empty: collapse to {} or []
             return [(container.start + 1, container.end - 1, "")]
-        previous_comma = items[index - 1].comma if index > 0 else None
+        if previous == -1:
+            previous = index - 1 if index > 0 else None
+        previous_comma = items[previous].comma if previous is not None else None
         drop_previous_comma = index == len(items) - 1 and item.comma is None and previous_comma is not None
         cut = self._line_cut(item)
         _, stop = self._same_line_trivia(after)
@@ -617,11 +684,76 @@ class _Stale(Exception):
     """An edit needs a part of the tree that queued edits have changed."""
 
 
+@dataclass
+class _Marks:
+    """What queued edits change in the parsed tree, so that later edits know what they may still
+    rely on: values replaced or removed, object keys added or removed, arrays appended to
+    (their existing items keep their indexes) or with items removed (those before the first
+    removed one keep theirs)."""
+
+    replaced: set[int] = field(default_factory=set)
+    keys: dict[int, set[str]] = field(default_factory=dict)
+    appended: set[int] = field(default_factory=set)
+    removed_from: dict[int, int] = field(default_factory=dict)  # array -> lowest index removed
+
+    def add(self, other: _Marks) -> None:
+        self.replaced |= other.replaced
+        for node, keys in other.keys.items():
+            self.keys.setdefault(node, set()).update(keys)
+        self.appended |= other.appended
+        for node, index in other.removed_from.items():
+            self.removed_from[node] = min(index, self.removed_from.get(node, index))
+
+    def check(self, node: _Node, segment: str | int | None) -> None:
+        """Raises _Stale when ``node`` (or its item ``segment``) is not what the text now holds."""
+        here = id(node)
+        if here in self.replaced:
+            raise _Stale
+        if isinstance(segment, str) and segment in self.keys.get(here, ()):
+            raise _Stale
+        if here in self.appended and (not isinstance(segment, int) or not 0 <= segment < len(node.items)):
+            raise _Stale
+        if here in self.removed_from and (
+            not isinstance(segment, int) or not 0 <= segment < self.removed_from[here]
+        ):
+            raise _Stale
+
+
+class _Queue:
+    """Queued edits, sorted by where they start; they never overlap."""
+
+    def __init__(self) -> None:
+        self.edits: list[_Edit] = []
+        self._starts: list[int] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.edits)
+
+    def add(self, edits: list[_Edit]) -> None:
+        for edit in edits:
+            at = bisect.bisect_right(self._starts, edit[0])
+            self._starts.insert(at, edit[0])
+            self.edits.insert(at, edit)
+
+    def touches(self, start: int, end: int) -> bool:
+        """A queued edit changes text in [start, end] (an insertion at either end counts; a
+        replacement ending at `start` or starting at `end` does not)."""
+        at = bisect.bisect_left(self._starts, start)
+        if at > 0 and self.edits[at - 1][1] > start:
+            return True
+        for edit_start, edit_end, _ in self.edits[at:]:
+            if edit_start > end:
+                break
+            if edit_start < end or edit_start == edit_end:
+                return True
+        return False
+
+
 @dataclass(frozen=True)
 class _Planned:
     edits: list[_Edit]
     apply: Callable[[Any], Any]  # the same change on the plain value; returns the new value
-    stale: tuple[_Node, ...] = ()  # nodes the edits change: containers reshaped, values replaced
+    marks: _Marks = field(default_factory=_Marks)
     again: bool = False  # a repeated key has further occurrences to remove
 
 
@@ -644,6 +776,10 @@ def _inline(value: Any, style: _InlineStyle) -> str:
     if isinstance(value, list) and value:
         return "[" + style.bracket + style.comma.join(_inline(v, style) for v in value) + style.bracket + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _after(item: _Item) -> int:
+    return item.comma + 1 if item.comma is not None else item.value.end
 
 
 def _fixed(rendered: str) -> Callable[[str | None], str]:

@@ -294,17 +294,15 @@ def merge_config(
         )
         changes.append(f"added migration {tag} ({summary})")
 
-    # Removals last and from the end, so the indexes used above stay valid.
+    # Removals last, so the indexes used above stay valid.
     doomed = {(r.binding_name, r.class_name) for r in deleting}
-    for i, binding in reversed(_entries(bindings)):
-        if (binding.get("name"), binding.get("class_name")) in doomed:
-            document.remove(["durable_objects", "bindings", i])
-            changes.append(f"removed durable_objects.bindings/{binding['name']}")
+    gone = [(i, b) for i, b in _entries(bindings) if (b.get("name"), b.get("class_name")) in doomed]
+    document.remove_items(["durable_objects", "bindings"], [i for i, _ in gone])
+    changes += [f"removed durable_objects.bindings/{binding['name']}" for _, binding in reversed(gone)]
     doomed_classes = {r.class_name for r in deleting}
-    for i, entry in reversed(_entries(containers)):
-        if entry.get("class_name") in doomed_classes:
-            document.remove(["containers", i])
-            changes.append(f"removed containers/{entry['class_name']}")
+    gone = [(i, entry) for i, entry in _entries(containers) if entry.get("class_name") in doomed_classes]
+    document.remove_items(["containers"], [i for i, _ in gone])
+    changes += [f"removed containers/{entry['class_name']}" for _, entry in reversed(gone)]
 
     if desired and lookup(document, ["observability"]) is None:
         document.set(["observability"], dict(OBSERVABILITY_DEFAULT))
