@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := hack/pytest.sh
-TESTENV_ENV = $${LUNORA_TESTENV_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lunora-operator/testenv}/env
+# The settings testenv-up wrote; hack/lib.sh alone decides where they live.
+TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
 .PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean crds
 

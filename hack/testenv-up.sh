@@ -7,7 +7,7 @@ started=$SECONDS
 docker_host="$("$HACK_DIR/docker-up.sh")"
 base_image="$("$HACK_DIR/base-image.sh")"
 "$HACK_DIR/registry-up.sh"
-kube_tools="$("$HACK_DIR/fetch-kube-tools.py")"
+kube_tools="$("$HACK_DIR/fetch-kube-tools.py" "$TOOLS_DIR")"
 node_tools="$("$HACK_DIR/node-setup.sh")"
 kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
 IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"

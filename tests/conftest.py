@@ -17,13 +17,14 @@ from lunora_operator.images.push import RegistryAuth
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients, Kubectl
 from tests.support.registry import TestRegistry
+from tests.support.testenv import env_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def testenv() -> TestEnvironment:
-    return TestEnvironment.load()
+    return TestEnvironment.load(env_file=env_file())
 
 
 @pytest.fixture(scope="session")

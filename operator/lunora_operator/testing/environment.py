@@ -27,16 +27,6 @@ class TestEnvironmentMissing(RuntimeError):
     """The test environment is not running or its settings cannot be found."""
 
 
-def default_testenv_dir() -> Path:
-    if explicit := os.environ.get("LUNORA_TESTENV_DIR"):
-        return Path(explicit)
-    cache = (
-        os.environ.get("LUNORA_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lunora-operator"
-    )
-    return Path(cache) / "testenv"
-
-
 def parse_env_file(text: str) -> dict[str, str]:
     """Reads the `export NAME=value` lines hack/testenv-up.sh writes."""
     values: dict[str, str] = {}
@@ -66,11 +56,11 @@ class TestEnvironment:
     registry_password: str = field(repr=False)
 
     @classmethod
-    def load(cls, environ: dict[str, str] | None = None, testenv_dir: Path | None = None) -> TestEnvironment:
-        """Settings from LUNORA_TEST_* variables, falling back to the env file testenv-up wrote."""
+    def load(cls, environ: dict[str, str] | None = None, env_file: Path | None = None) -> TestEnvironment:
+        """Settings from LUNORA_TEST_* variables, falling back to `env_file` (the file
+        testenv-up wrote; `hack/testenv-dir.sh` prints its directory)."""
         environ = dict(os.environ if environ is None else environ)
-        env_file = (testenv_dir or default_testenv_dir()) / "env"
-        from_file = parse_env_file(env_file.read_text()) if env_file.is_file() else {}
+        from_file = parse_env_file(env_file.read_text()) if env_file and env_file.is_file() else {}
         values: dict[str, str] = {}
         missing: list[str] = []
         for attr, suffix in _FIELDS.items():
@@ -81,9 +71,10 @@ class TestEnvironment:
             else:
                 missing.append(name)
         if missing:
+            source = f"{env_file} does not provide them" if env_file else "no env file was given"
             raise TestEnvironmentMissing(
-                f"test environment settings {', '.join(missing)} are not set and {env_file} does not "
-                "provide them; start the environment with `make testenv-up`"
+                f"test environment settings {', '.join(missing)} are not set and {source}; "
+                "start the environment with `make testenv-up`"
             )
         return cls(
             kubeconfig=Path(values["kubeconfig"]),
