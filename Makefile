@@ -32,7 +32,7 @@ format: setup ## apply ruff fixes and formatting
 	@$(VENV)/bin/ruff check --fix operator tests bench
 	@$(VENV)/bin/ruff format operator tests bench
 
-testenv-up: ## start Docker, registry and kube-apiserver + etcd (builds and caches tools)
+testenv-up: ## start Docker, registry, control plane and a node (builds and caches tools)
 	@hack/testenv-up.sh
 
 testenv-down: ## stop everything testenv-up started
