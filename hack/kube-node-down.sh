@@ -50,6 +50,7 @@ if $owned; then
   done
   ip link del "$NODE_BRIDGE" 2>/dev/null || true
   # Chains of the CNI plugins (firewall, portmap): jumps to them first, then the chains.
+  # All CNI-* chains go: the node is the machine's only CNI user (Docker does not use CNI).
   for table in nat filter; do
     chains="$(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^CNI-/ {print $2}')"
     [[ -z "$chains" ]] && continue

@@ -27,6 +27,11 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def outside_make() -> dict[str, str]:
+    """This process's environment without what an enclosing `make test` passes to sub-makes."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
@@ -61,7 +66,7 @@ def test_make_test_sources_the_env_file_of_lunora_cache(clean_environ: Path, tmp
     # -o: neither set up the venv nor start an environment; PYTEST: the probe instead of pytest.
     result = subprocess.run(
         ["make", "-C", str(REPO_ROOT), "-o", "setup", "-o", "testenv-up", "test", f"PYTEST={probe}"],
-        env={**os.environ, "LUNORA_CACHE": str(cache)},
+        env={**outside_make(), "LUNORA_CACHE": str(cache)},
         capture_output=True,
         text=True,
         check=False,
