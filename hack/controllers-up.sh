@@ -40,4 +40,8 @@ for component in kube-controller-manager:$CONTROLLER_MANAGER_PORT kube-scheduler
   up() { pid_alive "$dir/$name.pid" || return 2; healthy "$port"; }
   wait_until 60 "$name" up || { grep -E '^[EF][0-9]{4}' "$dir/$name.log" | tail -5 >&2; exit 1; }
 done
+# Pods are refused until their namespace's `default` ServiceAccount exists.
+kubectl="$("$HACK_DIR/fetch-kube-tools.py" "$TOOLS_DIR")/kubectl"
+default_account() { "$kubectl" --kubeconfig "$PKI_DIR/admin.kubeconfig" get serviceaccount default --namespace default; }
+wait_until 30 "the default ServiceAccount" default_account || { tail -5 "$dir/kube-controller-manager.log" >&2; exit 1; }
 log "kube-controller-manager and kube-scheduler ready"
