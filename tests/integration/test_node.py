@@ -106,6 +106,21 @@ def test_pods_reach_each_other_over_the_pod_network(
     assert kubectl("logs", "-n", namespace, "client").stdout == "hello from web\n"
 
 
+def test_cpu_limit_becomes_the_container_cfs_quota(
+    kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironment, namespace: str
+) -> None:
+    limited = container(testenv.base_image, ["sleep", "3600"], resources={"limits": {"cpu": "200m"}})
+    kube.core.create_namespaced_pod(namespace, pod("limited", limited))
+    wait_ready(kube, namespace, "limited")
+
+    # cgroup v1 (these machines) or v2.
+    quota = kubectl(
+        *("exec", "-n", namespace, "limited", "--", "sh", "-c"),
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max",
+    ).stdout
+    assert quota.split()[0] == "20000"
+
+
 def test_memory_limit_oom_kills_the_container_and_the_restart_is_reported(
     kube: KubeClients, testenv: TestEnvironment, namespace: str
 ) -> None:
