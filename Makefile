@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := hack/pytest.sh
-TESTENV_ENV = $${LUNORA_TESTENV_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/lunora-operator/testenv}/env
+# The settings testenv-up wrote; hack/lib.sh alone decides where they live.
+TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
 .PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean crds
 
@@ -31,7 +32,7 @@ format: setup ## apply ruff fixes and formatting
 	@$(VENV)/bin/ruff check --fix operator tests bench
 	@$(VENV)/bin/ruff format operator tests bench
 
-testenv-up: ## start Docker, registry and kube-apiserver + etcd (builds and caches tools)
+testenv-up: ## start Docker, registry, control plane and a node (builds and caches tools)
 	@hack/testenv-up.sh
 
 testenv-down: ## stop everything testenv-up started

@@ -3,8 +3,7 @@
 # busybox, since no image can be pulled here. Prints the image reference. Idempotent.
 source "$(dirname "$0")/lib.sh"
 if [[ ! -x /bin/busybox ]] || ! dpkg -s busybox-static >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null 2>&1 \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
+  apt_install "$TESTENV_DIR/apt-busybox.log" busybox-static
 fi
 version="$(dpkg-query -W -f '${Version}' busybox-static | sed 's/^[0-9]*://; s/[^A-Za-z0-9_.-]/-/g')"
 image="lunora-test/busybox:$version"

@@ -5,14 +5,7 @@ source "$(dirname "$0")/lib.sh"
 dir="$TESTENV_DIR/docker"; mkdir -p "$dir"
 socket="${LUNORA_DOCKER_SOCKET:-/var/run/docker.sock}"
 export DOCKER_HOST="unix://$socket"
-apt_install() {
-  log "installing Debian packages: $*"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$dir/apt.log" 2>&1; then
-    apt-get update -qq >>"$dir/apt.log" 2>&1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$dir/apt.log" 2>&1 || { tail -20 "$dir/apt.log" >&2; exit 1; }
-  fi
-}
-command -v dockerd >/dev/null || apt_install docker.io
+command -v dockerd >/dev/null || apt_install "$dir/apt.log" docker.io
 if docker info >/dev/null 2>&1; then
   log "docker engine already answering on $socket"
 else

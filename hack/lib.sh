@@ -11,11 +11,69 @@ TESTENV_DIR="${LUNORA_TESTENV_DIR:-$LUNORA_CACHE/testenv}"
 mkdir -p "$TOOLS_DIR" "$TESTENV_DIR"
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 
+# apt_install <log file> <package...>: installs Debian packages, updating the index only
+# when the first attempt fails.
+apt_install() {
+  local log_file="$1"; shift
+  log "installing Debian packages: $*"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$log_file" 2>&1; then
+    apt-get update -qq >>"$log_file" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$log_file" 2>&1 || { tail -20 "$log_file" >&2; exit 1; }
+  fi
+}
+
+# write_kubeconfig <file> <client cert name in $PKI_DIR>: a kubeconfig for the test API server.
+write_kubeconfig() {
+  local file="$1" user="$2"
+  cat > "$file" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: lunora-test
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI_DIR/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $PKI_DIR/$user.crt
+    client-key: $PKI_DIR/$user.key
+contexts:
+- name: lunora-test
+  context: {cluster: lunora-test, user: $user}
+current-context: lunora-test
+KUBECONFIG
+}
+
 # Ports of the test environment, all on 127.0.0.1.
 ETCD_CLIENT_PORT="${LUNORA_ETCD_PORT:-12379}"
 ETCD_PEER_PORT="${LUNORA_ETCD_PEER_PORT:-12380}"
 APISERVER_PORT="${LUNORA_APISERVER_PORT:-16443}"
 REGISTRY_PORT="${LUNORA_REGISTRY_PORT:-15000}"
+CONTROLLER_MANAGER_PORT="${LUNORA_CONTROLLER_MANAGER_PORT:-10257}"
+SCHEDULER_PORT="${LUNORA_SCHEDULER_PORT:-10259}"
+KUBELET_PORT="${LUNORA_KUBELET_PORT:-10250}"
+KUBELET_HEALTHZ_PORT="${LUNORA_KUBELET_HEALTHZ_PORT:-10248}"
+
+# The node (containerd + CNI + kubelet). One per machine: it owns the bridge, the kubepods
+# cgroups, the CNI iptables chains and its /var/log/containers links; NODE_OWNER_FILE names
+# the environment whose node that is. The bridge's address is the node's address, so the
+# kubelet listens on no outside interface.
+NODE_NAME=lunora-node
+NODE_BRIDGE=lunora0
+NODE_POD_CIDR=10.244.0.0/24
+NODE_IP=10.244.0.1
+NODE_DIR="$TESTENV_DIR/kube-node"
+NODE_OWNER_FILE=/run/lunora-operator/kube-node.owner
+# The kernel settings the kubelet changes machine-wide, as they were before it started.
+NODE_SAVED_SYSCTLS=/run/lunora-operator/kube-node.sysctl
+NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+# Certificates, keys and kubeconfigs of every component (hack/pki.sh).
+PKI_DIR="$TESTENV_DIR/apiserver"
+# Changes each time the API server starts on fresh etcd data: components started before
+# (whose service-account tokens and Node object are gone with the data) must restart.
+CLUSTER_ID_FILE="$PKI_DIR/cluster.id"
+cluster_id() { cat "$CLUSTER_ID_FILE" 2>/dev/null || true; }
 
 # Starts "$@" in its own session (so stop can kill the whole group), logging to $log_file
 # and recording the pid in $pid_file.

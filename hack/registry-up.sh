@@ -10,11 +10,7 @@ fi
 missing=()
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
-if (( ${#missing[@]} )); then
-  log "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$dir/apt.log" 2>&1 \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >>"$dir/apt.log" 2>&1; }
-fi
+if (( ${#missing[@]} )); then apt_install "$dir/apt.log" "${missing[@]}"; fi
 if [[ ! -f "$dir/credentials" ]]; then
   umask 077
   echo "lunora:$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" > "$dir/credentials"

@@ -17,13 +17,14 @@ from lunora_operator.images.push import RegistryAuth
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients, Kubectl
 from tests.support.registry import TestRegistry
+from tests.support.testenv import env_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def testenv() -> TestEnvironment:
-    return TestEnvironment.load()
+    return TestEnvironment.load(env_file=env_file())
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +39,12 @@ def kube(testenv: TestEnvironment) -> KubeClients:
 
 @pytest.fixture
 def namespace(kube: KubeClients) -> Iterator[str]:
-    """A fresh namespace per test. Without a controller-manager it never finishes
-    terminating, so names are unique rather than reused."""
+    """A fresh namespace per test, ready for Pods: its `default` ServiceAccount, which the
+    controller-manager creates moments after the namespace, exists. Names are unique, so
+    a test never waits for an earlier namespace to finish terminating."""
     name = f"t-{uuid.uuid4().hex[:10]}"
     kube.create_namespace(name)
+    kube.wait_for_service_account(name, "default")
     yield name
     kube.delete_namespace(name)
 

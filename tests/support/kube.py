@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+
+T = TypeVar("T")
+
+
+def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60, interval: float = 0.2) -> T:
+    """Polls `check` until it returns something other than None or False; returns that.
+    The failure names what was awaited and the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {value!r})")
+        time.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,10 @@ class KubeClients:
         return client.CoreV1Api(self.api)
 
     @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    @property
     def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api)
 
@@ -67,3 +89,15 @@ class KubeClients:
         except ApiException as error:
             if error.status != 404:
                 raise
+
+    def wait_for_service_account(self, namespace: str, name: str, timeout: float = 30) -> None:
+        def exists() -> bool:
+            try:
+                self.core.read_namespaced_service_account(name, namespace)
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+                return False
+            return True
+
+        wait_until(exists, f"ServiceAccount {namespace}/{name}", timeout)

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Starts the test node $NODE_NAME: a containerd of its own (socket, root and state under
+# $NODE_DIR; never /run/containerd/containerd.sock, which dockerd 20.10 adopts), the CNI
+# bridge $NODE_BRIDGE whose address $NODE_IP is also the node's address, and a kubelet.
+# Loads the locally built pause image and the base image into containerd first, since
+# nothing can be pulled. One node per machine (see $NODE_OWNER_FILE). Idempotent: a
+# running node started against the running API server's data, and Ready there, is kept.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$NODE_DIR"
+sock="$NODE_DIR/containerd.sock"
+kubectl="$("$HACK_DIR/fetch-kube-tools.py" "$TOOLS_DIR")/kubectl"
+node_ready() {
+  [[ "$("$kubectl" --kubeconfig "$PKI_DIR/admin.kubeconfig" get node "$NODE_NAME" \
+    -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+}
+kubelet_healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz"; }
+if [[ "$(cat "$NODE_DIR/cluster.id" 2>/dev/null)" == "$(cluster_id)" ]] \
+    && pid_alive "$NODE_DIR/containerd.pid" && pid_alive "$NODE_DIR/kubelet.pid" \
+    && kubelet_healthy >/dev/null 2>&1 && node_ready; then
+  log "node $NODE_NAME already running"; exit 0
+fi
+
+owner="$(cat "$NODE_OWNER_FILE" 2>/dev/null || true)"
+if [[ -n "$owner" && "$owner" != "$TESTENV_DIR" ]]; then
+  if pid_alive "$owner/kube-node/kubelet.pid" || pid_alive "$owner/kube-node/containerd.pid"; then
+    log "the test node of $owner is running and a machine holds only one (it owns the bridge" \
+      "$NODE_BRIDGE and the kubepods cgroups); stop it with: LUNORA_TESTENV_DIR=$owner make testenv-down"
+    exit 1
+  fi
+  log "cleaning up the stopped node of $owner"
+  LUNORA_TESTENV_DIR="$owner" "$HACK_DIR/kube-node-down.sh"
+fi
+"$HACK_DIR/kube-node-down.sh"  # whatever an earlier run of this environment left
+mkdir -p "$(dirname "$NODE_OWNER_FILE")"
+echo "$TESTENV_DIR" > "$NODE_OWNER_FILE"
+[[ -f "$NODE_SAVED_SYSCTLS" ]] || sysctl "${NODE_SYSCTLS[@]}" > "$NODE_SAVED_SYSCTLS"
+
+missing=()
+command -v containerd >/dev/null || missing+=(containerd)
+command -v runc >/dev/null || missing+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+if (( ${#missing[@]} )); then apt_install "$NODE_DIR/apt.log" "${missing[@]}"; fi
+kube_dir="$("$HACK_DIR/build-kube.sh")"
+"$HACK_DIR/pki.sh"
+pause_image="$("$HACK_DIR/pause-image.sh")"
+base_image="$("$HACK_DIR/base-image.sh")"
+
+log "creating bridge $NODE_BRIDGE ($NODE_IP)"
+ip link add "$NODE_BRIDGE" type bridge
+ip addr add "$NODE_IP/${NODE_POD_CIDR#*/}" dev "$NODE_BRIDGE"
+ip link set "$NODE_BRIDGE" up
+mkdir -p "$NODE_DIR/cni/net.d"
+# No ipMasq: Pods have nowhere to go outside the machine. firewall: dockerd sets the
+# FORWARD policy to DROP and bridged traffic passes iptables (br_netfilter), so without
+# its per-Pod ACCEPT rules Pods could not reach each other.
+cat > "$NODE_DIR/cni/net.d/10-lunora-node.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "lunora-node",
+  "plugins": [
+    {
+      "type": "bridge", "bridge": "$NODE_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+      "ipam": {
+        "type": "host-local", "dataDir": "$NODE_DIR/cni/ipam",
+        "ranges": [[{"subnet": "$NODE_POD_CIDR", "gateway": "$NODE_IP"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "firewall"}
+  ]
+}
+JSON
+
+# restrict_oom_score_adj: these machines lack CAP_SYS_RESOURCE, and runc cannot lower a
+# container's oom_score_adj below containerd's, so every sandbox would fail to start.
+cat > "$NODE_DIR/containerd.toml" <<TOML
+version = 2
+root = "$NODE_DIR/containerd-root"
+state = "$NODE_DIR/containerd-state"
+[grpc]
+  address = "$sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/$pause_image"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      Root = "$NODE_DIR/containerd-state/runc"
+      SystemdCgroup = false
+TOML
+log "starting containerd on $sock"
+start_daemon "$NODE_DIR/containerd.pid" "$NODE_DIR/containerd.log" containerd --config "$NODE_DIR/containerd.toml" --log-level warn
+containerd_up() { pid_alive "$NODE_DIR/containerd.pid" || return 2; ctr --address "$sock" --timeout 2s version; }
+wait_until 30 containerd containerd_up || { tail -20 "$NODE_DIR/containerd.log" >&2; exit 1; }
+CONTAINERD_ADDRESS="$sock" "$HACK_DIR/load-image.sh" "$pause_image" "$base_image"
+
+# failCgroupV1: these machines run cgroup v1, which the kubelet refuses since 1.35 unless told.
+# Eviction thresholds are loose and image GC is off: the machine's disk is shared, and an
+# evicted Pod or a collected image would fail tests for reasons outside them.
+write_kubeconfig "$NODE_DIR/kubelet.kubeconfig" kubelet
+cat > "$NODE_DIR/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: $KUBELET_PORT
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $KUBELET_HEALTHZ_PORT
+tlsCertFile: $PKI_DIR/kubelet-serving.crt
+tlsPrivateKeyFile: $PKI_DIR/kubelet-serving.key
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+  x509: {clientCAFile: $PKI_DIR/ca.crt}
+authorization: {mode: AlwaysAllow}
+containerRuntimeEndpoint: unix://$sock
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+makeIPTablesUtilChains: false
+podLogsDir: $NODE_DIR/pod-logs
+volumePluginDir: $NODE_DIR/kubelet/volume-plugins
+clusterDomain: cluster.local
+evictionHard: {memory.available: 1Mi, nodefs.available: 1%, nodefs.inodesFree: 1%, imagefs.available: 1%}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+YAML
+cluster_id > "$NODE_DIR/cluster.id"
+log "starting kubelet as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)"
+start_daemon "$NODE_DIR/kubelet.pid" "$NODE_DIR/kubelet.log" "$kube_dir/kubelet" \
+  --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
+  --root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" \
+  --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1
+kubelet_up() { pid_alive "$NODE_DIR/kubelet.pid" || return 2; kubelet_healthy && node_ready; }
+wait_until 90 "node $NODE_NAME Ready" kubelet_up || { grep -E '^[EF][0-9]{4}' "$NODE_DIR/kubelet.log" | tail -5 >&2; exit 1; }
+log "node $NODE_NAME ready"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Issues the test environment's certificates into $PKI_DIR: a CA, the API server's serving
+# certificate, one client certificate per component (admin, the API server's kubelet client,
+# controller-manager, scheduler, the node), the kubelet's serving certificate (its SANs hold
+# the node's address, which the API server dials for logs and exec) and the service-account
+# signing key. Idempotent: existing files are kept and only missing ones issued; a new CA
+# re-issues everything.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$PKI_DIR"
+cd "$PKI_DIR"
+if [[ ! -f ca.crt || ! -f ca.key ]]; then
+  log "creating the test CA in $PKI_DIR"
+  rm -f ./*.crt ./*.key ./*.pub ./*.srl
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=lunora-test-ca" \
+    -keyout ca.key -out ca.crt 2>/dev/null
+fi
+# issue <name> <subject> [<subjectAltName>]
+issue() {
+  local name="$1" subject="$2" san="${3:-}"
+  [[ -f "$name.crt" && -f "$name.key" ]] && return 0
+  openssl req -newkey rsa:2048 -nodes -subj "$subject" -keyout "$name.key" -out "$name.csr" 2>/dev/null
+  local extensions=()
+  if [[ -n "$san" ]]; then
+    printf 'subjectAltName=%s\n' "$san" > "$name.ext"
+    extensions=(-extfile "$name.ext")
+  fi
+  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+    "${extensions[@]}" -out "$name.crt" 2>/dev/null
+  rm -f "$name.csr" "$name.ext"
+}
+issue serving "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
+issue admin "/O=system:masters/CN=lunora-test-admin"
+issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+issue controller-manager "/CN=system:kube-controller-manager"
+issue scheduler "/CN=system:kube-scheduler"
+issue kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+issue kubelet-serving "/CN=$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
+if [[ ! -f sa.key || ! -f sa.pub ]]; then
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+fi
