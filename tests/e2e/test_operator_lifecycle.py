@@ -56,7 +56,12 @@ spec:
 def container_manifest(name: str, **spec: Any) -> str:
     body = {"app": "demo", "image": {"registry": f"docker.io/acme/{name}:1.0"}, "maxInstances": 2, **spec}
     return json.dumps(
-        {"apiVersion": "lunora.sh/v1alpha1", "kind": "LunoraContainer", "metadata": {"name": name}, "spec": body}
+        {
+            "apiVersion": "lunora.sh/v1alpha1",
+            "kind": "LunoraContainer",
+            "metadata": {"name": name},
+            "spec": body,
+        }
     )
 
 
@@ -89,7 +94,8 @@ def test_a_missing_token_secret_is_named_and_the_app_recovers_when_it_appears(
     ready = resources.wait_condition("lunoraapp", "demo", status="False")
     condition = next(c for c in ready["status"]["conditions"] if c["type"] == "Ready")
     assert condition["reason"] == "SecretNotFound"
-    assert 'Secret "' in condition["message"] and "cf-token" in condition["message"]
+    assert 'Secret "' in condition["message"]
+    assert "cf-token" in condition["message"]
     assert next(c for c in ready["status"]["conditions"] if c["type"] == "Reconciling")["status"] == "True"
 
     resources.apply(TOKEN_SECRET)
@@ -107,9 +113,12 @@ def test_a_missing_container_secret_is_named_and_recovers(
     waiting = resources.wait_condition("lunoracontainer", "web", status="False")
     ready = next(c for c in waiting["status"]["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "SecretNotFound"
-    assert "secrets[0] (API_KEY)" in ready["message"] and "web-keys" in ready["message"]
+    assert "secrets[0] (API_KEY)" in ready["message"]
+    assert "web-keys" in ready["message"]
 
-    resources.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: web-keys}\nstringData: {api: s3cr3t-v4lue}\n")
+    resources.apply(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-keys}\nstringData: {api: s3cr3t-v4lue}\n"
+    )
     resources.wait_condition("lunoracontainer", "web", timeout=60)
     wait_for("the Worker secret", lambda: fake_cloudflare.secret_names("demo") == {"API_KEY"})
     assert fake_cloudflare.secret_value("demo", "API_KEY") == "s3cr3t-v4lue"
@@ -126,7 +135,8 @@ def test_a_refused_token_stalls_the_app(
             stalled = resources.wait_condition("lunoraapp", "demo", "Stalled", "True")
             condition = next(c for c in stalled["status"]["conditions"] if c["type"] == "Stalled")
             assert condition["reason"] == "AuthFailed"
-            assert "a-token" not in json.dumps(stalled) and "a-token" not in process.logs()
+            assert "a-token" not in json.dumps(stalled)
+            assert "a-token" not in process.logs()
         finally:
             process.stop()
 
@@ -149,7 +159,8 @@ def test_suspend_writes_nothing_and_resume_catches_up(
     assert [r for r in fake.requests() if r.method != "GET"] == []
     assert fake.application("demo-webcontainer")["max_instances"] == 2  # type: ignore[index]
     after = resources.get("lunoracontainer", "web")
-    assert after is not None and before is not None
+    assert after is not None
+    assert before is not None
     assert after["status"] == before["status"]
 
     patch(resources, "lunoracontainer", "web", {"spec": {"suspend": False}})
@@ -160,12 +171,19 @@ def test_suspend_writes_nothing_and_resume_catches_up(
 def test_a_reconcile_request_is_handled_at_once_and_echoed(web_ready: Resources) -> None:
     resources = web_ready
     resources.kubectl(
-        "annotate", "lc/web", "-n", resources.namespace, "--overwrite", "reconcile.lunora.sh/requestedAt=2026-11-27T10:00:00Z"
+        "annotate",
+        "lc/web",
+        "-n",
+        resources.namespace,
+        "--overwrite",
+        "reconcile.lunora.sh/requestedAt=2026-11-27T10:00:00Z",
     )
     wait_for(
         "lastHandledReconcileAt",
-        lambda: (resources.get("lunoracontainer", "web") or {}).get("status", {}).get("lastHandledReconcileAt")
-        == "2026-11-27T10:00:00Z",
+        lambda: (
+            (resources.get("lunoracontainer", "web") or {}).get("status", {}).get("lastHandledReconcileAt")
+            == "2026-11-27T10:00:00Z"
+        ),
         timeout=10,
     )
 
@@ -188,7 +206,9 @@ def test_delete_policy_delete_removes_the_application_and_records_deleted_classe
     assert fake.application("demo-webcontainer") is not None
 
 
-def test_delete_policy_orphan_leaves_cloudflare_alone(web_ready: Resources, fake_cloudflare: FakeCloudflare) -> None:
+def test_delete_policy_orphan_leaves_cloudflare_alone(
+    web_ready: Resources, fake_cloudflare: FakeCloudflare
+) -> None:
     resources, fake = web_ready, fake_cloudflare
     resources.apply(container_manifest("job", deletionPolicy="Orphan"))
     resources.wait_condition("lunoracontainer", "job")
@@ -199,7 +219,10 @@ def test_delete_policy_orphan_leaves_cloudflare_alone(web_ready: Resources, fake
     resources.kubectl("delete", "lc/job", "-n", resources.namespace, "--timeout=60s")
     wait_for(
         "the render record to list JobContainer as orphaned",
-        lambda: "JobContainer" in json.dumps(json.loads(resources.config_map("demo-wrangler")["lunora-render.json"])["orphaned"]),
+        lambda: (
+            "JobContainer"
+            in json.dumps(json.loads(resources.config_map("demo-wrangler")["lunora-render.json"])["orphaned"])
+        ),
     )
     assert fake.application("demo-jobcontainer") == job
     assert "JobContainer" in fake.namespaces("demo")
@@ -218,7 +241,15 @@ def test_history_survives_a_restart_a_lost_status_and_a_deleted_config_map(
     resources.kubectl("delete", "configmap", "demo-wrangler", "-n", resources.namespace)
     for kind, name in (("lunoracontainer", "web"), ("lunoracontainer", "job"), ("lunoraapp", "demo")):
         resources.kubectl(
-            "patch", kind, name, "-n", resources.namespace, "--subresource=status", "--type=merge", "-p", '{"status": null}'
+            "patch",
+            kind,
+            name,
+            "-n",
+            resources.namespace,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            '{"status": null}',
         )
     resources.apply(container_manifest("api"))
     operator.start()
@@ -229,7 +260,8 @@ def test_history_survives_a_restart_a_lost_status_and_a_deleted_config_map(
     config = resources.config_map("demo-wrangler")["wrangler.jsonc"]
     assert f'"tag": "{tag}"' in config
     script = fake.script("demo")
-    assert script is not None and script["migration_tag"] != tag
+    assert script is not None
+    assert script["migration_tag"] != tag
     assert set(fake.namespaces("demo")) == {"WebContainer", "JobContainer", "ApiContainer"}
     assert sorted(a["name"] for a in fake.applications()) == [
         "demo-apicontainer",
@@ -253,4 +285,3 @@ def test_without_a_worker_bundle_the_operator_waits_for_wrangler_deploy(
     fake_cloudflare.deploy_worker("demo", ["WebContainer"])
     resources.wait_condition("lunoracontainer", "web", timeout=90)
     assert fake_cloudflare.application("demo-webcontainer") is not None
-
