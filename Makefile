@@ -6,10 +6,13 @@ PYTEST := hack/pytest.sh
 # The settings testenv-up wrote; hack/lib.sh alone decides where they live.
 TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
-.PHONY: help setup test test-unit test-integration lint format testenv-up testenv-down clean crds
+.PHONY: help run setup test test-unit test-integration lint format testenv-up testenv-down clean crds
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+run: setup testenv-up ## the operator against the test cluster and the fake Cloudflare, with examples/ applied
+	@hack/run.sh
 
 setup: ## create .venv with the package and pinned dev dependencies
 	@hack/setup.sh

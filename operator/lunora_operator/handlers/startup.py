@@ -13,6 +13,16 @@ PREFIX = "lunora.sh"
 FINALIZER = f"{PREFIX}/finalizer"
 
 
+class QuietRoutineHandlers(logging.Filter):
+    """Drops kopf's per-event "succeeded" lines of the watch and index handlers (one per watch
+    event, they drown what matters); failures and everything else stay."""
+
+    ROUTINE = ("Handler 'container_event' succeeded", "Handler 'app_event' succeeded", "Indexer ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and record.getMessage().startswith(self.ROUTINE))
+
+
 def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -26,6 +36,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
     settings.networking.enforce_retry_after = True
     settings.execution.max_workers = 8
+    objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, QuietRoutineHandlers) for f in objects.filters):
+        objects.addFilter(QuietRoutineHandlers())
 
 
 @kopf.on.startup()
