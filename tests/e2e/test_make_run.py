@@ -25,17 +25,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_make_run_brings_the_examples_to_ready(kubectl: Kubectl, installed_crds: None, tmp_path: Path) -> None:
+def test_make_run_brings_the_examples_to_ready(
+    kubectl: Kubectl, installed_crds: None, tmp_path: Path
+) -> None:
     namespace = f"run-{uuid.uuid4().hex[:8]}"
     port = free_port()
     log = (tmp_path / "run.log").open("wb")
     env = {**os.environ, "LUNORA_RUN_NAMESPACE": namespace, "LUNORA_FAKE_PORT": str(port)}
     run = subprocess.Popen(
-        [str(REPO_ROOT / "hack" / "run.sh")], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        [str(REPO_ROOT / "hack" / "run.sh")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
     )
     try:
         resources = Resources(kubectl, namespace)
-        for kind, name in (("lunoraapp", "demo"), ("lunoracontainer", "web"), ("lunoracontainer", "transcoder")):
+        for kind, name in (
+            ("lunoraapp", "demo"),
+            ("lunoracontainer", "web"),
+            ("lunoracontainer", "transcoder"),
+        ):
             resources.wait_condition(kind, name, timeout=180)
         assert f"127.0.0.1:{port}/__fake__/state" in (tmp_path / "run.log").read_text()
     finally:
