@@ -50,37 +50,48 @@ async def test_a_burst_of_2000_calls_keeps_cloudflares_rate() -> None:
 
     assert len(times) == 2000
     assert busiest_window(times, CLOUDFLARE_PERIOD) <= CLOUDFLARE_REQUESTS
-    budget = RateBudget()
-    # The first `burst` go at once; the rest drip at the budget's rate, no slower.
-    assert sum(1 for moment in times if moment - start < 0.01) == budget.burst
-    expected = (2000 - budget.burst) / budget.rate
-    assert expected - 1.0 <= max(times) - start <= expected + 1.0
+    # The whole budget goes at once; the rest as soon as the window lets them, no later.
+    assert sum(1 for moment in times if moment - start < 0.01) == CLOUDFLARE_REQUESTS
+    assert CLOUDFLARE_PERIOD <= max(times) - start <= CLOUDFLARE_PERIOD + 1.0
+
+
+@pytest.mark.looptime
+async def test_calls_at_the_budgets_pace_are_never_held() -> None:
+    limiter = RateBudget(requests=10, period=1.0).limiter()
+    loop = asyncio.get_running_loop()
+    waited = 0.0
+    for _ in range(40):  # 10 per second: exactly the budget in every window
+        before = loop.time()
+        await limiter.acquire()
+        waited += loop.time() - before
+        await asyncio.sleep(0.1)
+    await limiter.acquire()  # an 11th within the last second waits
+    assert waited == 0.0
+    assert loop.time() - before >= 0.1
 
 
 @pytest.mark.looptime
 async def test_two_accounts_do_not_share_a_budget() -> None:
     limiters = AccountLimiters()
     start = asyncio.get_running_loop().time()
-    await burst(limiters, "account-a", RateBudget().burst)
+    await burst(limiters, "account-a", RateBudget().requests)
 
-    times = await burst(limiters, "account-b", RateBudget().burst)
+    times = await burst(limiters, "account-b", RateBudget().requests)
 
     assert max(times) - start < 1.0
     assert limiters.for_account("account-a") is limiters.for_account("account-a")
     assert limiters.for_account("account-a") is not limiters.for_account("account-b")
 
 
-def test_a_budget_needs_room_after_its_burst() -> None:
-    with pytest.raises(ValueError, match="burst must be between 0 and requests"):
-        RateBudget(requests=10, burst=10)
+def test_a_budget_needs_a_request_and_a_period() -> None:
+    with pytest.raises(ValueError, match="at least one request in a positive period"):
+        RateBudget(requests=0)
 
 
 async def test_every_request_of_the_sdk_takes_from_the_accounts_budget(fake: FakeCloudflare) -> None:
-    """Wired in: with a budget of 2 at once and then 4 per second, 6 calls on one account take
-    about a second, and calls on a second account in between do not wait for them."""
-    clients = CloudflareClients(
-        budget=RateBudget(requests=6, period=1.0, burst=2), retry=RetryPolicy(deadline=10)
-    )
+    """Wired in: with a budget of 2 per half second, 6 calls on one account take about a
+    second, and calls on a second account in between do not wait for them."""
+    clients = CloudflareClients(budget=RateBudget(requests=2, period=0.5), retry=RetryPolicy(deadline=10))
     first: AccountClient = clients.for_account("a" * 32, TOKEN, base_url=fake.base_url)
     second = clients.for_account("b" * 32, TOKEN, base_url=fake.base_url)
     assert clients.for_account("a" * 32, TOKEN, base_url=fake.base_url) is first

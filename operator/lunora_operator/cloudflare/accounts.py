@@ -11,11 +11,10 @@ from typing import TypeVar
 
 import cloudflare
 import httpx
-from aiolimiter import AsyncLimiter
 
 from lunora_operator.cloudflare.applications import Applications
 from lunora_operator.cloudflare.errors import AuthFailed
-from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget
+from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget, SlidingWindowLimiter
 from lunora_operator.cloudflare.registry import Registry
 from lunora_operator.cloudflare.retry import RetryPolicy, call_checking_before_retry, call_with_retries
 from lunora_operator.cloudflare.scripts import DurableObjects, WorkerScripts, WorkerSecrets
@@ -78,7 +77,7 @@ class AccountClient:
 
 
 def build_sdk(
-    token: str, base_url: str, limiter: AsyncLimiter, retry: RetryPolicy
+    token: str, base_url: str, limiter: SlidingWindowLimiter, retry: RetryPolicy
 ) -> cloudflare.AsyncCloudflare:
     """An AsyncCloudflare whose every HTTP request first takes from the account's budget.
     The SDK's own retries are off: ours honour the deadline and re-observe after an ambiguous create."""
