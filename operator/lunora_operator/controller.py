@@ -222,7 +222,7 @@ class Controller:
         record = ContainerRecord.from_body(body)
         requested = _requested_at(body)
         self.wakeup(record.uid).handled = (record.generation, requested)
-        if (body.get("spec") or {}).get("suspend"):
+        if (body.get("spec") or {}).get("suspend") or self._app_suspended(record):
             return None
         await self._mark_progressing(CONTAINERS, body)
         run = await reconcile_container(record, self.container_deps)
@@ -230,6 +230,11 @@ class Controller:
             return None
         await self._write_status(CONTAINERS, body, run.draft, requested)
         return run.error
+
+    def _app_suspended(self, record: ContainerRecord) -> bool:
+        """A suspended app suspends its containers: not even the progress patch is written."""
+        app = self.inventory.app(record.app_key)
+        return app is not None and bool((app.wire.get("spec") or {}).get("suspend"))
 
     async def container_loop(self, body: Mapping[str, Any], stopped: Any) -> None:
         """A container's reconcile loop (a kopf daemon): reconcile, then sleep until a change,
