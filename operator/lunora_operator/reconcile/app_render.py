@@ -272,7 +272,9 @@ async def _publish(run: AppRun, kube: Kube) -> None:
     previous = run.output
     annotations = dict(previous.annotations) if previous else {}
     annotations[CONFIG_HASH_ANNOTATION] = run.config_hash
-    annotations[WORKER_SECRETS_ANNOTATION] = ",".join(sorted(run.worker_secrets))
+    # A name stays listed until its deletion succeeded, so a failed delete is tried again.
+    undeleted = previous_worker_secrets(run) - run.memory.deleted_secrets
+    annotations[WORKER_SECRETS_ANNOTATION] = ",".join(sorted(set(run.worker_secrets) | undeleted))
     if previous is not None and previous.data == data and previous.annotations == annotations:
         return
     try:

@@ -129,9 +129,12 @@ async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
             if digests.get(name) != digest:
                 await run.account.secrets.put(script, name, value)
                 digests[name] = digest
-        for name in sorted(previous_worker_secrets(run) - set(run.worker_secrets)):
+                run.memory.deleted_secrets.discard(name)
+        undeclared = previous_worker_secrets(run) - set(run.worker_secrets) - run.memory.deleted_secrets
+        for name in sorted(undeclared):
             await run.account.secrets.delete(script, name)
             digests.pop(name, None)
+            run.memory.deleted_secrets.add(name)
     except CloudflareError as error:
         raise step_error(error) from None
     except KubeUnavailable as error:
