@@ -15,7 +15,7 @@ from lunora_operator.api.resources import LunoraApp
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
 from lunora_operator.reconcile.app_pipeline import AppPipeline
-from lunora_operator.reconcile.app_render import container_names
+from lunora_operator.reconcile.app_render import account_client, container_names
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, Inventory
 from lunora_operator.reconcile.cloudflare_edge import step_error
 from lunora_operator.reconcile.conditions import READY, find
@@ -123,7 +123,7 @@ class Controller:
             raise Waiting("SecretNotFound", f"API token: {missing}") from None
         except KubeUnavailable as error:
             raise Transient("KubernetesUnavailable", str(error)) from None
-        return self.cloudflare.for_account(account.account_id, token, account.api_base_url)
+        return account_client(self.cloudflare, account, namespace, token)
 
     def wakeup(self, uid: str) -> Wakeup:
         return self.wakeups.setdefault(uid, Wakeup())
