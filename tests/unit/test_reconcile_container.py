@@ -31,6 +31,7 @@ from tests.support.reconcile import (
     BASE_CONFIG_MAP,
     BUILT_IMAGE,
     OUTPUT_CONFIG_MAP,
+    TOKEN_SECRET,
     Harness,
     container_body,
     running_harness,
@@ -262,3 +263,21 @@ async def test_a_built_image_is_rendered_and_reported_with_its_digest(harness: H
     application = harness.fake.application("demo-jobscontainer")
     assert application is not None
     assert application["configuration"]["image"] == BUILT_IMAGE
+
+
+@pytest.mark.parametrize("image", [{"registry": "docker.io/acme/web:1.0"}, BUILD])
+async def test_a_blank_api_token_stalls_naming_its_secret(harness: Harness, image: dict[str, Any]) -> None:
+    harness.kube.put_secret(TOKEN_SECRET, {"token": " "})
+    harness.apply(harness.app())
+    body = harness.apply(container_body("web", image=image))
+
+    error = await harness.controller.reconcile_container(body)
+
+    assert isinstance(error, Stalled)
+    assert error.reason == "AuthFailed"
+    assert 'API token in Secret "team-a/cloudflare-api-token" key "token"' in error.message
+    status = harness.kube.status_of("lunoracontainers", "web")
+    stalled = find(status["conditions"], STALLED)
+    assert stalled is not None
+    assert stalled["message"] == error.message
+    assert harness.fake.requests() == []
