@@ -171,7 +171,6 @@ class MemoryKube:
     """(plural, namespace, name) -> body, for `exists` and the statuses written."""
     config_map_writes: list[tuple[str, str]] = field(default_factory=list)
     status_patches: list[StatusPatch] = field(default_factory=list)
-    secret_reads: int = 0
     _version: int = 0
 
     def _next_version(self) -> str:
@@ -201,7 +200,6 @@ class MemoryKube:
     # the Kube protocol
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        self.secret_reads += 1
         data = self.secrets.get((namespace, name))
         if data is None:
             raise ReferenceMissing("Secret", namespace, name)
@@ -310,10 +308,6 @@ class ScriptedImages:
 # --- everything together --------------------------------------------------------------------------------
 
 
-def is_mutation(record: RecordedRequest) -> bool:
-    return record.method != "GET"
-
-
 @dataclass
 class Harness:
     fake: FakeCloudflare
@@ -368,7 +362,7 @@ class Harness:
         return await self.pipeline.run(self.key, memory, observe)
 
     def mutations(self) -> list[RecordedRequest]:
-        return [r for r in self.fake.requests() if is_mutation(r)]
+        return [r for r in self.fake.requests() if r.method != "GET"]
 
     def uploads(self) -> list[dict[str, Any]]:
         """The metadata part of each Worker upload the fake accepted."""

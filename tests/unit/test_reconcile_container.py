@@ -3,6 +3,7 @@ application), driven directly over in-memory Kubernetes and a FakeCloudflare."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
@@ -147,8 +148,7 @@ async def test_image_errors_keep_their_reason_and_stall_only_when_retrying_canno
 ) -> None:
     harness.kube.put_config_map("jobs-context", {"Dockerfile": "FROM scratch\n"})
     resolver = PipelineImageResolver(cast(ImagePipeline, FailingPipeline(error)), harness.kube)
-    deps = harness.controller.container_deps
-    object.__setattr__(deps, "images", resolver)
+    deps = dataclasses.replace(harness.controller.container_deps, images=resolver)
     harness.apply(harness.app())
     body = harness.apply(container_body("jobs", image=BUILD))
 
