@@ -15,7 +15,7 @@ from lunora_operator.api.resources import LunoraApp
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
 from lunora_operator.reconcile.app_pipeline import AppPipeline
-from lunora_operator.reconcile.app_render import container_names
+from lunora_operator.reconcile.app_render import account_client, container_names
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, Inventory
 from lunora_operator.reconcile.cloudflare_edge import step_error
 from lunora_operator.reconcile.conditions import READY, find
@@ -123,7 +123,7 @@ class Controller:
             raise Waiting("SecretNotFound", f"API token: {missing}") from None
         except KubeUnavailable as error:
             raise Transient("KubernetesUnavailable", str(error)) from None
-        return self.cloudflare.for_account(account.account_id, token, account.api_base_url)
+        return account_client(self.cloudflare, account, namespace, token)
 
     def wakeup(self, uid: str) -> Wakeup:
         return self.wakeups.setdefault(uid, Wakeup())
@@ -222,7 +222,7 @@ class Controller:
         record = ContainerRecord.from_body(body)
         requested = _requested_at(body)
         self.wakeup(record.uid).handled = (record.generation, requested)
-        if (body.get("spec") or {}).get("suspend"):
+        if (body.get("spec") or {}).get("suspend") or self._app_suspended(record):
             return None
         await self._mark_progressing(CONTAINERS, body)
         run = await reconcile_container(record, self.container_deps)
@@ -230,6 +230,11 @@ class Controller:
             return None
         await self._write_status(CONTAINERS, body, run.draft, requested)
         return run.error
+
+    def _app_suspended(self, record: ContainerRecord) -> bool:
+        """A suspended app suspends its containers: not even the progress patch is written."""
+        app = self.inventory.app(record.app_key)
+        return app is not None and bool((app.wire.get("spec") or {}).get("suspend"))
 
     async def container_loop(self, body: Mapping[str, Any], stopped: Any) -> None:
         """A container's reconcile loop (a kopf daemon): reconcile, then sleep until a change,

@@ -7,10 +7,11 @@ import hashlib
 import logging
 from collections.abc import Mapping
 
+from lunora_operator.api.app import CloudflareAccount
 from lunora_operator.api.naming import ContainerNames, find_collisions
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid
-from lunora_operator.cloudflare import CloudflareClients, CloudflareError
+from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, OwnerReference, ReferenceMissing
 from lunora_operator.planner import DeployedMigrations, PlanError, PlanInput, RenderState, plan
 from lunora_operator.reconcile.app_run import AppRun, Inventory, RenderedContainer
@@ -56,7 +57,20 @@ async def resolve_account(run: AppRun, kube: Kube, cloudflare: CloudflareClients
         raise Waiting("SecretNotFound", f"API token: {missing}; create it and the app continues") from None
     except KubeUnavailable as error:
         raise Transient("KubernetesUnavailable", str(error)) from None
-    run.account = cloudflare.for_account(account.account_id, token, account.api_base_url)
+    run.account = account_client(cloudflare, account, run.record.namespace, token)
+
+
+def account_client(
+    cloudflare: CloudflareClients, account: CloudflareAccount, namespace: str, token: str
+) -> AccountClient:
+    """The account's client; a token it refuses (a blank one) stalls, naming the Secret."""
+    try:
+        return cloudflare.for_account(account.account_id, token, account.api_base_url)
+    except CloudflareError as error:
+        ref = account.api_token_secret_ref
+        raise Stalled(
+            error.reason, f'API token in Secret "{namespace}/{ref.name}" key "{ref.key}": {error.message}'
+        ) from None
 
 
 async def read_inputs(run: AppRun, kube: Kube) -> None:
@@ -272,7 +286,9 @@ async def _publish(run: AppRun, kube: Kube) -> None:
     previous = run.output
     annotations = dict(previous.annotations) if previous else {}
     annotations[CONFIG_HASH_ANNOTATION] = run.config_hash
-    annotations[WORKER_SECRETS_ANNOTATION] = ",".join(sorted(run.worker_secrets))
+    # A name stays listed until its deletion succeeded, so a failed delete is tried again.
+    undeleted = previous_worker_secrets(run) - run.memory.deleted_secrets
+    annotations[WORKER_SECRETS_ANNOTATION] = ",".join(sorted(set(run.worker_secrets) | undeleted))
     if previous is not None and previous.data == data and previous.annotations == annotations:
         return
     try:

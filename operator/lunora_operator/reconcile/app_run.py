@@ -45,6 +45,8 @@ class AppMemory:
     """Config hash of the last Worker upload this process made."""
     secret_digests: dict[str, str] = field(default_factory=dict)
     """Worker secret name -> digest of the value this process last put (never the value)."""
+    deleted_secrets: set[str] = field(default_factory=set)
+    """Worker secrets this process deleted; the output annotation stops listing them."""
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
         raise Stalled("MigrationHistoryGap", str(gap)) from None
     request = worker_upload_request(run.plan.config, bundle, files, steps)
     # What the upload carries besides migrations: a change elsewhere in the config (an image, a
-    # size) concerns the applications, not the Worker.
+    # size) concerns the applications, not the Worker. Bindings and classes are sets to Cloudflare:
+    # a held or orphaned entry moving within the config is no reason to deploy the Worker again.
     upload_key = _digest(
         json.dumps(
             [
@@ -80,8 +81,8 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
                 request.compatibility_date,
                 list(request.compatibility_flags),
                 request.observability,
-                [(b.name, b.class_name) for b in request.bindings],
-                list(request.container_classes),
+                sorted((b.name, b.class_name) for b in request.bindings),
+                sorted(request.container_classes),
             ]
         ),
         *(part for name in sorted(files) for part in (name, files[name])),
@@ -128,9 +129,12 @@ async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
             if digests.get(name) != digest:
                 await run.account.secrets.put(script, name, value)
                 digests[name] = digest
-        for name in sorted(previous_worker_secrets(run) - set(run.worker_secrets)):
+                run.memory.deleted_secrets.discard(name)
+        undeclared = previous_worker_secrets(run) - set(run.worker_secrets) - run.memory.deleted_secrets
+        for name in sorted(undeclared):
             await run.account.secrets.delete(script, name)
             digests.pop(name, None)
+            run.memory.deleted_secrets.add(name)
     except CloudflareError as error:
         raise step_error(error) from None
     except KubeUnavailable as error:
