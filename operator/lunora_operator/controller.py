@@ -89,7 +89,8 @@ class Controller:
         self.pipeline = AppPipeline(kube, cloudflare, inventory, self.settings.flavour)
         self.coordinators: dict[AppKey, AppCoordinator] = {}
         self.wakeups: dict[str, Wakeup] = {}
-        self.app_statuses: dict[AppKey, Mapping[str, Any]] = {}
+        self.written: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        """uid -> (resourceVersion, status) of the last status this process wrote."""
         self.status_writes = 0
         self._background: set[asyncio.Task[Any]] = set()
         self.container_deps = ContainerDeps(
@@ -159,27 +160,46 @@ class Controller:
 
     # --- status ---------------------------------------------------------------------------------
 
+    def _current_status(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The object's status: the watched body's, unless it has not caught up with our own
+        last write yet (then what we wrote)."""
+        metadata = body.get("metadata") or {}
+        written = self.written.get(str(metadata.get("uid")))
+        seen = str(metadata.get("resourceVersion") or "")
+        if written is not None and seen.isdigit() and written[0].isdigit() and int(seen) < int(written[0]):
+            return written[1]
+        return body.get("status") or {}
+
+    async def _patch_status(
+        self, plural: str, body: Mapping[str, Any], previous: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> bool:
+        patch = merge_patch(previous, new)
+        if not patch:
+            return False
+        metadata = body.get("metadata") or {}
+        version = await self.kube.patch_status(plural, metadata["namespace"], metadata["name"], patch)
+        self.status_writes += 1
+        if version is not None:
+            self.written[str(metadata.get("uid"))] = (version, new)
+        return True
+
     async def _write_status(
         self, plural: str, body: Mapping[str, Any], draft: StatusDraft, requested_at: str | None
     ) -> Mapping[str, Any]:
-        metadata = body.get("metadata") or {}
-        previous = body.get("status") or {}
+        previous = self._current_status(body)
         if requested_at is not None:
             draft.fact("lastHandledReconcileAt", requested_at)
         new = next_status(previous, draft, self.now())
-        patch = merge_patch(previous, new)
-        if patch:
-            await self.kube.patch_status(plural, metadata["namespace"], metadata["name"], patch)
-            self.status_writes += 1
-            if event := transition_event(previous, new):
-                self.events(body, *event)
+        if await self._patch_status(plural, body, previous, new) and (
+            event := transition_event(previous, new)
+        ):
+            self.events(body, *event)
         return new
 
     async def _mark_progressing(self, plural: str, body: Mapping[str, Any]) -> None:
         """The first write of a new generation: Ready=Unknown/Progressing, Reconciling=True."""
-        metadata = body.get("metadata") or {}
-        status = body.get("status") or {}
-        generation = metadata.get("generation")
+        status = self._current_status(body)
+        generation = (body.get("metadata") or {}).get("generation")
         if status.get("observedGeneration") == generation:
             return
         ready = find(status.get("conditions"), READY)
@@ -190,10 +210,7 @@ class Controller:
         ):
             return
         new = progress_status(status, generation, f"reconciling generation {generation}", self.now())
-        await self.kube.patch_status(
-            plural, metadata["namespace"], metadata["name"], merge_patch(status, new)
-        )
-        self.status_writes += 1
+        await self._patch_status(plural, body, status, new)
 
     # --- apps -----------------------------------------------------------------------------------
 
@@ -201,18 +218,21 @@ class Controller:
         outcome = await self.pipeline.run(key, memory, observe)
         record = self.inventory.app(key)
         if record is not None and not outcome.suspended:
-            body = {**record.wire, "status": self.app_statuses.get(key, record.status)}
+            body = record.body
             requested = (record.wire.get("metadata") or {}).get("annotations", {}).get(REQUESTED_AT)
             draft = app_status(outcome)
             try:
-                self.app_statuses[key] = await self._write_status(APPS, body, draft, requested)
+                await self._write_status(APPS, body, draft, requested)
             except KubeUnavailable as error:
                 logger.warning("writing the status of LunoraApp %s/%s failed: %s", *key, error)
         return outcome
 
-    async def reconcile_app(self, record: AppRecord, observe_cloudflare: bool = True) -> AppOutcome:
+    async def reconcile_app(self, body: Mapping[str, Any], observe_cloudflare: bool = True) -> AppOutcome:
+        record = AppRecord.from_body(body)
         wakeup = self.wakeup(record.uid)
         wakeup.handled = (record.generation, _requested_at(record.wire))
+        if not (body.get("spec") or {}).get("suspend"):
+            await self._mark_progressing(APPS, body)
         return await self.coordinator(record.key).request(observe_cloudflare=observe_cloudflare)
 
     # --- containers -----------------------------------------------------------------------------
@@ -229,6 +249,8 @@ class Controller:
         if run.suspended:
             return None
         await self._write_status(CONTAINERS, body, run.draft, requested)
+        for event in run.events:
+            self.events(body, *event)
         return run.error
 
     def _app_suspended(self, record: ContainerRecord) -> bool:
@@ -254,7 +276,7 @@ class Controller:
         uid = str(body["metadata"]["uid"])
 
         async def one_pass() -> float:
-            outcome = await self.reconcile_app(AppRecord.from_body(body))
+            outcome = await self.reconcile_app(body)
             error = outcome.error
             return (
                 error.delay

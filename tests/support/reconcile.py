@@ -237,11 +237,17 @@ class MemoryKube:
             dict(data), dict(annotations), owner, self._next_version()
         )
 
-    async def patch_status(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> str | None:
         self.status_patches.append(StatusPatch(plural, namespace, name, copy.deepcopy(dict(patch))))
         body = self.objects.get((plural, namespace, name))
-        if body is not None:
-            body["status"] = apply_merge_patch(body.get("status"), patch)
+        if body is None:
+            return None
+        body["status"] = apply_merge_patch(body.get("status"), patch)
+        metadata = body.setdefault("metadata", {})
+        metadata["resourceVersion"] = str(int(metadata.get("resourceVersion") or 0) + 1)
+        return str(metadata["resourceVersion"])
 
     async def exists(self, plural: str, namespace: str, name: str) -> bool:
         return (plural, namespace, name) in self.objects

@@ -62,12 +62,11 @@ async def _ready_web(harness: Harness, **spec: Any) -> dict[str, Any]:
 
 
 async def _settled_web(harness: Harness) -> dict[str, Any]:
-    """Ready, and past the pass after creation (whose `Deployed` says UpToDate instead of Created)."""
+    """Ready: the creating pass says what is (Deployed), not what it did, so nothing follows it."""
     await _ready_web(harness)
-    assert await harness.controller.reconcile_container(harness.current("LunoraContainer", "web")) is None
     deployed = find(harness.current("LunoraContainer", "web")["status"]["conditions"], "Deployed")
     assert deployed is not None
-    assert deployed["reason"] == "UpToDate"
+    assert deployed["reason"] == "Deployed"
     return harness.current("LunoraContainer", "web")
 
 
@@ -76,6 +75,7 @@ async def test_an_unchanged_pass_writes_no_status_and_posts_no_event(harness: Ha
     assert [(name, kind, reason) for name, kind, reason, _ in harness.events] == [
         ("demo", "Normal", "Succeeded"),
         ("web", "Normal", "Succeeded"),
+        ("web", "Normal", "Created"),
     ]
     patches = len(harness.kube.status_patches)
     writes = harness.controller.status_writes
@@ -86,7 +86,7 @@ async def test_an_unchanged_pass_writes_no_status_and_posts_no_event(harness: Ha
     assert error is None
     assert len(harness.kube.status_patches) == patches
     assert harness.controller.status_writes == writes
-    assert len(harness.events) == 2
+    assert len(harness.events) == 3
     assert harness.mutations() == mutations
     assert len(harness.kube.config_map_writes) == 1
 
@@ -103,6 +103,7 @@ async def test_a_failure_after_ready_posts_one_warning_and_recovers_with_one_nor
 
     assert [(kind, reason) for name, kind, reason, _ in harness.events if name == "web"] == [
         ("Normal", "Succeeded"),
+        ("Normal", "Created"),
         ("Warning", "SecretNotFound"),
         ("Normal", "Succeeded"),
     ]
@@ -243,3 +244,34 @@ async def test_notice_wakes_a_loop_only_for_a_new_generation_or_reconcile_reques
     await harness.controller.reconcile_container(requested)
     harness.controller.notice(uid, 1, "2026-03-01T10:00:00Z")
     assert not wakeup.event.is_set()
+
+
+async def test_a_suspended_containers_new_spec_stays_out_of_the_config(harness: Harness) -> None:
+    await _ready_web(harness, maxInstances=2)
+    suspended = harness.current("LunoraContainer", "web")
+    suspended["spec"].update(suspend=True, maxInstances=9)
+    harness.apply(suspended)
+    harness.fake.clear_requests()
+
+    outcome = await harness.run_app(harness.controller.coordinator(harness.key).memory, observe=True)
+
+    assert outcome.error is None, outcome.error
+    assert [c["max_instances"] for c in harness.output_config()["containers"]] == [2]
+    assert harness.mutations() == []
+
+
+async def test_a_new_app_generation_is_marked_progressing_before_the_run(harness: Harness) -> None:
+    await _ready_web(harness)
+    app = harness.current("LunoraApp", "demo")
+    app["metadata"]["generation"] = 2
+    harness.apply(app)
+    before = len(harness.kube.status_patches)
+
+    await harness.controller.reconcile_app(harness.current("LunoraApp", "demo"))
+
+    progress, final = [p for p in harness.kube.status_patches[before:] if p.plural == "lunoraapps"]
+    progress_ready = find(progress.patch["conditions"], READY)
+    assert progress_ready is not None
+    assert (progress_ready["status"], progress_ready["reason"]) == ("Unknown", "Progressing")
+    assert "observedGeneration" not in progress.patch
+    assert final.patch["observedGeneration"] == 2

@@ -298,22 +298,23 @@ async def test_after_a_restart_a_built_container_keeps_the_image_it_was_rendered
     assert len(harness.kube.config_map_writes) == 1
 
 
-async def test_a_rendered_container_whose_image_is_unknown_is_held_not_removed(harness: Harness) -> None:
-    rendered = await _render_built(harness)
-
-    # The image is nowhere: no memory, no status, and the rendered config itself is gone (only the
-    # render record is left).
+async def test_a_held_container_with_nothing_to_carry_blocks_the_publish_and_upload(harness: Harness) -> None:
+    """The image is nowhere (no memory, no status) and the rendered config itself is gone (only
+    the render record is left): publishing or uploading now would drop the container's entry and
+    binding, so the app waits for it instead."""
+    await _render_built(harness)
     del harness.output().data["wrangler.jsonc"]
+    uploads = len(harness.uploads())
+
     held = await harness.run_app(AppMemory())
 
-    assert held.error is None, held.error
+    assert isinstance(held.error, Waiting)
+    assert held.error.reason == "ContainerPending"
+    assert "jobs" in held.error.message
     assert isinstance(held.held["jobs"], Waiting)
     assert held.held["jobs"].reason == "ImageNotReady"
-    assert "jobs" not in held.rendered
-    assert owned(harness) == ["jobs", "web"]
-    config = harness.output_config()
-    assert not any("deleted_classes" in m for m in migrations(config))
-    assert migrations(config) == migrations(rendered)
+    assert "wrangler.jsonc" not in harness.output().data
+    assert len(harness.uploads()) == uploads
     assert harness.fake.namespaces("demo").keys() == {"WebContainer", "JobsContainer"}
 
 

@@ -240,7 +240,7 @@ async def test_a_full_pass_is_ready_with_its_facts(harness: Harness) -> None:
         IMAGE_READY: ("True", "Resolved"),
         CONFIG_RENDERED: ("True", "Rendered"),
         DURABLE_OBJECT_READY: ("True", "NamespaceFound"),
-        DEPLOYED: ("True", "Created"),
+        DEPLOYED: ("True", "Deployed"),
     }
     ready = find(status["conditions"], READY)
     assert ready is not None
@@ -258,7 +258,9 @@ async def test_a_built_image_is_rendered_and_reported_with_its_digest(harness: H
     run = await one_pass(harness, body)
 
     assert run.error is None
-    assert condition(run, IMAGE_READY) == ("True", "Pushed", f"built and pushed {BUILT_IMAGE}")
+    digest = "sha256:" + "ab" * 32
+    assert condition(run, IMAGE_READY) == ("True", "Pushed", f"{BUILT_IMAGE} ({digest})")
+    assert ("Normal", "Pushed", f"built and pushed {BUILT_IMAGE} ({digest})") in run.events
     assert run.draft.facts["image"] == {"ref": BUILT_IMAGE, "digest": "sha256:" + "ab" * 32}
     application = harness.fake.application("demo-jobscontainer")
     assert application is not None

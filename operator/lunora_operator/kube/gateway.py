@@ -78,7 +78,7 @@ class Kube(Protocol):
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
-    ) -> None: ...
+    ) -> str | None: ...
 
     async def exists(self, plural: str, namespace: str, name: str) -> bool: ...
 
@@ -156,9 +156,13 @@ class KubeGateway:
                 f'writing ConfigMap "{namespace}/{name}" failed: {error.status} {error.reason}'
             ) from None
 
-    async def patch_status(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> str | None:
+        """Merge-patches the status subresource; returns the object's new resourceVersion (None
+        when the object is gone)."""
         try:
-            await asyncio.to_thread(
+            updated = await asyncio.to_thread(
                 self._custom.patch_namespaced_custom_object_status,
                 GROUP,
                 VERSION,
@@ -170,10 +174,12 @@ class KubeGateway:
             )
         except ApiException as error:
             if error.status == 404:
-                return
+                return None
             raise KubeUnavailable(
                 f"patching {plural} {namespace}/{name} status failed: {error.status}"
             ) from None
+        metadata = updated.get("metadata") if isinstance(updated, dict) else None
+        return str(metadata["resourceVersion"]) if metadata and "resourceVersion" in metadata else None
 
     async def exists(self, plural: str, namespace: str, name: str) -> bool:
         """Whether one of our custom objects exists (read past the watch cache)."""

@@ -184,7 +184,8 @@ def removed_containers(
         seen.add(record.class_name)
         policy = record.deletion_policy if isinstance(record, OwnedContainer) else "Orphan"
         removed.append(RemovedContainer(record.resource, record.class_name, record.binding_name, policy))
-    return removed
+    # One order whatever the record's: carried entries land in the same place on every plan.
+    return sorted(removed, key=lambda r: r.class_name)
 
 
 def state_record(

@@ -165,6 +165,8 @@ async def select_members(
         except ResourceInvalid as error:
             run.held[record.name] = invalid("LunoraContainer", record.name, error)
             continue
+        if resource.spec.suspend:
+            continue  # nothing changes while suspended: kept as last rendered, if it was
         names = container_names(resource, app)
         clashes = find_collisions([*(container_names(m, app) for m in members), names])
         if clashes:
@@ -246,6 +248,19 @@ async def render_config(run: AppRun, inventory: Inventory, kube: Kube, flavour: 
         )
     except PlanError as error:
         raise Stalled("RenderConflict", "; ".join(error.problems)) from None
+    # A container held with nothing to carry (its last output is lost too) would vanish from the
+    # config and, deployed, take its Durable Object's container with it: wait for it instead.
+    lost = sorted(
+        owned.resource
+        for owned in result.state.containers
+        if container_entry(result.config, owned.class_name) is None
+    )
+    if lost:
+        raise Waiting(
+            "ContainerPending",
+            f"LunoraContainer {', '.join(lost)} cannot be rendered yet and its last rendered entry is gone; "
+            "the config is published once it can be",
+        )
     run.plan = result
     run.config_hash = config_hash(result.config_text)
     for member in members:

@@ -55,8 +55,9 @@ def desired_application(spec: ApplicationSpec) -> DesiredApplication:
 @dataclass(frozen=True)
 class ApplicationResult:
     application_id: str
-    reason: str
-    message: str
+    action: str
+    """What this pass did: Created, Updated (a PATCH and/or a rollout) or nothing (UpToDate)."""
+    detail: str
 
 
 async def deploy_application(
@@ -71,8 +72,8 @@ async def deploy_application(
         created = await account.applications.create(desired, namespace_id)
         return ApplicationResult(created.id, "Created", f"application {spec.name} created ({created.id})")
     update = await account.applications.update(live, desired, namespace_id)
-    if not update.patched:
-        return ApplicationResult(live.id, "UpToDate", f"application {spec.name} ({live.id}) matches")
+    if not (update.patched or update.rollout_id or update.differences):
+        return ApplicationResult(live.id, "UpToDate", "")
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""
     changed = ", ".join(update.differences)
     return ApplicationResult(

@@ -77,6 +77,8 @@ class ContainerRun:
     suspended: bool = False
     error: StepError | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(type, reason, message) of what this pass changed on Cloudflare, posted as Events."""
 
 
 async def validate(run: ContainerRun) -> None:
@@ -127,8 +129,12 @@ async def image(run: ContainerRun, deps: ContainerDeps) -> None:
     run.account = await deps.account_for(run.app, run.record.namespace)
     run.image = await deps.images.resolve(run.resource, run.app, run.names, run.account)
     run.coordinator.memory.image_refs[run.record.name] = run.image.reference
-    verb = "built and pushed" if run.image.pushed else "already in the registry as"
-    run.draft.set(IMAGE_READY, "True", "Pushed", f"{verb} {run.image.reference}")
+    if run.image.pushed:
+        run.events.append(
+            ("Normal", "Pushed", f"built and pushed {run.image.reference} ({run.image.digest})")
+        )
+    # What is, not what this pass did: an unchanged image must not rewrite the status.
+    run.draft.set(IMAGE_READY, "True", "Pushed", f"{run.image.reference} ({run.image.digest})")
 
 
 def _app_error(outcome: AppOutcome) -> StepError:
@@ -201,7 +207,10 @@ async def application(run: ContainerRun) -> None:
     except CloudflareError as error:
         raise step_error(error) from None
     run.application_id = result.application_id
-    run.draft.set(DEPLOYED, "True", result.reason, result.message)
+    if result.action != "UpToDate":
+        run.events.append(("Normal", result.action, result.detail))
+    # The condition says what is, not what this pass did, so the next pass does not rewrite it.
+    run.draft.set(DEPLOYED, "True", "Deployed", f"application {desired.name} ({result.application_id})")
 
 
 def container_steps(deps: ContainerDeps) -> list[Step[ContainerRun]]:

@@ -77,6 +77,13 @@ class AppRecord:
     deleting: bool
     wire: Mapping[str, Any]
     status: Mapping[str, Any]
+    resource_version: str = ""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The object as watched: what status writes compare against."""
+        metadata = {**self.wire["metadata"], "resourceVersion": self.resource_version}
+        return {**self.wire, "metadata": metadata, "status": dict(self.status)}
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> AppRecord:
@@ -89,6 +96,7 @@ class AppRecord:
             deleting=bool(metadata.get("deletionTimestamp")),
             wire=_wire(body),
             status=dict(body.get("status") or {}),
+            resource_version=str(metadata.get("resourceVersion") or ""),
         )
 
     @property

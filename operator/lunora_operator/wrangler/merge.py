@@ -304,7 +304,10 @@ def merge_config(
     document.remove_items(["containers"], [i for i, _ in gone])
     changes += [f"removed containers/{entry['class_name']}" for _, entry in reversed(gone)]
 
-    if desired and lookup(document, ["observability"]) is None:
+    # Container logs need observability; carried (held or orphaned) entries are containers too.
+    remaining = lookup(document, ["containers"], [])
+    has_containers = bool(desired) or (isinstance(remaining, list) and bool(_entries(remaining)))
+    if has_containers and lookup(document, ["observability"]) is None:
         document.set(["observability"], dict(OBSERVABILITY_DEFAULT))
         changes.append("set observability (container logs)")
 
