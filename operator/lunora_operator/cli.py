@@ -179,6 +179,12 @@ def run(
     build_root: Annotated[
         Path | None, typer.Option(help="Directory `image.build.context.path` contexts are relative to.")
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (/metrics).")
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option(help="Address the metrics endpoint listens on.")
+    ] = "0.0.0.0",
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
@@ -206,6 +212,10 @@ def run(
         settings=ControllerSettings(resync_interval=resync_interval),
     )
     images = ImagePipeline(ImageSettings(build_root=build_root))
+    if metrics_port is not None:
+        import prometheus_client
+
+        prometheus_client.start_http_server(metrics_port, addr=metrics_address)
 
     async def main() -> None:
         controller = build_controller(options, lambda kube: PipelineImageResolver(images, kube))

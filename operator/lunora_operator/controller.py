@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from lunora_operator.api.resources import LunoraApp
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
+from lunora_operator.metrics import APP_RENDERS, RECONCILES, STATUS_WRITES
 from lunora_operator.reconcile.app_pipeline import AppPipeline
 from lunora_operator.reconcile.app_render import account_client, container_names
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, Inventory
@@ -179,6 +180,7 @@ class Controller:
         metadata = body.get("metadata") or {}
         version = await self.kube.patch_status(plural, metadata["namespace"], metadata["name"], patch)
         self.status_writes += 1
+        STATUS_WRITES.labels(plural).inc()
         if version is not None:
             self.written[str(metadata.get("uid"))] = (version, new)
         return True
@@ -216,6 +218,7 @@ class Controller:
 
     async def _run_app(self, key: AppKey, memory: AppMemory, observe: bool) -> AppOutcome:
         outcome = await self.pipeline.run(key, memory, observe)
+        APP_RENDERS.labels(*key).inc()
         record = self.inventory.app(key)
         if record is not None and not outcome.suspended:
             body = record.body
@@ -251,6 +254,7 @@ class Controller:
         await self._write_status(CONTAINERS, body, run.draft, requested)
         for event in run.events:
             self.events(body, *event)
+        RECONCILES.labels(CONTAINERS, run.error.kind if run.error else "ready").inc()
         return run.error
 
     def _app_suspended(self, record: ContainerRecord) -> bool:
@@ -277,6 +281,7 @@ class Controller:
 
         async def one_pass() -> float:
             outcome = await self.reconcile_app(body)
+            RECONCILES.labels(APPS, outcome.error.kind if outcome.error else "ready").inc()
             error = outcome.error
             return (
                 error.delay

@@ -221,7 +221,6 @@ async def test_a_full_pass_is_ready_with_its_facts(harness: Harness) -> None:
     application = harness.fake.application("demo-webcontainer")
     assert application is not None
     assert application["max_instances"] == 3
-    output = harness.kube.stored(OUTPUT_CONFIG_MAP)
     assert {key: status[key] for key in status if key != "conditions"} == {
         "mode": "cloudflare",
         "className": "WebContainer",
@@ -230,7 +229,7 @@ async def test_a_full_pass_is_ready_with_its_facts(harness: Harness) -> None:
         "applicationId": application["id"],
         "image": {"ref": "docker.io/acme/web:1.0"},
         "migrationTag": "v1",
-        "configHash": output.annotations["lunora.sh/config-hash"],
+        "configHash": status["configHash"],
         "instances": {"max": 3},
         "observedGeneration": 1,
     }
@@ -283,3 +282,23 @@ async def test_a_blank_api_token_stalls_naming_its_secret(harness: Harness, imag
     assert stalled is not None
     assert stalled["message"] == error.message
     assert harness.fake.requests() == []
+
+
+async def test_the_config_hash_follows_the_containers_own_entry_not_its_neighbours(harness: Harness) -> None:
+    harness.apply(harness.app())
+    web = harness.apply(container_body("web", maxInstances=3))
+    first = (await one_pass(harness, web)).facts["configHash"]
+
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+    assert (await one_pass(harness, harness.current("LunoraContainer", "api"))).error is None
+    after_neighbour = (await one_pass(harness, harness.current("LunoraContainer", "web"))).facts["configHash"]
+
+    changed = harness.current("LunoraContainer", "web")
+    changed["spec"]["maxInstances"] = 4
+    harness.apply(changed)
+    after_own_change = (await one_pass(harness, harness.current("LunoraContainer", "web"))).facts[
+        "configHash"
+    ]
+
+    assert after_neighbour == first
+    assert after_own_change != first

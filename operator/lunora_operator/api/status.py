@@ -94,7 +94,8 @@ class LunoraContainerStatus(CommonStatus):
     migration_tag: Annotated[str, Field(max_length=64)] | None = None
     """Migration that declared this container's class."""
     config_hash: Annotated[str, Field(max_length=128)] | None = None
-    """Hash of the rendered configuration this container was last applied with."""
+    """Hash of this container's part of the rendered config (its containers[] entry and binding);
+    it changes exactly when what its application must follow changes."""
     instances: InstancesStatus | None = None
     """Instance counts."""
     last_sync_time: Timestamp | None = None

@@ -18,6 +18,7 @@ from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget, Slid
 from lunora_operator.cloudflare.registry import Registry
 from lunora_operator.cloudflare.retry import RetryPolicy, call_checking_before_retry, call_with_retries
 from lunora_operator.cloudflare.scripts import DurableObjects, WorkerScripts, WorkerSecrets
+from lunora_operator.metrics import CLOUDFLARE_REQUESTS
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 T = TypeVar("T")
@@ -82,8 +83,9 @@ def build_sdk(
     """An AsyncCloudflare whose every HTTP request first takes from the account's budget.
     The SDK's own retries are off: ours honour the deadline and re-observe after an ambiguous create."""
 
-    async def take_from_budget(_request: httpx.Request) -> None:
+    async def take_from_budget(request: httpx.Request) -> None:
         await limiter.acquire()
+        CLOUDFLARE_REQUESTS.labels(request.method).inc()
 
     timeout = httpx.Timeout(retry.request_timeout, connect=min(retry.request_timeout, 10.0))
     sdk = cloudflare.AsyncCloudflare(

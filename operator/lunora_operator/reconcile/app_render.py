@@ -13,6 +13,7 @@ from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, OwnerReference, ReferenceMissing
+from lunora_operator.metrics import CONFIG_MAP_WRITES
 from lunora_operator.planner import DeployedMigrations, PlanError, PlanInput, RenderState, plan
 from lunora_operator.reconcile.app_run import AppRun, Inventory, RenderedContainer
 from lunora_operator.reconcile.cloudflare_edge import step_error
@@ -317,4 +318,5 @@ async def _publish(run: AppRun, kube: Kube) -> None:
         )
     except KubeUnavailable as error:
         raise Transient("KubernetesUnavailable", str(error)) from None
+    CONFIG_MAP_WRITES.inc()
     logger.info("wrote ConfigMap %s/%s (%s)", run.record.namespace, run.output_name, run.config_hash[:19])

@@ -3,6 +3,8 @@ shared run) → Durable Object namespace → Containers application. Each step o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -162,11 +164,12 @@ async def render(run: ContainerRun) -> None:
     if rendered.entry.get("image") != run.image.reference:
         raise Waiting("RenderPending", "the rendered config does not carry the new image yet")
     run.rendered = rendered
+    # Its own entry, not the app's whole config: a neighbour's change must not rewrite this status.
     run.draft.set(
         CONFIG_RENDERED,
         "True",
         "Rendered",
-        f"in ConfigMap {outcome.output_config_map} ({outcome.config_hash})",
+        f"containers/{rendered.names.class_name} in ConfigMap {outcome.output_config_map}",
     )
 
 
@@ -224,6 +227,12 @@ def container_steps(deps: ContainerDeps) -> list[Step[ContainerRun]]:
     ]
 
 
+def entry_hash(rendered: RenderedContainer) -> str:
+    """Hash of what the config says about this one container: its entry and its binding."""
+    described = {"entry": rendered.entry, "binding": [rendered.names.binding_name, rendered.names.class_name]}
+    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
 def facts(run: ContainerRun) -> dict[str, Any]:
     """Status fields besides conditions. Only facts this run learnt are written; the others
     keep what the last run said."""
@@ -235,7 +244,7 @@ def facts(run: ContainerRun) -> dict[str, Any]:
     if run.rendered is not None and outcome is not None and outcome.config is not None:
         desired = application_spec(run.rendered.entry, outcome.config, outcome.worker_name or "")
         found["applicationName"] = desired.name
-        found["configHash"] = outcome.config_hash
+        found["configHash"] = entry_hash(run.rendered)
         found["migrationTag"] = declaring_tag(outcome.config, run.rendered.names.class_name)
         found["instances"] = {"max": desired.max_instances}
     if run.image is not None:
