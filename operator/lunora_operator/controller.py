@@ -329,7 +329,7 @@ class Controller:
         try:
             live = await account.applications.observe(name)
             if live is not None:
-                await account.applications.delete(live.id)
+                await account.applications.delete(live.id, name)
                 logger.info("deleted application %s (%s)", name, live.id)
         except CloudflareError as error:
             raise step_error(error) from None

@@ -10,6 +10,7 @@ observability) and a configuration change (image, instance type) goes out as one
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -223,6 +224,38 @@ def _dump(model: Any) -> Mapping[str, Any]:
 class Applications:
     def __init__(self, account: AccountClient) -> None:
         self._account = account
+        # One listing of the account's applications, shared by every observe(max_age=...).
+        self._listing: dict[str, Application] = {}
+        self._listed_at: float | None = None
+        self._listing_turn: asyncio.Lock | None = None
+        self._changed: dict[str, float] = {}
+        """Name -> when this process last created, updated or deleted it (loop time)."""
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _mark_changed(self, name: str) -> None:
+        self._changed[name] = self._now()
+
+    async def _list_all(self) -> dict[str, Application]:
+        listed: dict[str, Application] = {}
+        pages = self._sdk.containers.applications.list(
+            account_id=self._account.account_id, per_page=PAGE_SIZE
+        )
+        async for app in pages:
+            found = application_from_api(_dump(app))
+            listed[found.name] = found
+        return listed
+
+    async def _fresh_listing(self, max_age: float) -> dict[str, Application]:
+        if self._listing_turn is None:
+            self._listing_turn = asyncio.Lock()
+        async with self._listing_turn:  # one listing in flight; the others wait for it
+            if self._listed_at is None or self._now() - self._listed_at > max_age:
+                started = self._now()
+                self._listing = await self._account.call("listing applications", self._list_all)
+                self._listed_at = started
+            return self._listing
 
     @property
     def _sdk(self) -> cloudflare.AsyncCloudflare:
@@ -237,8 +270,19 @@ class Applications:
                 return application_from_api(_dump(app))
         return None
 
-    async def observe(self, name: str) -> Application | None:
-        """The application with this name, or None."""
+    async def observe(self, name: str, max_age: float | None = None) -> Application | None:
+        """The application with this name, or None.
+
+        With `max_age`, the answer comes from one listing of all the account's applications made
+        at most that many seconds ago, so N containers cost one paginated list, not N lookups. A
+        name this process changed since that listing is looked up on its own: observe-before-
+        create stays exact."""
+        if max_age is not None:
+            changed = self._changed.get(name)
+            if changed is None or (self._listed_at is not None and self._listed_at > changed):
+                listing = await self._fresh_listing(max_age)
+                if changed is None or (self._listed_at is not None and self._listed_at > changed):
+                    return listing.get(name)
         return await self._account.call(f"looking up application {name}", lambda: self._find(name))
 
     async def create(self, desired: DesiredApplication, namespace_id: str) -> Application:
@@ -259,7 +303,10 @@ class Applications:
                 check_namespace(existing, namespace_id)
             return existing
 
-        return await self._account.call_once(f"creating application {desired.name}", send, check)
+        try:
+            return await self._account.call_once(f"creating application {desired.name}", send, check)
+        finally:
+            self._mark_changed(desired.name)
 
     async def update(
         self, live: Application, desired: DesiredApplication, namespace_id: str
@@ -268,6 +315,8 @@ class Applications:
         rollout kind "none"). Refuses an application bound to another namespace."""
         check_namespace(live, namespace_id)
         plan = plan_update(live, desired)
+        if plan.edit or plan.target_configuration is not None:
+            self._mark_changed(live.name)
         patched = False
         if plan.edit:
             await self._account.call(
@@ -310,8 +359,11 @@ class Applications:
         app = await self._sdk.containers.applications.get(application_id, account_id=self._account.account_id)
         return application_from_api(_dump(app))
 
-    async def delete(self, application_id: str) -> bool:
-        """Deletes the application; False when it was already gone."""
+    async def delete(self, application_id: str, name: str | None = None) -> bool:
+        """Deletes the application; False when it was already gone. Give its `name` so cached
+        observations forget it."""
+        if name is not None:
+            self._mark_changed(name)
         try:
             await self._account.call(
                 f"deleting application {application_id}",

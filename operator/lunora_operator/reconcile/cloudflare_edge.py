@@ -52,6 +52,10 @@ def desired_application(spec: ApplicationSpec) -> DesiredApplication:
     )
 
 
+OBSERVE_MAX_AGE = 5.0
+"""Seconds an account-wide listing of applications answers every container's lookup for."""
+
+
 @dataclass(frozen=True)
 class ApplicationResult:
     application_id: str
@@ -67,7 +71,7 @@ async def deploy_application(
     and start one rollout. Creating only after observing keeps an ambiguous create from making a
     second application."""
     desired = desired_application(spec)
-    live = await account.applications.observe(spec.name)
+    live = await account.applications.observe(spec.name, max_age=OBSERVE_MAX_AGE)
     if live is None:
         created = await account.applications.create(desired, namespace_id)
         return ApplicationResult(created.id, "Created", f"application {spec.name} created ({created.id})")
