@@ -179,12 +179,28 @@ def run(
     build_root: Annotated[
         Path | None, typer.Option(help="Directory `image.build.context.path` contexts are relative to.")
     ] = None,
+    cloudflare_timeout: Annotated[
+        float, typer.Option(help="Seconds one Cloudflare API request may take.", min=0.1)
+    ] = 30.0,
+    cloudflare_deadline: Annotated[
+        float,
+        typer.Option(
+            help="Seconds one Cloudflare call may take with its retries; then the step backs off.", min=0
+        ),
+    ] = 60.0,
+    cloudflare_backoff: Annotated[
+        float,
+        typer.Option(
+            help="First wait before retrying a failed Cloudflare call (doubles, with jitter).", min=0
+        ),
+    ] = 0.5,
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
 
     import kopf
 
+    from lunora_operator.cloudflare import RetryPolicy
     from lunora_operator.controller import ControllerSettings
     from lunora_operator.images import ImagePipeline, ImageSettings
     from lunora_operator.reconcile.images import PipelineImageResolver
@@ -204,6 +220,11 @@ def run(
         priority=priority,
         peering_name=peering or "lunora-operator",
         settings=ControllerSettings(resync_interval=resync_interval),
+        cloudflare_retry=RetryPolicy(
+            deadline=cloudflare_deadline,
+            initial_backoff=cloudflare_backoff,
+            request_timeout=cloudflare_timeout,
+        ),
     )
     images = ImagePipeline(ImageSettings(build_root=build_root))
 

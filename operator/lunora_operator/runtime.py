@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
-from lunora_operator.cloudflare import CloudflareClients
+from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
 from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.handlers.inventory import KopfInventory
 from lunora_operator.kube.gateway import Kube, KubeGateway
@@ -33,6 +33,7 @@ class RunOptions:
     priority: int = 0
     peering_name: str = "lunora-operator"
     settings: ControllerSettings = field(default_factory=ControllerSettings)
+    cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def kubernetes_client(kubeconfig: Path | None) -> client.ApiClient:
@@ -54,7 +55,7 @@ def build_controller(options: RunOptions, images: Callable[[Kube], ImageResolver
     kube = KubeGateway(kubernetes_client(options.kubeconfig))
     return Controller(
         kube=kube,
-        cloudflare=CloudflareClients(),
+        cloudflare=CloudflareClients(retry=options.cloudflare_retry),
         images=images(kube),
         inventory=KopfInventory(),
         settings=options.settings,
