@@ -19,6 +19,8 @@ from tests.support.kube import Kubectl
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
 OPERATOR = REPO_ROOT / ".venv" / "bin" / "lunora-operator"
+STARTED_LOGS: list[Path] = []
+"""The log of every operator process started in this session (the leak scan reads them)."""
 
 
 @dataclass
@@ -31,6 +33,7 @@ class OperatorProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
+        STARTED_LOGS.append(self.log_path)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(OPERATOR), "run", *self.args], stdout=log, stderr=subprocess.STDOUT, env=self.env
@@ -65,12 +68,20 @@ class OperatorProcess:
 
 
 def operator_process(
-    testenv: TestEnvironment, namespace: str, log_path: Path, *extra: str, resync: float = 30
+    testenv: TestEnvironment,
+    namespace: str,
+    log_path: Path,
+    *extra: str,
+    resync: float = 30,
+    kubeconfig: Path | None = None,
+    docker_host: str | None = None,
 ) -> OperatorProcess:
+    """`kubeconfig` and `docker_host` replace the test environment's (e.g. to reach a part
+    through a proxy the test controls)."""
     env = {
         **os.environ,
-        "DOCKER_HOST": testenv.docker_host,
-        "KUBECONFIG": str(testenv.kubeconfig),
+        "DOCKER_HOST": docker_host or testenv.docker_host,
+        "KUBECONFIG": str(kubeconfig or testenv.kubeconfig),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DOCKER_CONFIG", None)

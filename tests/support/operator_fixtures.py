@@ -11,6 +11,7 @@ from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
 from tests.support.kube import Kubectl
+from tests.support.leak_scan import leak_scan, pytest_terminal_summary  # noqa: F401  (every test that runs the operator ends with the leak scan)
 from tests.support.operator import OperatorProcess, Resources, operator_process
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
