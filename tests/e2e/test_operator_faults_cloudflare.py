@@ -4,6 +4,7 @@ it converges to exactly the declared state, with nothing created, rolled out or 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +124,37 @@ def test_bursts_of_server_errors_on_every_endpoint_change_nothing_twice(
     web = fake.application("demo-webcontainer")
     assert web is not None
     assert web["max_instances"] == 3
+    assert len(fake.rollouts(web["id"])) == 1
+
+
+def test_answers_slower_than_the_client_timeout_change_nothing_twice(
+    scenario: Scenario, operator: OperatorProcess
+) -> None:
+    """The request times out on the client, but Cloudflare carries it out a moment later."""
+    fake = scenario.fake
+    late = REQUEST_TIMEOUT + 1.5
+    for operation in (
+        "workers.scripts.update",
+        "workers.scripts.secrets.update",
+        "applications.create",
+        "applications.rollouts.create",
+    ):
+        fake.inject(operation, Fault.latency(late))
+    scenario.apply_app()
+    scenario.apply_web()
+    scenario.wait_ready("web")
+    scenario.patch("lunoracontainer", "web", {"spec": {"image": {"registry": "docker.io/acme/web:2.0"}}})
+    wait_for(
+        "the rollout",
+        lambda: fake.application("demo-webcontainer")["configuration"]["image"].endswith(":2.0"),
+    )  # type: ignore[index]
+    scenario.wait_ready("web")
+    time.sleep(late)  # every request sent has been carried out by now, however late
+
+    assert "did not answer in time" in operator.logs()
+    assert_exactly_once(scenario, ["web"])
+    web = fake.application("demo-webcontainer")
+    assert web is not None
     assert len(fake.rollouts(web["id"])) == 1
 
 
