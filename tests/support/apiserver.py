@@ -17,11 +17,19 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import TracebackType
 
 import yaml
+
+
+def server_address(kubeconfig: Path) -> tuple[str, int]:
+    """(host, port) of the API server a kubeconfig's first cluster names."""
+    server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    parsed = urllib.parse.urlsplit(server)
+    return parsed.hostname or "127.0.0.1", parsed.port or 443
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ without touching what other tests use.
         registry.down()     # new connections refused, open ones cut
         registry.up()       # listening again on the same port
         registry.hold()     # connections stay open, but no byte moves until release()
+        registry.cut()      # open connections cut; what they held is never delivered
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class TcpProxy:
         """Stops listening (connections are refused) and cuts every open connection."""
         self._run(self._close)
 
+    def cut(self) -> None:
+        """Cuts every open connection; bytes held for it are dropped, never delivered."""
+        self._run(self._cut)
+
     def hold(self) -> None:
         """Open and new connections stay up, but nothing is forwarded until `release()`."""
         self._run(self._set_flowing, False)
@@ -94,6 +99,9 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        await self._cut()
+
+    async def _cut(self) -> None:
         for writer in list(self._open):
             writer.transport.abort()
         self._open.clear()
@@ -129,6 +137,8 @@ class TcpProxy:
                 if not data:
                     break
                 await self._flowing.wait()
+                if writer.transport.is_closing():  # cut while held: the bytes are dropped
+                    break
                 writer.write(data)
                 await writer.drain()
         finally:

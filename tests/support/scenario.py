@@ -4,10 +4,13 @@ registry and the resources hold, and that nothing was done twice."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +23,7 @@ from tests.support.operator import Resources, wait_for
 
 TOKEN = "fault-suite-api-token-5e1d0c"
 API_KEY = "fault-suite-web-api-key-93ab7f"
-CLASSES = {"web": "WebContainer", "job": "JobContainer"}
+CLASSES = {"web": "WebContainer", "job": "JobContainer", "api": "ApiContainer"}
 
 
 @dataclass
@@ -57,6 +60,7 @@ data:
   index.js: |
     export class WebContainer {{}}
     export class JobContainer {{}}
+    export class ApiContainer {{}}
     export default {{ fetch() {{ return new Response("ok"); }} }};
 ---
 apiVersion: lunora.sh/v1alpha1
@@ -86,6 +90,11 @@ spec:
             **spec,
         }
         self.resources.apply(_resource("web", body))
+
+    def apply_api(self) -> None:
+        """A registry-image container without secrets."""
+        body = {"app": "demo", "image": {"registry": "docker.io/acme/api:1.0"}, "maxInstances": 1}
+        self.resources.apply(_resource("api", body))
 
     def apply_job(self) -> None:
         """A context no earlier test built (the namespace is in its page), so it is built and
@@ -141,14 +150,7 @@ spec:
                 filters={"type": "image", "event": action},
                 decode=True,
             )
-            names = [
-                str(
-                    event.get("id")
-                    if action == "push"
-                    else (event.get("Actor") or {}).get("Attributes", {}).get("name")
-                )
-                for event in events
-            ]
+            names = [_event_name(event) for event in events]
         finally:
             client.close()
         return [name for name in names if name.startswith(prefix)]
@@ -156,6 +158,41 @@ spec:
     def successful(self, operation: str) -> list[Any]:
         """Requests Cloudflare carried out (an answer lost afterwards counts: the change was made)."""
         return [r for r in self.fake.requests(operation) if 200 <= r.status < 300]
+
+
+def _event_name(event: Mapping[str, Any]) -> str:
+    """The reference an image event is about: `id` for a push, the `name` attribute for a tag."""
+    if event.get("Action") == "push":
+        return str(event.get("id"))
+    return str((event.get("Actor") or {}).get("Attributes", {}).get("name"))
+
+
+@contextmanager
+def on_engine_event(
+    testenv: TestEnvironment, action: str, prefix: str, react: Callable[[], None]
+) -> Iterator[threading.Event]:
+    """Runs `react` the moment the Docker engine reports an image `action` (`tag` ends a build,
+    `push` a push) for a reference starting with `prefix`; the event returned is set after it.
+    Reacting in the watching thread keeps the gap to the operator's next move to a minimum."""
+    client = docker.DockerClient(base_url=testenv.docker_host)
+    stream = client.events(filters={"type": "image", "event": action}, decode=True)
+    done = threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(Exception):  # the stream is closed under it at the end
+            for event in stream:
+                if _event_name(event).startswith(prefix):
+                    react()
+                    done.set()
+                    return
+
+    watcher = threading.Thread(target=watch, name=f"engine {action} events", daemon=True)
+    watcher.start()
+    try:
+        yield done
+    finally:
+        stream.close()
+        client.close()
 
 
 def _resource(name: str, spec: Mapping[str, Any]) -> str:
