@@ -1,5 +1,5 @@
-"""The operator when the parts around it go away for a while: the registry down, the Docker
-engine unreachable. Each says so in a
+"""The operator when the parts around it go away for a while: the API server restarted in the
+middle of a reconcile, the registry down, the Docker engine unreachable. Each says so in a
 condition while it lasts and ends exactly once when the part is back.
 
 The operator reaches the part through something the test owns — a second API server of the test
@@ -14,15 +14,57 @@ from pathlib import Path
 
 import pytest
 
-from lunora_operator.testing import FakeCloudflare
+from lunora_operator.testing import FakeCloudflare, Fault
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
-from tests.support.operator import Resources, operator_process
+from tests.support.apiserver import SecondApiServer
+from tests.support.operator import Resources, operator_process, wait_for
 from tests.support.proxy import TcpProxy
 from tests.support.scenario import Scenario, assert_exactly_once
 
 pytest_plugins = ["tests.support.operator_fixtures"]
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
+
+
+def test_the_api_server_restarted_mid_reconcile(
+    resources: Resources,
+    fake_cloudflare: FakeCloudflare,
+    testenv: TestEnvironment,
+    namespace: str,
+    tmp_path: Path,
+    installed_crds: None,
+) -> None:
+    scenario = Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
+    fake = scenario.fake
+    with SecondApiServer(testenv.kubeconfig, tmp_path) as apiserver:
+        operator = operator_process(
+            testenv, namespace, tmp_path / "operator.log", resync=5, kubeconfig=apiserver.kubeconfig
+        )
+        try:
+            # The create is slow, so the API server goes while the container's reconcile is under
+            # way and comes back after it, with the status still to be written.
+            fake.inject("applications.create", Fault.latency(3))
+            operator.start()
+            scenario.apply_app()
+            scenario.apply_web()
+            wait_for(
+                "the lookup before the create",
+                lambda: [
+                    r
+                    for r in fake.requests("applications.list")
+                    if r.query.get("name") == "demo-webcontainer"
+                ],
+                interval=0.05,
+            )
+            apiserver.restart(down_for=2)
+            scenario.apply_api()  # through the shared API server: seen once the watch is back
+
+            scenario.wait_ready("web", "api", timeout=30)  # without waiting out a crash backoff
+            operator.assert_alive()
+            assert "failed with an exception" not in operator.logs()
+            assert_exactly_once(scenario, ["web", "api"])
+        finally:
+            operator.stop()
 
 
 @pytest.fixture

@@ -84,13 +84,14 @@ class SecondApiServer:
                 )
             time.sleep(0.5)
 
-    def stop(self) -> None:
-        """SIGTERM (the API server's graceful shutdown), SIGKILL if it takes too long."""
+    def stop(self, grace: float = 5) -> None:
+        """SIGTERM (the API server's graceful shutdown), SIGKILL after `grace` seconds: with
+        watches open it stops serving at once but may take half a minute to exit."""
         if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(30)
+            self.process.wait(grace)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
