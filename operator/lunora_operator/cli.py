@@ -166,13 +166,23 @@ def run(
     log_format: Annotated[LogFormat, typer.Option(help="Log line format.")] = LogFormat.full,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
     peering: Annotated[
-        str | None,
+        str,
         typer.Option(
-            help="Coordinate with other operator processes through this KopfPeering object; "
-            "only the one with the highest --priority is active."
+            help="Coordinate with other operator processes through this kopf peering object "
+            "(created if missing); only the one with the highest --priority is active."
         ),
+    ] = "lunora-operator",
+    priority: Annotated[
+        int | None,
+        typer.Option(help="Peering priority of this process; default: the earlier started, the higher."),
     ] = None,
-    priority: Annotated[int, typer.Option(help="Peering priority of this process.")] = 0,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone",
+            help="Do not peer: nothing then keeps a second process from acting too (run exactly one).",
+        ),
+    ] = False,
     resync_interval: Annotated[
         float, typer.Option(help="Seconds between drift checks of resources nothing changed.")
     ] = 600.0,
@@ -203,6 +213,7 @@ def run(
     from lunora_operator.cloudflare import RetryPolicy
     from lunora_operator.controller import ControllerSettings
     from lunora_operator.images import ImagePipeline, ImageSettings
+    from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
     from lunora_operator.runtime import RunOptions, build_controller, run_operator
 
@@ -216,9 +227,9 @@ def run(
         all_namespaces=all_namespaces,
         kubeconfig=kubeconfig,
         liveness_endpoint=liveness,
-        standalone=peering is None,
+        standalone=standalone,
         priority=priority,
-        peering_name=peering or "lunora-operator",
+        peering_name=peering,
         settings=ControllerSettings(resync_interval=resync_interval),
         cloudflare_retry=RetryPolicy(
             deadline=cloudflare_deadline,
@@ -235,7 +246,11 @@ def run(
         finally:
             await images.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PeeringUnavailable as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ def operator_process(
         "DOCKER_HOST": docker_host or testenv.docker_host,
         "KUBECONFIG": str(kubeconfig or testenv.kubeconfig),
         "PYTHONUNBUFFERED": "1",
+        # kopf's peering identity: kept across restarts of this process, as a Pod's name is kept
+        # across restarts of its container (a new identity would wait out the old one's keep-alive).
+        "POD_ID": f"{namespace}-{uuid.uuid4().hex[:8]}",
     }
     env.pop("DOCKER_CONFIG", None)
     args = ["--namespace", namespace, "--resync-interval", str(resync), *extra]

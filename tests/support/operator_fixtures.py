@@ -19,9 +19,9 @@ CRDS = Path(__file__).resolve().parents[2] / "crds"
 
 @pytest.fixture(scope="session")
 def installed_crds(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    for plural in ("lunoracontainers", "lunoraapps"):
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.lunora.sh")
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS), "-f", str(CRDS / "kopf"))
+    for crd in ("lunoracontainers.lunora.sh", "lunoraapps.lunora.sh", "kopfpeerings.kopf.dev"):
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
 
 
 @pytest.fixture
