@@ -71,11 +71,7 @@ def test_a_429_on_every_endpoint_is_waited_out_as_retry_after_says(
     scenario.apply_job()
     scenario.wait_ready("web", "job")
     assert_exactly_once(scenario, ["web", "job"], built=True)
-    scenario.patch(
-        "lunoracontainer",
-        "web",
-        {"spec": {"maxInstances": 3, "image": {"registry": "docker.io/acme/web:2.0"}}},
-    )
+    scenario.roll_out_web(maxInstances=3)
     scenario.patch("lunoracontainer", "web", {"spec": {"secrets": None}})
     scenario.resources.kubectl("delete", "lc/job", "-n", scenario.resources.namespace, "--timeout=90s")
     wait_for("the Worker secret to go", lambda: fake.secret_names("demo") == set())
@@ -108,15 +104,7 @@ def test_bursts_of_server_errors_on_every_endpoint_change_nothing_twice(
     scenario.apply_web()
     scenario.apply_job()
     scenario.wait_ready("web", "job")
-    scenario.patch(
-        "lunoracontainer",
-        "web",
-        {"spec": {"maxInstances": 3, "image": {"registry": "docker.io/acme/web:2.0"}}},
-    )
-    wait_for(
-        "the rollout",
-        lambda: fake.application("demo-webcontainer")["configuration"]["image"].endswith(":2.0"),
-    )  # type: ignore[index]
+    scenario.roll_out_web(maxInstances=3)
 
     assert_exactly_once(scenario, ["web", "job"], built=True)
     for operation in ("applications.create", "applications.rollouts.create", "workers.scripts.update"):
@@ -143,11 +131,7 @@ def test_answers_slower_than_the_client_timeout_change_nothing_twice(
     scenario.apply_app()
     scenario.apply_web()
     scenario.wait_ready("web")
-    scenario.patch("lunoracontainer", "web", {"spec": {"image": {"registry": "docker.io/acme/web:2.0"}}})
-    wait_for(
-        "the rollout",
-        lambda: fake.application("demo-webcontainer")["configuration"]["image"].endswith(":2.0"),
-    )  # type: ignore[index]
+    scenario.roll_out_web()
     scenario.wait_ready("web")
     time.sleep(late)  # every request sent has been carried out by now, however late
 
@@ -173,15 +157,7 @@ def test_connections_dropped_after_cloudflare_acted_are_looked_up_before_a_retry
     scenario.apply_app()
     scenario.apply_web()
     scenario.wait_ready("web")
-    scenario.patch(
-        "lunoracontainer",
-        "web",
-        {"spec": {"maxInstances": 3, "image": {"registry": "docker.io/acme/web:2.0"}}},
-    )
-    wait_for(
-        "the rollout",
-        lambda: fake.application("demo-webcontainer")["configuration"]["image"].endswith(":2.0"),
-    )  # type: ignore[index]
+    scenario.roll_out_web(maxInstances=3)
     scenario.wait_ready("web")
 
     for operation in ("workers.scripts.update", "applications.create", "applications.rollouts.create"):

@@ -18,7 +18,7 @@ from lunora_operator.testing import FakeCloudflare, Fault
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
 from tests.support.apiserver import SecondApiServer
-from tests.support.operator import Resources, operator_process, wait_for
+from tests.support.operator import Resources, operator_process
 from tests.support.proxy import TcpProxy
 from tests.support.scenario import Scenario, assert_exactly_once
 
@@ -47,15 +47,7 @@ def test_the_api_server_restarted_mid_reconcile(
             operator.start()
             scenario.apply_app()
             scenario.apply_web()
-            wait_for(
-                "the lookup before the create",
-                lambda: [
-                    r
-                    for r in fake.requests("applications.list")
-                    if r.query.get("name") == "demo-webcontainer"
-                ],
-                interval=0.05,
-            )
+            scenario.wait_for_lookup("web")
             apiserver.restart(down_for=2)
             scenario.apply_api()  # through the shared API server: seen once the watch is back
 

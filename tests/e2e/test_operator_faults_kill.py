@@ -108,15 +108,7 @@ def test_killed_after_the_upload_after_the_create_and_before_the_status_patch(
             operator.start()
             scenario.wait_ready("web")
             scenario.apply_api()
-            wait_for(
-                "the lookup before the create",
-                lambda: [
-                    r
-                    for r in fake.requests("applications.list")
-                    if r.query.get("name") == "demo-apicontainer"
-                ],
-                interval=0.02,
-            )
+            scenario.wait_for_lookup("api")
             apiserver.hold()
             wait_for("the create", lambda: fake.application("demo-apicontainer"), interval=0.02)
             time.sleep(0.5)  # the answer arrives, the status patch is sent and held

@@ -125,6 +125,25 @@ spec:
             "patch", kind, name, "-n", self.resources.namespace, "--type=merge", "-p", json.dumps(body)
         )
 
+    def roll_out_web(self, image: str = "docker.io/acme/web:2.0", **spec: Any) -> None:
+        """Changes web's image (and `spec`) and waits until Cloudflare's application has it."""
+        self.patch("lunoracontainer", "web", {"spec": {**spec, "image": {"registry": image}}})
+
+        def rolled_out() -> bool:
+            application = self.fake.application("demo-webcontainer")
+            return application is not None and application["configuration"]["image"] == image
+
+        wait_for("the rollout", rolled_out)
+
+    def wait_for_lookup(self, container: str) -> None:
+        """Until the operator looked up the container's application: its create comes next."""
+        name = f"demo-{CLASSES[container].lower()}"
+        wait_for(
+            f"the lookup of {name}",
+            lambda: [r for r in self.fake.requests("applications.list") if r.query.get("name") == name],
+            interval=0.02,
+        )
+
     def wait_ready(self, *containers: str, timeout: float = 120) -> dict[str, dict[str, Any]]:
         found = {
             name: self.resources.wait_condition("lunoracontainer", name, timeout=timeout)
