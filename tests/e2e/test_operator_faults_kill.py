@@ -123,3 +123,55 @@ def test_killed_after_the_upload_after_the_create_and_before_the_status_patch(
             assert_exactly_once(scenario, ["web", "api"])
         finally:
             operator.stop()
+
+
+def test_killed_after_a_deletion_was_uploaded_before_the_finalizer_went(
+    scenario: Scenario, testenv: TestEnvironment, namespace: str, tmp_path: Path, installed_crds: None
+) -> None:
+    fake = scenario.fake
+    with TcpProxy(server_address(testenv.kubeconfig)) as apiserver:
+        kubeconfig = kubeconfig_through(apiserver, testenv.kubeconfig, tmp_path)
+        operator = operator_process(
+            testenv, namespace, tmp_path / "operator.log", resync=5, kubeconfig=kubeconfig
+        )
+        try:
+            operator.start()
+            scenario.apply_app()
+            scenario.apply_web()
+            scenario.apply_api()
+            scenario.wait_ready("web", "api")
+
+            # `deletionPolicy: Delete`: the application goes, the config records the class as
+            # deleted, the Worker is uploaded with that migration, then kopf removes the
+            # finalizer. The upload is slowed; once the config says it, the API server path
+            # freezes, so the finalizer stays when the process dies.
+            fake.inject("workers.scripts.update", Fault.latency(2))
+            scenario.resources.kubectl("delete", "lc/api", "-n", namespace, "--wait=false")
+            wait_for(
+                "the deletion in the config",
+                lambda: "deleted_classes" in scenario.resources.config_map("demo-wrangler")["wrangler.jsonc"],
+                interval=0.05,
+            )
+            apiserver.hold()
+            wait_for(
+                "the upload with the deletion",
+                lambda: any(
+                    "deleted_classes" in str(r.body) for r in scenario.successful("workers.scripts.update")
+                ),
+            )
+            time.sleep(0.5)  # the handler returns; kopf's finalizer patch is sent and held
+            operator.kill()
+            apiserver.cut()
+            apiserver.release()
+            assert scenario.resources.get("lunoracontainer", "api") is not None  # the finalizer held it
+
+            operator.start()
+            wait_for(
+                "api to go", lambda: scenario.resources.get("lunoracontainer", "api") is None, timeout=60
+            )
+            scenario.wait_ready("web")
+            assert fake.application("demo-apicontainer") is None
+            assert len(scenario.successful("applications.delete")) == 1
+            assert_exactly_once(scenario, ["web"])
+        finally:
+            operator.stop()

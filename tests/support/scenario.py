@@ -231,7 +231,8 @@ def _resource(name: str, spec: Mapping[str, Any]) -> str:
 def assert_exactly_once(scenario: Scenario, containers: Iterable[str], *, built: bool | None = None) -> None:
     """The end state of the fault suite: each container Ready with exactly one application
     (created once), its status naming that application; the Worker's migrations a single chain
-    declaring each class once, in the ConfigMap and on Cloudflare alike; `job`'s image pushed
+    declaring each class once and deleting it at most once, in the ConfigMap and on Cloudflare
+    alike; `job`'s image pushed
     exactly once (and built at most once) when it is among `containers`."""
     fake, resources = scenario.fake, scenario.resources
     containers = sorted(containers)
@@ -251,6 +252,7 @@ def assert_exactly_once(scenario: Scenario, containers: Iterable[str], *, built:
     # Migrations: one chain of uploads, each class declared once.
     chain: list[str | None] = [None]
     declared: list[str] = []
+    deleted: list[str] = []
     for upload in scenario.successful("workers.scripts.update"):
         migrations = (upload.body.get("metadata") or {}).get("migrations")
         if migrations is None:
@@ -260,7 +262,9 @@ def assert_exactly_once(scenario: Scenario, containers: Iterable[str], *, built:
         )
         chain.append(migrations["new_tag"])
         declared += [c for step in migrations["steps"] for c in step.get("new_sqlite_classes", [])]
+        deleted += [c for step in migrations["steps"] for c in step.get("deleted_classes", [])]
     assert sorted(declared) == sorted(set(declared)), f"classes declared twice on Cloudflare: {declared}"
+    assert sorted(deleted) == sorted(set(deleted)), f"classes deleted twice on Cloudflare: {deleted}"
     script = fake.script("demo")
     assert script is not None
     assert script["migration_tag"] == chain[-1]
@@ -268,6 +272,9 @@ def assert_exactly_once(scenario: Scenario, containers: Iterable[str], *, built:
     history = json.loads(json.dumps(open_document(config, "jsonc").get(["migrations"])))
     in_config = [c for entry in history for c in entry.get("new_sqlite_classes", [])]
     assert sorted(in_config) == sorted(set(in_config)), f"classes declared twice in the config: {history}"
+    gone = [c for entry in history for c in entry.get("deleted_classes", [])]
+    assert sorted(gone) == sorted(set(gone)), f"classes deleted twice in the config: {history}"
+    assert sorted(gone) == sorted(deleted)
     assert {CLASSES[c] for c in containers} <= set(in_config)
     assert history[-1]["tag"] == script["migration_tag"]
     assert set(fake.namespaces("demo")) >= {CLASSES[c] for c in containers}
