@@ -166,13 +166,23 @@ def run(
     log_format: Annotated[LogFormat, typer.Option(help="Log line format.")] = LogFormat.full,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
     peering: Annotated[
-        str | None,
+        str,
         typer.Option(
-            help="Coordinate with other operator processes through this KopfPeering object; "
-            "only the one with the highest --priority is active."
+            help="Coordinate with other operator processes through this kopf peering object "
+            "(created if missing); only the one with the highest --priority is active."
         ),
+    ] = "lunora-operator",
+    priority: Annotated[
+        int | None,
+        typer.Option(help="Peering priority of this process; default: the earlier started, the higher."),
     ] = None,
-    priority: Annotated[int, typer.Option(help="Peering priority of this process.")] = 0,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone",
+            help="Do not peer: nothing then keeps a second process from acting too (run exactly one).",
+        ),
+    ] = False,
     resync_interval: Annotated[
         float, typer.Option(help="Seconds between drift checks of resources nothing changed.")
     ] = 600.0,
@@ -185,14 +195,31 @@ def run(
     metrics_address: Annotated[
         str, typer.Option(help="Address the metrics endpoint listens on.")
     ] = "0.0.0.0",
+    cloudflare_timeout: Annotated[
+        float, typer.Option(help="Seconds one Cloudflare API request may take.", min=0.1)
+    ] = 30.0,
+    cloudflare_deadline: Annotated[
+        float,
+        typer.Option(
+            help="Seconds one Cloudflare call may take with its retries; then the step backs off.", min=0
+        ),
+    ] = 60.0,
+    cloudflare_backoff: Annotated[
+        float,
+        typer.Option(
+            help="First wait before retrying a failed Cloudflare call (doubles, with jitter).", min=0
+        ),
+    ] = 0.5,
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
 
     import kopf
 
+    from lunora_operator.cloudflare import RetryPolicy
     from lunora_operator.controller import ControllerSettings
     from lunora_operator.images import ImagePipeline, ImageSettings
+    from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
     from lunora_operator.runtime import RunOptions, build_controller, run_operator
 
@@ -206,10 +233,15 @@ def run(
         all_namespaces=all_namespaces,
         kubeconfig=kubeconfig,
         liveness_endpoint=liveness,
-        standalone=peering is None,
+        standalone=standalone,
         priority=priority,
-        peering_name=peering or "lunora-operator",
+        peering_name=peering,
         settings=ControllerSettings(resync_interval=resync_interval),
+        cloudflare_retry=RetryPolicy(
+            deadline=cloudflare_deadline,
+            initial_backoff=cloudflare_backoff,
+            request_timeout=cloudflare_timeout,
+        ),
     )
     images = ImagePipeline(ImageSettings(build_root=build_root))
     if metrics_port is not None:
@@ -224,7 +256,11 @@ def run(
         finally:
             await images.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PeeringUnavailable as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
-from lunora_operator.cloudflare import CloudflareClients
+from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
 from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.handlers.inventory import KopfInventory
 from lunora_operator.kube.gateway import Kube, KubeGateway
+from lunora_operator.peering import DEFAULT_PEERING, ensure_peering_objects, start_time_priority
 from lunora_operator.reconcile.container import ImageResolver
 
 logger = logging.getLogger(__name__)
@@ -28,11 +30,13 @@ class RunOptions:
     all_namespaces: bool = False
     kubeconfig: Path | None = None
     liveness_endpoint: str | None = None
-    standalone: bool = True
-    """Without peering: one operator per cluster (Deployment with 1 replica, Recreate)."""
-    priority: int = 0
-    peering_name: str = "lunora-operator"
+    standalone: bool = False
+    """Without peering: nothing stops a second process from acting too (run one replica, Recreate)."""
+    priority: int | None = None
+    """Peering priority; None: from the start time, so the process already running stays active."""
+    peering_name: str = DEFAULT_PEERING
     settings: ControllerSettings = field(default_factory=ControllerSettings)
+    cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def kubernetes_client(kubeconfig: Path | None) -> client.ApiClient:
@@ -54,7 +58,7 @@ def build_controller(options: RunOptions, images: Callable[[Kube], ImageResolver
     kube = KubeGateway(kubernetes_client(options.kubeconfig))
     return Controller(
         kube=kube,
-        cloudflare=CloudflareClients(),
+        cloudflare=CloudflareClients(retry=options.cloudflare_retry),
         images=images(kube),
         inventory=KopfInventory(),
         settings=options.settings,
@@ -72,13 +76,24 @@ async def run_operator(
 
     if options.kubeconfig is not None:
         os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
+    priority = options.priority
+    if not options.standalone:
+        priority = start_time_priority(time.time()) if priority is None else priority
+        await asyncio.to_thread(
+            ensure_peering_objects,
+            kubernetes_client(options.kubeconfig),
+            options.peering_name,
+            options.namespaces,
+            options.all_namespaces,
+        )
     await kopf.operator(
         clusterwide=options.all_namespaces,
         namespaces=list(options.namespaces),
         liveness_endpoint=options.liveness_endpoint,
         standalone=options.standalone,
-        priority=options.priority,
-        # Naming a peering makes kopf require its CRD; standalone names none.
+        priority=priority,
+        # A named peering is mandatory for kopf: paused until the peering object shows no peer
+        # above this process. Standalone names none.
         peering_name=None if options.standalone else options.peering_name,
         memo=kopf.Memo(controller=controller),
         stop_flag=stop_flag,

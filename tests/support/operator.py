@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.support.kube import Kubectl
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
 OPERATOR = REPO_ROOT / ".venv" / "bin" / "lunora-operator"
+STARTED_LOGS: list[Path] = []
+"""The log of every operator process started in this session (the leak scan reads them)."""
 
 
 @dataclass
@@ -31,6 +34,7 @@ class OperatorProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
+        STARTED_LOGS.append(self.log_path)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(OPERATOR), "run", *self.args], stdout=log, stderr=subprocess.STDOUT, env=self.env
@@ -65,13 +69,24 @@ class OperatorProcess:
 
 
 def operator_process(
-    testenv: TestEnvironment, namespace: str, log_path: Path, *extra: str, resync: float = 30
+    testenv: TestEnvironment,
+    namespace: str,
+    log_path: Path,
+    *extra: str,
+    resync: float = 30,
+    kubeconfig: Path | None = None,
+    docker_host: str | None = None,
 ) -> OperatorProcess:
+    """`kubeconfig` and `docker_host` replace the test environment's (e.g. to reach a part
+    through a proxy the test controls)."""
     env = {
         **os.environ,
-        "DOCKER_HOST": testenv.docker_host,
-        "KUBECONFIG": str(testenv.kubeconfig),
+        "DOCKER_HOST": docker_host or testenv.docker_host,
+        "KUBECONFIG": str(kubeconfig or testenv.kubeconfig),
         "PYTHONUNBUFFERED": "1",
+        # kopf's peering identity: kept across restarts of this process, as a Pod's name is kept
+        # across restarts of its container (a new identity would wait out the old one's keep-alive).
+        "POD_ID": f"{namespace}-{uuid.uuid4().hex[:8]}",
     }
     env.pop("DOCKER_CONFIG", None)
     args = ["--namespace", namespace, "--resync-interval", str(resync), *extra]

@@ -11,6 +11,7 @@ from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
 from tests.support.kube import Kubectl
+from tests.support.leak_scan import leak_scan, pytest_terminal_summary  # noqa: F401  (every test that runs the operator ends with the leak scan)
 from tests.support.operator import OperatorProcess, Resources, operator_process
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
@@ -18,9 +19,9 @@ CRDS = Path(__file__).resolve().parents[2] / "crds"
 
 @pytest.fixture(scope="session")
 def installed_crds(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    for plural in ("lunoracontainers", "lunoraapps"):
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.lunora.sh")
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS), "-f", str(CRDS / "kopf"))
+    for crd in ("lunoracontainers.lunora.sh", "lunoraapps.lunora.sh", "kopfpeerings.kopf.dev"):
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
 
 
 @pytest.fixture

@@ -116,6 +116,12 @@ def may_have_been_processed(error: Exception) -> bool:
     return not (isinstance(error, ConnectionFailed) and not error.sent)
 
 
+def may_still_be_in_flight(error: Exception) -> bool:
+    """True when the request timed out on the client: Cloudflare may carry it out after the
+    client gave up, so looking it up at once can miss it."""
+    return isinstance(error, ConnectionFailed) and error.reason == "Timeout"
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a `Retry-After` header: delta-seconds or an HTTP date."""
     if not value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,7 +12,12 @@ import cloudflare
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_before_delay
 from tenacity.wait import wait_base, wait_random_exponential
 
-from lunora_operator.cloudflare.errors import CloudflareError, from_exception, may_have_been_processed
+from lunora_operator.cloudflare.errors import (
+    CloudflareError,
+    from_exception,
+    may_have_been_processed,
+    may_still_be_in_flight,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,12 +83,17 @@ async def call_checking_before_retry(
 ) -> T:
     """For a request that must not be carried out twice (a create): once an attempt failed in a
     way that may have gone through (lost answer, timeout, 5xx), every retry first runs `check`,
-    which returns the result if it did go through (or prepares the next attempt) and None to send again."""
+    which returns the result if it did go through (or prepares the next attempt) and None to send again.
+    After a timeout the check waits until the request has had as long again (`request_timeout`)
+    to be carried out: Cloudflare may still act on it after the client gave up."""
     uncertain = False
+    settled_at = 0.0
+    clock = asyncio.get_running_loop().time
 
     async def attempt() -> T:
-        nonlocal uncertain
+        nonlocal uncertain, settled_at
         if uncertain:
+            await asyncio.sleep(max(0.0, settled_at - clock()))
             done = await check()
             if done is not None:
                 return done
@@ -91,6 +102,8 @@ async def call_checking_before_retry(
         except cloudflare.APIError as error:
             mapped = from_exception(error, operation)
             uncertain = uncertain or may_have_been_processed(mapped)
+            if may_still_be_in_flight(mapped):
+                settled_at = clock() + policy.request_timeout
             raise mapped from None
 
     return await call_with_retries(policy, operation, attempt)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -83,8 +84,22 @@ class Kube(Protocol):
     async def exists(self, plural: str, namespace: str, name: str) -> bool: ...
 
 
+T = TypeVar("T")
+
+
 def _unavailable(error: ApiException, what: str) -> Exception:
     return KubeUnavailable(f"reading {what} failed: {error.status} {error.reason}")
+
+
+async def _in_thread(what: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs one client call in a worker thread. No answer at all (the API server restarting:
+    connection refused, reset or timed out) is KubeUnavailable, like a server error."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except urllib3.exceptions.HTTPError as error:
+        raise KubeUnavailable(
+            f"{what} failed: the API server did not answer ({type(error).__name__})"
+        ) from None
 
 
 class KubeGateway:
@@ -96,7 +111,9 @@ class KubeGateway:
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         try:
-            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            secret = await _in_thread(
+                f'reading Secret "{namespace}/{name}"', self._core.read_namespaced_secret, name, namespace
+            )
         except ApiException as error:
             if error.status == 404:
                 raise ReferenceMissing("Secret", namespace, name) from None
@@ -108,7 +125,12 @@ class KubeGateway:
 
     async def config_map(self, namespace: str, name: str) -> ConfigMapData | None:
         try:
-            found = await asyncio.to_thread(self._core.read_namespaced_config_map, name, namespace)
+            found = await _in_thread(
+                f'reading ConfigMap "{namespace}/{name}"',
+                self._core.read_namespaced_config_map,
+                name,
+                namespace,
+            )
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -146,11 +168,12 @@ class KubeGateway:
             ),
             data=dict(data),
         )
+        what = f'writing ConfigMap "{namespace}/{name}"'
         try:
             if resource_version is None:
-                await asyncio.to_thread(self._core.create_namespaced_config_map, namespace, body)
+                await _in_thread(what, self._core.create_namespaced_config_map, namespace, body)
             else:
-                await asyncio.to_thread(self._core.replace_namespaced_config_map, name, namespace, body)
+                await _in_thread(what, self._core.replace_namespaced_config_map, name, namespace, body)
         except ApiException as error:
             raise KubeUnavailable(
                 f'writing ConfigMap "{namespace}/{name}" failed: {error.status} {error.reason}'
@@ -162,7 +185,8 @@ class KubeGateway:
         """Merge-patches the status subresource; returns the object's new resourceVersion (None
         when the object is gone)."""
         try:
-            updated = await asyncio.to_thread(
+            updated = await _in_thread(
+                f"patching {plural} {namespace}/{name} status",
                 self._custom.patch_namespaced_custom_object_status,
                 GROUP,
                 VERSION,
@@ -184,8 +208,14 @@ class KubeGateway:
     async def exists(self, plural: str, namespace: str, name: str) -> bool:
         """Whether one of our custom objects exists (read past the watch cache)."""
         try:
-            await asyncio.to_thread(
-                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            await _in_thread(
+                f"reading {plural} {namespace}/{name}",
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
             )
         except ApiException as error:
             if error.status == 404:
