@@ -226,7 +226,15 @@ def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
     testenv = TestEnvironment.load()
     kubectl = Kubectl(binary=testenv.kubectl, kubeconfig=testenv.kubeconfig)
     kube = KubeClients.from_kubeconfig(testenv.kubeconfig)
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        str(REPO / "crds"),
+        "-f",
+        str(REPO / "crds" / "kopf"),
+    )
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
     kube.create_namespace(namespace)
     kube.wait_for_service_account(namespace, "default")

@@ -17,7 +17,7 @@ mkdir -p "$run_dir"
 kubectl() { "$LUNORA_TEST_KUBECTL" --kubeconfig "$LUNORA_TEST_KUBECONFIG" "$@"; }
 operator="$REPO_ROOT/.venv/bin/lunora-operator"
 
-kubectl apply --server-side --force-conflicts -f "$REPO_ROOT/crds" >/dev/null
+kubectl apply --server-side --force-conflicts -f "$REPO_ROOT/crds" -f "$REPO_ROOT/crds/kopf" >/dev/null
 kubectl get namespace "$namespace" >/dev/null 2>&1 || kubectl create namespace "$namespace" >/dev/null
 # The example Dockerfile builds FROM a locally imported base image under a stable name.
 docker tag "$LUNORA_TEST_BASE_IMAGE" lunora-test/busybox:example
