@@ -104,11 +104,13 @@ def test_killed_after_the_upload_after_the_create_and_before_the_status_patch(
 
             # Before the status patch: a new container's create is slowed; while it is under way
             # the API server path freezes, so the patch that follows cannot be sent.
-            fake.inject("applications.create", Fault.latency(3))
+            slow_create = Fault.latency(3)
+            fake.inject("applications.create", slow_create)
             operator.start()
             scenario.wait_ready("web")
             scenario.apply_api()
-            scenario.wait_for_lookup("api")
+            # The fault is taken when the create arrives; it is answered 3 s later.
+            wait_for("the create to arrive", lambda: slow_create.times == 0, interval=0.02)
             apiserver.hold()
             wait_for("the create", lambda: fake.application("demo-apicontainer"), interval=0.02)
             time.sleep(0.5)  # the answer arrives, the status patch is sent and held

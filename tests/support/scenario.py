@@ -135,15 +135,6 @@ spec:
 
         wait_for("the rollout", rolled_out)
 
-    def wait_for_lookup(self, container: str) -> None:
-        """Until the operator looked up the container's application: its create comes next."""
-        name = f"demo-{CLASSES[container].lower()}"
-        wait_for(
-            f"the lookup of {name}",
-            lambda: [r for r in self.fake.requests("applications.list") if r.query.get("name") == name],
-            interval=0.02,
-        )
-
     def wait_ready(self, *containers: str, timeout: float = 120) -> dict[str, dict[str, Any]]:
         found = {
             name: self.resources.wait_condition("lunoracontainer", name, timeout=timeout)
