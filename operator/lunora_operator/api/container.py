@@ -106,8 +106,8 @@ class BuildContext(ApiModel):
         ]
         | None
     ) = None
-    """A directory relative to the wrangler config (offline `render`) or to the operator's working
-    directory; wrangler builds it."""
+    """A directory relative to the wrangler config (offline `render`, where wrangler builds it) or
+    to the operator's `--build-root` (the operator builds it; refused without a build root)."""
 
 
 class ImageBuild(ApiModel):
