@@ -213,6 +213,7 @@ def run(
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
+    import concurrent.futures
 
     import kopf
 
@@ -250,6 +251,10 @@ def run(
         prometheus_client.start_http_server(metrics_port, addr=metrics_address)
 
     async def main() -> None:
+        # Image pushes hold a worker thread for minutes; Kubernetes calls must not queue behind them.
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lunora")
+        )
         controller = build_controller(options, lambda kube: PipelineImageResolver(images, kube))
         try:
             await run_operator(options, controller)

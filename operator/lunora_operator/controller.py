@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from lunora_operator.api.resources import LunoraApp
+from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
-from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
+from lunora_operator.kube.gateway import Kube, KubeRefused, KubeUnavailable
 from lunora_operator.metrics import APP_RENDERS, RECONCILES, STATUS_WRITES
 from lunora_operator.reconcile.app_pipeline import AppPipeline
-from lunora_operator.reconcile.app_render import account_client, container_names
+from lunora_operator.reconcile.app_render import api_account, container_names
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, Inventory
 from lunora_operator.reconcile.cloudflare_edge import step_error
 from lunora_operator.reconcile.conditions import READY, find
@@ -29,6 +30,9 @@ from lunora_operator.reconcile.status import StatusDraft, merge_patch, next_stat
 logger = logging.getLogger(__name__)
 
 REQUESTED_AT = "reconcile.lunora.sh/requestedAt"
+STALLED_RECHECK_SECONDS = 120.0
+STATUS_LIST_LIMIT = 256
+"""The most entries `LunoraApp.status.containers` / `durableObjectNamespaceIds` may hold."""
 CONTAINERS = "lunoracontainers"
 APPS = "lunoraapps"
 
@@ -116,16 +120,7 @@ class Controller:
         return self.coordinators[key]
 
     async def account_for(self, app: LunoraApp, namespace: str) -> AccountClient:
-        account = app.spec.cloudflare
-        assert account is not None
-        ref = account.api_token_secret_ref
-        try:
-            token = await self.kube.secret_value(namespace, ref.name, ref.key)
-        except ReferenceMissing as missing:
-            raise Waiting("SecretNotFound", f"API token: {missing}") from None
-        except KubeUnavailable as error:
-            raise Transient("KubernetesUnavailable", str(error)) from None
-        return account_client(self.cloudflare, account, namespace, token)
+        return await api_account(self.kube, self.cloudflare, app, namespace)
 
     def wakeup(self, uid: str) -> Wakeup:
         return self.wakeups.setdefault(uid, Wakeup())
@@ -138,6 +133,20 @@ class Controller:
 
     def forget(self, uid: str) -> None:
         self.wakeups.pop(uid, None)
+        self.written.pop(uid, None)
+
+    def watched(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """A watch event of either kind: wake the object's loop on a change of its spec or of
+        its reconcile request; when a container is gone, its app renders without it."""
+        metadata = body.get("metadata") or {}
+        uid = str(metadata.get("uid"))
+        if event_type == "DELETED":
+            self.forget(uid)
+            if body.get("kind") == "LunoraContainer":
+                record = ContainerRecord.from_body(body)
+                self.background(self.coordinator(record.app_key).request())
+            return
+        self.notice(uid, int(metadata.get("generation") or 0), _requested_at(body))
 
     def background(self, work: Awaitable[Any]) -> None:
         """Runs `work` without waiting for it; errors are logged, never lost silently."""
@@ -217,9 +226,24 @@ class Controller:
     # --- apps -----------------------------------------------------------------------------------
 
     async def _run_app(self, key: AppKey, memory: AppMemory, observe: bool) -> AppOutcome:
-        outcome = await self.pipeline.run(key, memory, observe)
-        APP_RENDERS.labels(*key).inc()
         record = self.inventory.app(key)
+        if record is not None and memory.app_uid not in (None, record.uid):
+            # A new LunoraApp under an old name: nothing the old one learnt holds for it.
+            fresh = AppMemory(app_uid=record.uid, image_refs=memory.image_refs, released=memory.released)
+            vars(memory).update(vars(fresh))
+        if record is not None:
+            memory.app_uid = record.uid
+        previous = self.coordinator(key).last
+        try:
+            outcome = await self.pipeline.run(key, memory, observe)
+        except Exception as error:  # a bug must not take every container's loop down with it
+            logger.exception("the render of LunoraApp %s/%s failed", *key)
+            outcome = AppOutcome(
+                draft=StatusDraft(record.generation if record else None), error=internal(error)
+            )
+        APP_RENDERS.labels(*key).inc()
+        if outcome.error is None and (previous is None or previous.error is not None):
+            self._wake_containers(key)  # those that stopped at the app's error go on now
         if record is not None and not outcome.suspended:
             body = record.body
             requested = (record.wire.get("metadata") or {}).get("annotations", {}).get(REQUESTED_AT)
@@ -229,6 +253,11 @@ class Controller:
             except KubeUnavailable as error:
                 logger.warning("writing the status of LunoraApp %s/%s failed: %s", *key, error)
         return outcome
+
+    def _wake_containers(self, key: AppKey) -> None:
+        for container in self.inventory.containers(key):
+            if container.uid in self.wakeups:
+                self.wakeups[container.uid].event.set()
 
     async def reconcile_app(self, body: Mapping[str, Any], observe_cloudflare: bool = True) -> AppOutcome:
         record = AppRecord.from_body(body)
@@ -273,21 +302,33 @@ class Controller:
             error = await self.reconcile_container(body)
         except KubeUnavailable as error_:
             logger.warning("%s", error_)
-            return 5.0
-        return error.delay if error is not None and error.kind != "stalled" else self.settings.resync_interval
+            return self._after_kube_error(error_)
+        return self._next_pass_in(error)
+
+    def _after_kube_error(self, error: KubeUnavailable) -> float:
+        """No answer: soon again. Refused (RBAC, an invalid write): at the next drift check."""
+        return self.settings.resync_interval if isinstance(error, KubeRefused) else 5.0
+
+    def _next_pass_in(self, error: StepError | None) -> float:
+        """A retryable error's delay; a stalled resource every 2 minutes (what stalls it may be in a
+        ConfigMap or Secret, which the operator does not watch); otherwise the drift interval."""
+        if error is None:
+            return self.settings.resync_interval
+        if error.kind == "stalled":
+            return min(STALLED_RECHECK_SECONDS, self.settings.resync_interval)
+        return error.delay
 
     async def app_loop(self, body: Mapping[str, Any], stopped: Any) -> None:
         uid = str(body["metadata"]["uid"])
 
         async def one_pass() -> float:
-            outcome = await self.reconcile_app(body)
+            try:
+                outcome = await self.reconcile_app(body)
+            except KubeUnavailable as unavailable:
+                logger.warning("%s", unavailable)
+                return self._after_kube_error(unavailable)
             RECONCILES.labels(APPS, outcome.error.kind if outcome.error else "ready").inc()
-            error = outcome.error
-            return (
-                error.delay
-                if error is not None and error.kind != "stalled"
-                else self.settings.resync_interval
-            )
+            return self._next_pass_in(outcome.error)
 
         await self._loop(uid, stopped, one_pass)
 
@@ -312,31 +353,81 @@ class Controller:
         while that cannot finish; the finalizer stays until it does."""
         record = ContainerRecord.from_body(body)
         app_record = self.inventory.app(record.app_key)
-        if app_record is None:
-            self.events(
-                body,
-                "Warning",
-                "AppMissing",
-                f'LunoraApp "{record.app}" is gone, so the Cloudflare application was left in place',
-            )
-            return
-        app = app_record.resource()
-        resource = record.resource()
-        names = container_names(resource, app)
-        account = await self.account_for(app, record.namespace)
+        memory = self.coordinators[record.app_key].memory if record.app_key in self.coordinators else None
+        name = _deployed_application(body, app_record)
+        if name is not None:
+            account = await self._cleanup_account(record, app_record, memory)
+            if account is None:
+                self.events(
+                    body,
+                    "Warning",
+                    "ApplicationLeft",
+                    f"LunoraApp {record.app} and its API token are gone, so the Cloudflare application "
+                    f"{name} was left in place; delete it with `wrangler containers delete`",
+                )
+                return
+            try:
+                live = await account.applications.observe(name)
+                if live is not None:
+                    await account.applications.delete(live.id, name)
+                    logger.info("deleted application %s (%s)", name, live.id)
+            except CloudflareError as error:
+                raise step_error(error) from None
+        if app_record is None or app_record.deleting:
+            return  # the app goes too: there is no config left to render it out of
         coordinator = self.coordinator(record.app_key)
-        name = names.application_name
-        try:
-            live = await account.applications.observe(name)
-            if live is not None:
-                await account.applications.delete(live.id, name)
-                logger.info("deleted application %s (%s)", name, live.id)
-        except CloudflareError as error:
-            raise step_error(error) from None
         coordinator.memory.released.add(record.name)
         outcome = await coordinator.request()
         if record.name in outcome.rendered or outcome.error is not None:
             raise outcome.error or Waiting("RenderPending", "the config still lists the container")
+
+    async def _cleanup_account(
+        self, record: ContainerRecord, app_record: AppRecord | None, memory: AppMemory | None
+    ) -> AccountClient | None:
+        """The account to delete an application with: from the app's token, else the last one the
+        app used; None when neither exists any more and the app is gone for good."""
+        try:
+            if app_record is None:
+                raise Waiting("AppNotFound", f'LunoraApp "{record.app}" not found')
+            return await self.account_for(app_record.resource(), record.namespace)
+        except (StepError, ResourceInvalid):
+            if memory is not None and memory.account is not None:
+                return memory.account
+            if app_record is None or app_record.deleting:
+                return None
+            raise
+
+    async def finalize_app(self, body: Mapping[str, Any]) -> None:
+        """An app deleted together with its containers (kubectl delete -f, a namespace going)
+        stays until their finalizers have removed their applications with its token."""
+        record = AppRecord.from_body(body)
+        leaving = [c.name for c in self.inventory.containers(record.key) if c.deleting]
+        if leaving:
+            raise Waiting(
+                "ContainersDeleting",
+                f"waiting for LunoraContainer {', '.join(sorted(leaving))} to remove their Cloudflare applications",
+                retry_after=2.0,
+            )
+
+
+def _deployed_application(body: Mapping[str, Any], app_record: AppRecord | None) -> str | None:
+    """The application a container deployed: as its status recorded it, else as its spec and
+    app name it (None when neither can say: nothing was deployed under a name we can know)."""
+    recorded = (body.get("status") or {}).get("applicationName")
+    if recorded:
+        return str(recorded)
+    if app_record is None:
+        return None
+    try:
+        return container_names(
+            ContainerRecord.from_body(body).resource(), app_record.resource()
+        ).application_name
+    except ResourceInvalid:
+        return None
+
+
+def internal(error: Exception) -> StepError:
+    return Transient("InternalError", f"unexpected {type(error).__name__}; see the operator log")
 
 
 def _requested_at(body: Mapping[str, Any]) -> str | None:
@@ -351,18 +442,20 @@ def app_status(outcome: AppOutcome) -> StatusDraft:
     draft.fact("mode", "cloudflare")
     if outcome.config_hash is not None:
         rendered = sorted(outcome.rendered.values(), key=lambda r: r.name)
+        # The status lists stop at the CRD's bound; containerCount still counts them all.
+        listed = rendered[:STATUS_LIST_LIMIT]
         draft.fact(
             "containers",
             [
                 {"name": r.name, "className": r.names.class_name, "bindingName": r.names.binding_name}
-                for r in rendered
+                for r in listed
             ],
         )
         draft.fact("containerCount", len(rendered))
         draft.fact("migrationTag", outcome.migration_tag)
         draft.fact("configHash", outcome.config_hash)
         draft.fact("outputConfigMap", outcome.output_config_map)
-        classes = {r.names.class_name for r in rendered}
+        classes = {r.names.class_name for r in listed}
         ids = {name: value for name, value in outcome.namespace_ids.items() if name in classes}
         draft.fact("durableObjectNamespaceIds", ids or None)
     if outcome.worker_version is not None:

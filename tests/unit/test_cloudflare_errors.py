@@ -11,6 +11,7 @@ import pytest
 
 from lunora_operator.cloudflare import (
     AuthFailed,
+    CloudflareClients,
     Conflict,
     ConnectionFailed,
     InvalidRequest,
@@ -26,6 +27,10 @@ from lunora_operator.cloudflare.errors import (
     parse_retry_after,
     readable_message,
 )
+from lunora_operator.testing import FakeCloudflare
+from tests.support.cloudflare import FAST_RETRY, TOKEN
+
+pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
 
 def envelope(message: str, code: int = 1000) -> dict[str, object]:
@@ -141,3 +146,24 @@ def test_status_errors_of_the_sdk_are_mapped() -> None:
     assert error.retry_after == 3.0
     with pytest.raises(TypeError):
         from_exception(ValueError("not from the SDK"), "op")
+
+
+async def test_a_token_with_a_trailing_newline_works_and_one_with_inner_whitespace_is_refused(
+    fake: FakeCloudflare,
+) -> None:
+    clients = CloudflareClients(retry=FAST_RETRY)
+    try:
+        account = clients.for_account(fake.account_id, TOKEN + "\n", base_url=fake.base_url)
+        assert await account.applications.observe("missing") is None
+        with pytest.raises(AuthFailed) as refused:
+            clients.for_account(fake.account_id, "half token", base_url=fake.base_url)
+        assert "half" not in str(refused.value)
+    finally:
+        await clients.aclose()
+
+
+def test_a_refused_header_never_quotes_the_request() -> None:
+    cause = httpx.LocalProtocolError("Illegal header value b'Bearer s3cr3t-token'")
+    mapped = from_exception(connection_error(cause), "op")
+    assert "s3cr3t" not in str(mapped)
+    assert "LocalProtocolError" in str(mapped)

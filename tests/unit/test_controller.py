@@ -196,6 +196,7 @@ async def test_the_finalizer_raises_until_the_container_has_left_the_worker(harn
     deleting = harness.apply(_deleting(await _ready_web(harness)))
 
     harness.kube.delete_secret(TOKEN_SECRET)
+    harness.controller.coordinator(harness.key).memory.account = None  # as after a restart
     with pytest.raises(Waiting, match="API token"):
         await harness.controller.finalize_container(deleting)
     assert harness.fake.application("demo-webcontainer") is not None
@@ -211,15 +212,54 @@ async def test_the_finalizer_raises_until_the_container_has_left_the_worker(harn
     assert "WebContainer" not in harness.fake.namespaces("demo")
 
 
-async def test_the_finalizer_leaves_cloudflare_alone_when_the_app_is_gone(harness: Harness) -> None:
+async def test_a_token_deleted_first_still_cleans_up_with_the_account_last_used(harness: Harness) -> None:
+    """kubectl delete -f examples/: the token Secret goes before the containers."""
+    deleting = harness.apply(_deleting(await _ready_web(harness)))
+    harness.kube.delete_secret(TOKEN_SECRET)
+
+    await harness.controller.finalize_container(deleting)
+
+    assert harness.fake.application("demo-webcontainer") is None
+    assert "WebContainer" not in harness.fake.namespaces("demo")
+
+
+async def test_with_the_app_gone_the_application_is_deleted_with_the_account_last_used(
+    harness: Harness,
+) -> None:
     deleting = harness.apply(_deleting(await _ready_web(harness)))
     harness.remove("LunoraApp", "demo")
     harness.fake.clear_requests()
 
     await harness.controller.finalize_container(deleting)
 
+    assert harness.fake.application("demo-webcontainer") is None
+    assert [r.operation for r in harness.mutations()] == ["applications.delete"]  # no config left to upload
+
+
+async def test_with_the_app_and_every_account_gone_the_application_is_left_with_a_warning(
+    harness: Harness,
+) -> None:
+    deleting = harness.apply(_deleting(await _ready_web(harness)))
+    harness.remove("LunoraApp", "demo")
+    harness.controller.coordinator(harness.key).memory.account = None
+    harness.fake.clear_requests()
+
+    await harness.controller.finalize_container(deleting)
+
     assert harness.fake.requests() == []
-    assert harness.events[-1][1:3] == ("Warning", "AppMissing")
+    assert harness.events[-1][1:3] == ("Warning", "ApplicationLeft")
+
+
+async def test_an_app_deleted_with_its_containers_waits_for_their_finalizers(harness: Harness) -> None:
+    web = await _ready_web(harness)
+    app = harness.current("LunoraApp", "demo")
+    harness.apply(_deleting(web))
+
+    with pytest.raises(Waiting, match="web"):
+        await harness.controller.finalize_app(app)
+
+    harness.remove("LunoraContainer", "web")
+    await harness.controller.finalize_app(app)
 
 
 async def test_notice_wakes_a_loop_only_for_a_new_generation_or_reconcile_request(harness: Harness) -> None:

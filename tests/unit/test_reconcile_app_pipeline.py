@@ -18,6 +18,7 @@ from lunora_operator.reconcile.errors import Stalled, Waiting
 from lunora_operator.reconcile.records import ContainerRecord
 from lunora_operator.testing import Fault
 from tests.support.reconcile import (
+    BASE_CONFIG_MAP,
     BUILT_IMAGE,
     OUTPUT_CONFIG_MAP,
     Harness,
@@ -403,3 +404,18 @@ async def test_a_name_collision_holds_the_newer_container_while_the_older_render
     assert run.error.reason == "NameCollision"
     stalled = run.draft.conditions["Stalled"]
     assert (stalled.status, stalled.reason) == ("True", "NameCollision")
+
+
+async def test_a_bundle_upload_refuses_bindings_it_would_drop(harness: Harness) -> None:
+    base = '{\n  "name": "demo",\n  "kv_namespaces": [{"binding": "CACHE", "id": "abc"}]\n}\n'
+    harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": base})
+    harness.apply(harness.app())
+    harness.apply(container_body("web"))
+
+    outcome = await harness.run_app(AppMemory())
+
+    assert outcome.error is not None
+    assert outcome.error.kind == "stalled"
+    assert outcome.error.reason == "BindingsNotUploaded"
+    assert "`kv_namespaces`" in outcome.error.message
+    assert harness.uploads() == []

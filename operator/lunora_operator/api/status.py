@@ -138,4 +138,4 @@ class LunoraAppStatus(CommonStatus):
     ) = None
     """Durable Object namespace id per class."""
     worker_version_id: Annotated[str, Field(max_length=128)] | None = None
-    """Worker version last uploaded by the operator."""
+    """Etag of the Worker script the operator last uploaded."""

@@ -115,8 +115,16 @@ class CloudflareClients:
         self._clients: dict[tuple[str, str, str], AccountClient] = {}
 
     def for_account(self, account_id: str, token: str, base_url: str | None = None) -> AccountClient:
-        if not token.strip():
+        # A Secret made with --from-file usually ends in a newline; inside, whitespace or a
+        # control character can only be a mistake (and would end up in an HTTP header error).
+        token = token.strip()
+        if not token:
             raise AuthFailed(f"the API token for account {account_id} is empty")
+        if any(character.isspace() or not character.isprintable() for character in token):
+            raise AuthFailed(
+                f"the API token for account {account_id} holds whitespace or control characters; "
+                "store the token alone in the Secret"
+            )
         base_url = base_url or DEFAULT_BASE_URL
         key = (account_id, base_url, hashlib.sha256(token.encode()).hexdigest())
         client = self._clients.get(key)

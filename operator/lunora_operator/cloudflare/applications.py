@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lunora_operator.cloudflare.errors import NamespaceMismatch, NotFound, PermanentError
+from lunora_operator.cloudflare.errors import CloudflareError, NamespaceMismatch, NotFound, PermanentError
 from lunora_operator.cloudflare.models import (
     Application,
     ApplicationUpdate,
@@ -228,6 +228,7 @@ class Applications:
         self._listing: dict[str, Application] = {}
         self._listed_at: float | None = None
         self._listing_turn: asyncio.Lock | None = None
+        self._listing_failure: tuple[float, CloudflareError] | None = None
         self._changed: dict[str, float] = {}
         """Name -> when this process last created, updated or deleted it (loop time)."""
 
@@ -236,6 +237,10 @@ class Applications:
 
     def _mark_changed(self, name: str) -> None:
         self._changed[name] = self._now()
+
+    def forget(self, name: str) -> None:
+        """The next observe of `name` looks it up on its own instead of trusting the listing."""
+        self._mark_changed(name)
 
     async def _list_all(self) -> dict[str, Application]:
         listed: dict[str, Application] = {}
@@ -251,9 +256,17 @@ class Applications:
         if self._listing_turn is None:
             self._listing_turn = asyncio.Lock()
         async with self._listing_turn:  # one listing in flight; the others wait for it
+            failed = self._listing_failure
+            if failed is not None and self._now() - failed[0] <= max_age:
+                raise failed[1]  # the listing the waiters queued behind just failed: so do they
             if self._listed_at is None or self._now() - self._listed_at > max_age:
                 started = self._now()
-                self._listing = await self._account.call("listing applications", self._list_all)
+                try:
+                    self._listing = await self._account.call("listing applications", self._list_all)
+                except CloudflareError as error:
+                    self._listing_failure = (self._now(), error)
+                    raise
+                self._listing_failure = None
                 self._listed_at = started
             return self._listing
 
@@ -315,20 +328,24 @@ class Applications:
         rollout kind "none"). Refuses an application bound to another namespace."""
         check_namespace(live, namespace_id)
         plan = plan_update(live, desired)
-        if plan.edit or plan.target_configuration is not None:
-            self._mark_changed(live.name)
+        if not (plan.edit or plan.target_configuration is not None):
+            return ApplicationUpdate(patched=False, rollout_id=None, differences=plan.differences)
         patched = False
-        if plan.edit:
-            await self._account.call(
-                f"updating application {live.name}",
-                lambda: self._sdk.containers.applications.edit(
-                    live.id, account_id=self._account.account_id, **plan.edit
-                ),
-            )
-            patched = True
         rollout_id: str | None = None
-        if plan.target_configuration is not None and desired.rollout.kind != "none":
-            rollout_id = await self._roll_out(live, desired, plan.target_configuration)
+        try:
+            if plan.edit:
+                await self._account.call(
+                    f"updating application {live.name}",
+                    lambda: self._sdk.containers.applications.edit(
+                        live.id, account_id=self._account.account_id, **plan.edit
+                    ),
+                )
+                patched = True
+            if plan.target_configuration is not None and desired.rollout.kind != "none":
+                rollout_id = await self._roll_out(live, desired, plan.target_configuration)
+        finally:
+            # After the writes: a listing that started while they were under way is not trusted.
+            self._mark_changed(live.name)
         return ApplicationUpdate(patched=patched, rollout_id=rollout_id, differences=plan.differences)
 
     async def _roll_out(self, live: Application, desired: DesiredApplication, target: dict[str, Any]) -> str:
@@ -362,8 +379,6 @@ class Applications:
     async def delete(self, application_id: str, name: str | None = None) -> bool:
         """Deletes the application; False when it was already gone. Give its `name` so cached
         observations forget it."""
-        if name is not None:
-            self._mark_changed(name)
         try:
             await self._account.call(
                 f"deleting application {application_id}",
@@ -373,4 +388,7 @@ class Applications:
             )
         except NotFound:
             return False
+        finally:
+            if name is not None:
+                self._mark_changed(name)
         return True

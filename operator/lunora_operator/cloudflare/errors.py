@@ -218,7 +218,9 @@ def from_exception(error: Exception, operation: str) -> CloudflareError:
     if isinstance(error, cloudflare.APIConnectionError):
         cause = error.__cause__
         sent = not isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout))
-        detail = f"{type(cause).__name__}: {cause}" if cause is not None else "connection error"
+        # Never the cause's text: an httpx protocol error quotes the request header it refused,
+        # which holds the token.
+        detail = type(cause).__name__ if cause is not None else "connection error"
         return ConnectionFailed(f"{operation}: connection to Cloudflare failed ({detail})", sent=sent)
     if isinstance(error, cloudflare.APIResponseValidationError):
         return ServerError(

@@ -1,4 +1,5 @@
-"""LunoraApp: an index by name and a reconcile loop per object (the app's shared render)."""
+"""LunoraApp: an index by name, a reconcile loop per object (the app's shared render), and a
+finalizer that outlives the app's containers being deleted with it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import kopf
 
 from lunora_operator.api.base import GROUP, VERSION
-from lunora_operator.controller import Controller
-from lunora_operator.handlers.containers import _controller
+from lunora_operator.handlers.common import controller_of, temporary
+from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.records import AppRecord
 
 PLURAL = "lunoraapps"
@@ -21,24 +22,18 @@ def app_index(body: kopf.Body, **_: Any) -> dict[Any, AppRecord]:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def app_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    controller: Controller = _controller(memo, kwargs)
-    metadata = body.get("metadata") or {}
-    uid = str(metadata.get("uid"))
-    if event.get("type") == "DELETED":
-        controller.forget(uid)
-        return
-    annotations = metadata.get("annotations") or {}
-    controller.notice(
-        uid, int(metadata.get("generation") or 0), annotations.get("reconcile.lunora.sh/requestedAt")
-    )
+async def app_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    controller_of(memo, kwargs).watched(str(event.get("type")), body)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, id="reconcile", cancellation_timeout=30.0)
-async def app_daemon(
-    body: kopf.Body,
-    stopped: kopf.DaemonStopped,
-    memo: kopf.Memo,
-    **kwargs: Any,
-) -> None:
-    await _controller(memo, kwargs).app_loop(body, stopped)
+async def app_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, memo: kopf.Memo, **kwargs: Any) -> None:
+    await controller_of(memo, kwargs).app_loop(body, stopped)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, id="outlive-containers")
+async def app_deleted(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    try:
+        await controller_of(memo, kwargs).finalize_app(body)
+    except StepError as error:
+        raise temporary(error) from None

@@ -35,6 +35,17 @@ class KubeUnavailable(RuntimeError):
     """The API server did not answer or answered with a server error."""
 
 
+class KubeRefused(KubeUnavailable):
+    """The API server answered and refused (403: the operator's RBAC lacks a rule; 422: the object
+    is invalid). Asking again changes nothing until a person does."""
+
+
+def api_error(error: ApiException, what: str) -> KubeUnavailable:
+    """An ApiException as the operator's error: the API server's own reason, never the body."""
+    text = f"{what} failed: {error.status} {error.reason}"
+    return KubeRefused(text) if error.status in (401, 403, 422) else KubeUnavailable(text)
+
+
 @dataclass(frozen=True)
 class ConfigMapData:
     name: str
@@ -87,10 +98,6 @@ class Kube(Protocol):
 T = TypeVar("T")
 
 
-def _unavailable(error: ApiException, what: str) -> Exception:
-    return KubeUnavailable(f"reading {what} failed: {error.status} {error.reason}")
-
-
 async def _in_thread(what: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs one client call in a worker thread. No answer at all (the API server restarting:
     connection refused, reset or timed out) is KubeUnavailable, like a server error."""
@@ -117,11 +124,16 @@ class KubeGateway:
         except ApiException as error:
             if error.status == 404:
                 raise ReferenceMissing("Secret", namespace, name) from None
-            raise _unavailable(error, f'Secret "{namespace}/{name}"') from None
+            raise api_error(error, f'reading Secret "{namespace}/{name}"') from None
         data = secret.data or {}
         if key not in data:
             raise ReferenceMissing("Secret", namespace, name, key)
-        return base64.b64decode(data[key]).decode()
+        try:
+            return base64.b64decode(data[key]).decode()
+        except UnicodeDecodeError:
+            raise KubeRefused(
+                f'Secret "{namespace}/{name}" key "{key}" is not UTF-8 text; store the value as text'
+            ) from None
 
     async def config_map(self, namespace: str, name: str) -> ConfigMapData | None:
         try:
@@ -134,7 +146,7 @@ class KubeGateway:
         except ApiException as error:
             if error.status == 404:
                 return None
-            raise _unavailable(error, f'ConfigMap "{namespace}/{name}"') from None
+            raise api_error(error, f'reading ConfigMap "{namespace}/{name}"') from None
         metadata = found.metadata or client.V1ObjectMeta()
         return ConfigMapData(
             name=name,
@@ -175,9 +187,7 @@ class KubeGateway:
             else:
                 await _in_thread(what, self._core.replace_namespaced_config_map, name, namespace, body)
         except ApiException as error:
-            raise KubeUnavailable(
-                f'writing ConfigMap "{namespace}/{name}" failed: {error.status} {error.reason}'
-            ) from None
+            raise api_error(error, what) from None
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
@@ -199,9 +209,7 @@ class KubeGateway:
         except ApiException as error:
             if error.status == 404:
                 return None
-            raise KubeUnavailable(
-                f"patching {plural} {namespace}/{name} status failed: {error.status}"
-            ) from None
+            raise api_error(error, f"patching {plural} {namespace}/{name} status") from None
         metadata = updated.get("metadata") if isinstance(updated, dict) else None
         return str(metadata["resourceVersion"]) if metadata and "resourceVersion" in metadata else None
 
@@ -220,5 +228,5 @@ class KubeGateway:
         except ApiException as error:
             if error.status == 404:
                 return False
-            raise KubeUnavailable(f"reading {plural} {namespace}/{name} failed: {error.status}") from None
+            raise api_error(error, f"reading {plural} {namespace}/{name}") from None
         return True

@@ -18,7 +18,7 @@ from lunora_operator.planner import DeployedMigrations, PlanError, PlanInput, Re
 from lunora_operator.reconcile.app_run import AppRun, Inventory, RenderedContainer
 from lunora_operator.reconcile.cloudflare_edge import step_error
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED
-from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.errors import Stalled, Waiting, kube_step_error
 from lunora_operator.reconcile.worker import container_entry
 from lunora_operator.wrangler.document import FILE_NAMES, open_document
 
@@ -47,18 +47,32 @@ def container_names(resource: LunoraContainer, app: LunoraApp) -> ContainerNames
     )
 
 
-async def resolve_account(run: AppRun, kube: Kube, cloudflare: CloudflareClients) -> None:
-    """The API token from its Secret, and the account client (one rate limiter per account)."""
-    account = run.app.spec.cloudflare
+async def api_account(
+    kube: Kube, cloudflare: CloudflareClients, app: LunoraApp, namespace: str
+) -> AccountClient:
+    """The API token from its Secret, and the account's client (one rate limiter per account)."""
+    account = app.spec.cloudflare
     assert account is not None  # the CRD requires it in cloudflare mode
     ref = account.api_token_secret_ref
     try:
-        token = await kube.secret_value(run.record.namespace, ref.name, ref.key)
+        token = await kube.secret_value(namespace, ref.name, ref.key)
     except ReferenceMissing as missing:
         raise Waiting("SecretNotFound", f"API token: {missing}; create it and the app continues") from None
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
-    run.account = account_client(cloudflare, account, run.record.namespace, token)
+        raise kube_step_error(error) from None
+    return account_client(cloudflare, account, namespace, token)
+
+
+async def resolve_account(run: AppRun, kube: Kube, cloudflare: CloudflareClients) -> None:
+    try:
+        run.account = await api_account(kube, cloudflare, run.app, run.record.namespace)
+    except Waiting:
+        # A deletion under way finishes with the token it started with, even when its Secret
+        # went first (kubectl delete -f, a namespace deletion); anything else waits for it.
+        if not (run.memory.released and run.memory.account is not None):
+            raise
+        run.account = run.memory.account
+    run.memory.account = run.account
 
 
 def account_client(
@@ -90,7 +104,7 @@ async def read_inputs(run: AppRun, kube: Kube) -> None:
     except ReferenceMissing as missing:
         raise Waiting("ConfigMapNotFound", f"base config: {missing}") from None
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
+        raise kube_step_error(error) from None
     recorded = run.output.data.get(STATE_KEY) if run.output else None
     if recorded is not None:
         try:
@@ -141,7 +155,7 @@ async def _still_exists(kube: Kube, namespace: str, name: str) -> bool:
     try:
         return await kube.exists(CONTAINERS_PLURAL, namespace, name)
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
+        raise kube_step_error(error) from None
 
 
 async def select_members(
@@ -270,11 +284,13 @@ async def render_config(run: AppRun, inventory: Inventory, kube: Kube, flavour: 
         if entry is not None:
             run.rendered[member.metadata.name] = RenderedContainer(member.metadata.name, names, entry)
     await _publish(run, kube)
+    # The planner's warnings (container logs switched off) are the user's to see, in the status.
+    warnings = "".join(f"; warning: {warning}" for warning in result.warnings)
     run.draft.set(
         CONFIG_RENDERED,
         "True",
         "Rendered",
-        f"{len(run.rendered)} container(s) rendered into ConfigMap {run.output_name}",
+        f"{len(run.rendered)} container(s) rendered into ConfigMap {run.output_name}{warnings}",
     )
 
 
@@ -317,6 +333,8 @@ async def _publish(run: AppRun, kube: Kube) -> None:
             previous.resource_version if previous else None,
         )
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
+        raise kube_step_error(error) from None
     CONFIG_MAP_WRITES.inc()
     logger.info("wrote ConfigMap %s/%s (%s)", run.record.namespace, run.output_name, run.config_hash[:19])
+    for warning in run.plan.warnings:
+        logger.warning("LunoraApp %s/%s: %s", run.record.namespace, run.record.name, warning)

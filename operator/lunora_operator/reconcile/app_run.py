@@ -30,6 +30,11 @@ class AppMemory:
     """What the operator remembers about one app between runs. Lost on restart by design: each
     fact is learnt again from Kubernetes or Cloudflare, at the cost of one extra call."""
 
+    app_uid: str | None = None
+    """The LunoraApp this memory is about; a new app under the same name starts afresh."""
+    account: AccountClient | None = None
+    """The last account client the app's token gave: deletions can still clean up on Cloudflare
+    when the token Secret went first (kubectl delete -f, a namespace deletion)."""
     image_refs: dict[str, str] = field(default_factory=dict)
     """Container name -> the image reference its last reconcile resolved."""
     released: set[str] = field(default_factory=set)
@@ -40,6 +45,8 @@ class AppMemory:
     deployed_tag: str | None = None
     """The Worker's migration tag on Cloudflare (None: no Worker, or no migrations yet)."""
     namespace_ids: dict[str, str] = field(default_factory=dict)
+    namespaces_stale: bool = False
+    """An upload since the last listing may have added or removed namespaces."""
     """Durable Object class -> namespace id, for this Worker."""
     uploaded_hash: str | None = None
     """Config hash of the last Worker upload this process made."""

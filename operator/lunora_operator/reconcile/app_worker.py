@@ -13,11 +13,32 @@ from lunora_operator.reconcile.app_render import previous_worker_secrets
 from lunora_operator.reconcile.app_run import AppRun
 from lunora_operator.reconcile.cloudflare_edge import step_error, worker_upload_request
 from lunora_operator.reconcile.conditions import DURABLE_OBJECT_READY, WORKER_DEPLOYED
-from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.errors import Stalled, Transient, Waiting, kube_step_error
 from lunora_operator.reconcile.worker import MigrationHistoryGap, migration_steps
 
 logger = logging.getLogger(__name__)
 WAIT_FOR_DEPLOY_SECONDS = 30.0
+# Binding kinds a wrangler config can declare that the upload does not send.
+UNCARRIED_BINDINGS = (
+    "vars",
+    "kv_namespaces",
+    "r2_buckets",
+    "d1_databases",
+    "services",
+    "queues",
+    "analytics_engine_datasets",
+    "vectorize",
+    "hyperdrive",
+    "ai",
+    "browser",
+    "images",
+    "send_email",
+    "dispatch_namespaces",
+    "mtls_certificates",
+    "workflows",
+    "secrets_store_secrets",
+    "version_metadata",
+)
 
 
 def _digest(*parts: str | bytes) -> str:
@@ -64,7 +85,16 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
     except ReferenceMissing as missing:
         raise Waiting("ConfigMapNotFound", f"worker bundle: {missing}") from None
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
+        raise kube_step_error(error) from None
+    uncarried = sorted(key for key in UNCARRIED_BINDINGS if run.plan.config.get(key))
+    if uncarried:
+        listed = ", ".join(f"`{key}`" for key in uncarried)
+        raise Stalled(
+            "BindingsNotUploaded",
+            f"the wrangler config declares {listed}, which the operator's Worker upload does not carry "
+            "(it sends Durable Object bindings, container classes, migrations and secrets); uploading "
+            "would remove them from the Worker: deploy it with wrangler instead (remove `spec.worker`)",
+        )
     history = run.plan.config.get("migrations")
     try:
         steps = migration_steps(history if isinstance(history, list) else [], memory.deployed_tag)
@@ -96,8 +126,10 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
         memory.uploaded_hash = upload_key
         if steps is not None:
             memory.deployed_tag = steps.new_tag
-        memory.namespace_ids = {}  # new classes get namespaces: list them again
-        run.worker_version = getattr(script, "id", None)
+        # New classes get namespaces, deleted ones lose them: list again, but keep what is known
+        # until then (a lost output relies on it to recover the history).
+        memory.namespaces_stale = True
+        run.worker_version = script.etag
         logger.info(
             "uploaded Worker %s%s",
             run.app.spec.worker_name,
@@ -138,7 +170,7 @@ async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
     except CloudflareError as error:
         raise step_error(error) from None
     except KubeUnavailable as error:
-        raise Transient("KubernetesUnavailable", str(error)) from None
+        raise kube_step_error(error) from None
 
 
 async def resolve_namespaces(run: AppRun) -> None:
@@ -146,9 +178,10 @@ async def resolve_namespaces(run: AppRun) -> None:
     assert run.account is not None
     memory = run.memory
     classes = {r.names.class_name for r in run.rendered.values()}
-    if classes - set(memory.namespace_ids):
+    if memory.namespaces_stale or classes - set(memory.namespace_ids):
         try:
             memory.namespace_ids = await run.account.durable_objects.namespaces(run.app.spec.worker_name)
+            memory.namespaces_stale = False
         except CloudflareError as error:
             raise step_error(error) from None
     missing = sorted(classes - set(memory.namespace_ids))

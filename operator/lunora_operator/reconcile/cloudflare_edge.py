@@ -16,12 +16,23 @@ from lunora_operator.cloudflare import (
     DesiredApplication,
     DurableObjectBinding,
     MigrationUpload,
+    NotFound,
     RolloutPolicy,
     WorkerUpload,
 )
 from lunora_operator.reconcile.application import ApplicationSpec, CustomSize, observability_logs
 from lunora_operator.reconcile.errors import Stalled, StepError, Transient
 from lunora_operator.reconcile.worker import MigrationSteps, container_classes, durable_object_bindings
+
+
+class ApplicationVanished(CloudflareError):
+    """The application was deleted on Cloudflare between the lookup and the update."""
+
+    reason = "ApplicationVanished"
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1.0)
 
 
 def step_error(error: CloudflareError) -> StepError:
@@ -75,7 +86,14 @@ async def deploy_application(
     if live is None:
         created = await account.applications.create(desired, namespace_id)
         return ApplicationResult(created.id, "Created", f"application {spec.name} created ({created.id})")
-    update = await account.applications.update(live, desired, namespace_id)
+    try:
+        update = await account.applications.update(live, desired, namespace_id)
+    except NotFound:
+        # Deleted behind our back since the listing: looked up afresh next time, then created.
+        account.applications.forget(spec.name)
+        raise ApplicationVanished(
+            f"application {spec.name} ({live.id}) is gone; it is created again"
+        ) from None
     if not (update.patched or update.rollout_id or update.differences):
         return ApplicationResult(live.id, "UpToDate", "")
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,8 +26,8 @@ from lunora_operator.reconcile.conditions import (
     IMAGE_READY,
 )
 from lunora_operator.reconcile.coordinator import AppCoordinator
-from lunora_operator.reconcile.errors import StepError, Transient, Waiting
-from lunora_operator.reconcile.records import ContainerRecord
+from lunora_operator.reconcile.errors import StepError, Waiting, kube_step_error
+from lunora_operator.reconcile.records import AppKey, ContainerRecord
 from lunora_operator.reconcile.status import StatusDraft
 from lunora_operator.reconcile.steps import Halt, Step, run_steps
 from lunora_operator.reconcile.worker import declaring_tag
@@ -57,10 +58,9 @@ class ContainerDeps:
     kube: Kube
     inventory: Inventory
     images: ImageResolver
-    coordinator_for: Any
-    """(namespace, app) -> AppCoordinator."""
-    account_for: Any
-    """async (LunoraApp, namespace) -> AccountClient; raises StepError."""
+    coordinator_for: Callable[[AppKey], AppCoordinator]
+    account_for: Callable[[LunoraApp, str], Awaitable[AccountClient]]
+    """Raises StepError when the token cannot be had."""
 
 
 @dataclass
@@ -116,7 +116,7 @@ async def resolve(run: ContainerRun, deps: ContainerDeps) -> None:
                 f"secrets[{index}] ({secret.name}): {missing}; create it and the container continues",
             ) from None
         except KubeUnavailable as error:
-            raise Transient("KubernetesUnavailable", str(error)) from None
+            raise kube_step_error(error) from None
 
 
 async def image(run: ContainerRun, deps: ContainerDeps) -> None:

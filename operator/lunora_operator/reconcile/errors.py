@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from lunora_operator.kube.gateway import KubeRefused
+
 StepErrorKind = Literal["stalled", "waiting", "transient"]
 DEFAULT_RETRY_SECONDS = 15.0
 
@@ -40,3 +42,10 @@ class Waiting(StepError):
 
 class Transient(StepError):
     kind = "transient"
+
+
+def kube_step_error(error: Exception) -> StepError:
+    """The Kubernetes edge's errors: refused (RBAC, invalid) stalls, no answer retries."""
+    if isinstance(error, KubeRefused):
+        return Stalled("KubernetesRefused", str(error))
+    return Transient("KubernetesUnavailable", str(error))

@@ -21,7 +21,7 @@ from lunora_operator.images.reference import DEFAULT_REGISTRY
 from lunora_operator.kube.gateway import Kube, KubeUnavailable
 from lunora_operator.reconcile.cloudflare_edge import step_error
 from lunora_operator.reconcile.container import ResolvedImage
-from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting
+from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting, kube_step_error
 
 logger = logging.getLogger(__name__)
 # Cloudflare's push credentials last 15 minutes; reuse them for 10 so a resync asks for none.
@@ -76,7 +76,7 @@ class PipelineImageResolver:
             try:
                 found = await self.kube.config_map(namespace, name)
             except KubeUnavailable as error:
-                raise Transient("KubernetesUnavailable", str(error)) from None
+                raise kube_step_error(error) from None
             if found is None:
                 raise Waiting("ConfigMapNotFound", f'build context: ConfigMap "{namespace}/{name}" not found')
             files = {**{k: v.encode() for k, v in found.data.items()}, **found.binary_data}
