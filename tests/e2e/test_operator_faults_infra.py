@@ -18,7 +18,7 @@ from lunora_operator.testing import FakeCloudflare, Fault
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
 from tests.support.apiserver import SecondApiServer
-from tests.support.operator import Resources, operator_process
+from tests.support.operator import Resources, operator_process, wait_for
 from tests.support.proxy import TcpProxy
 from tests.support.scenario import Scenario, assert_exactly_once
 
@@ -43,11 +43,13 @@ def test_the_api_server_restarted_mid_reconcile(
         try:
             # The create is slow, so the API server goes while the container's reconcile is under
             # way and comes back after it, with the status still to be written.
-            fake.inject("applications.create", Fault.latency(3))
+            slow_create = Fault.latency(3)
+            fake.inject("applications.create", slow_create)
             operator.start()
             scenario.apply_app()
             scenario.apply_web()
-            scenario.wait_for_lookup("web")
+            # The fault is taken when the create arrives; it is answered 3 s later.
+            wait_for("the create to arrive", lambda: slow_create.times == 0, interval=0.02)
             apiserver.restart(down_for=2)
             scenario.apply_api()  # through the shared API server: seen once the watch is back
 
