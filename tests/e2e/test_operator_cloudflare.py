@@ -153,47 +153,32 @@ def test_edits_cause_exactly_one_patch_or_rollout(
     resources, fake = examples_ready, fake_cloudflare
     web_id = fake.application("demo-webcontainer")["id"]  # type: ignore[index]
 
-    fake.clear_requests()
-    resources.kubectl(
-        "patch",
-        "lunoracontainer",
-        "web",
-        "-n",
-        resources.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec":{"maxInstances":7}}',
-    )
-    resources.wait_condition("lunoracontainer", "web")
-    wait_for("max_instances 7", lambda: fake.application("demo-webcontainer")["max_instances"] == 7)  # type: ignore[index]
-    assert [r.operation for r in mutating_requests(fake)] == ["applications.edit"]
+    def edit(spec: dict[str, Any], what: str, done: Any) -> list[str]:
+        """Edits web's spec, waits until Cloudflare shows it, returns the writes it cost there."""
+        fake.clear_requests()
+        resources.kubectl(
+            "patch",
+            "lunoracontainer",
+            "web",
+            "-n",
+            resources.namespace,
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": spec}),
+        )
+        resources.wait_condition("lunoracontainer", "web")
+        wait_for(what, done)
+        return [r.operation for r in mutating_requests(fake)]
 
-    fake.clear_requests()
-    resources.kubectl(
-        "patch",
-        "lunoracontainer",
-        "web",
-        "-n",
-        resources.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec":{"image":{"registry":"docker.io/acme/web:2.0"}}}',
-    )
-    resources.wait_condition("lunoracontainer", "web")
-    wait_for("the new image", lambda: len(fake.rollouts(web_id)) == 1)
-    assert [r.operation for r in mutating_requests(fake)] == ["applications.rollouts.create"]
+    def max_instances() -> Any:
+        return fake.application("demo-webcontainer")["max_instances"]  # type: ignore[index]
 
-    fake.clear_requests()
-    resources.kubectl(
-        "patch",
-        "lunoracontainer",
-        "web",
-        "-n",
-        resources.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec":{"instanceType":"standard-1"}}',
-    )
-    resources.wait_condition("lunoracontainer", "web")
-    wait_for("a second rollout", lambda: len(fake.rollouts(web_id)) == 2)
-    assert [r.operation for r in mutating_requests(fake)] == ["applications.rollouts.create"]
+    assert edit({"maxInstances": 7}, "max_instances 7", lambda: max_instances() == 7) == ["applications.edit"]
+    image = {"image": {"registry": "docker.io/acme/web:2.0"}}
+    assert edit(image, "the new image", lambda: len(fake.rollouts(web_id)) == 1) == [
+        "applications.rollouts.create"
+    ]
+    size = {"instanceType": "standard-1"}
+    assert edit(size, "a second rollout", lambda: len(fake.rollouts(web_id)) == 2) == [
+        "applications.rollouts.create"
+    ]
