@@ -167,6 +167,7 @@ class Controller:
         await asyncio.gather(*self._background, return_exceptions=True)
         for coordinator in self.coordinators.values():
             await coordinator.close()
+        await self.cloudflare.aclose()
 
     # --- status ---------------------------------------------------------------------------------
 

@@ -32,12 +32,9 @@ GROUP_PREFIX = "lunora.sh/"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class RenderError(Exception):
-    """Input the render cannot use; each problem names its file, line and field."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+RenderError = PlanError
+"""Input the render cannot use; each problem names its file, line and field (the planner's
+error, raised by the file adapter too)."""
 
 
 @dataclass(frozen=True)
@@ -229,11 +226,7 @@ def render(
         base_name=str(base or out_config),
         previous_name=str(out_config),
     )
-    try:
-        result = plan(request)
-    except PlanError as error:
-        raise RenderError(error.problems) from None
-
+    result = plan(request)
     files = {Path(FILE_NAMES[fmt]): result.config_text, Path(STATE_FILE): result.state.to_json()}
     if result.generated_ts is not None:
         files[GENERATED_TS] = result.generated_ts

@@ -364,9 +364,14 @@ class Applications:
             return rollout.id
 
         async def check() -> str | None:
-            # A rollout Cloudflare did start has already set the configuration to its target.
+            # Did the lost request start a rollout? Either sign counts: an active rollout that was
+            # not there before, or (as FakeCloudflare does; Cloudflare's timing is not documented)
+            # a configuration already at its target.
             current = await self._get(live.id)
-            if current.active_rollout_id and plan_update(current, desired).target_configuration is None:
+            if not current.active_rollout_id:
+                return None
+            started = current.active_rollout_id != live.active_rollout_id
+            if started or plan_update(current, desired).target_configuration is None:
                 return current.active_rollout_id
             return None
 

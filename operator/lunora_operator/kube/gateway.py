@@ -32,7 +32,8 @@ class ReferenceMissing(LookupError):
 
 
 class KubeUnavailable(RuntimeError):
-    """The API server did not answer or answered with a server error."""
+    """The API server did not answer, or answered with an error a retry may cure (5xx, a
+    conflict); KubeRefused is the kind a retry cannot."""
 
 
 class KubeRefused(KubeUnavailable):

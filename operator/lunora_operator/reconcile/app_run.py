@@ -64,7 +64,6 @@ class RenderedContainer:
     names: ContainerNames
     entry: Mapping[str, Any]
     """Its `containers[]` entry in the rendered config."""
-    namespace_id: str | None = None
 
 
 @dataclass

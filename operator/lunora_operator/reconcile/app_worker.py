@@ -192,10 +192,6 @@ async def resolve_namespaces(run: AppRun) -> None:
             "NamespaceMissing",
             f"Cloudflare has no Durable Object namespace for class {', '.join(missing)} after the upload",
         )
-    for name, rendered in run.rendered.items():
-        run.rendered[name] = type(rendered)(
-            rendered.name, rendered.names, rendered.entry, memory.namespace_ids[rendered.names.class_name]
-        )
     run.draft.set(
         DURABLE_OBJECT_READY,
         "True",

@@ -1,44 +1,17 @@
-"""The Containers application a rendered `containers[]` entry asks for, normalised as wrangler
-normalises it before calling the API (pure)."""
+"""The Containers application a rendered `containers[]` entry asks for, with wrangler's
+defaults for what the entry leaves out (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, cast
+
+from lunora_operator.api.naming import application_name
+from lunora_operator.cloudflare import Constraints, CustomInstanceType, DesiredApplication, RolloutPolicy
+from lunora_operator.cloudflare.models import RolloutKind
 
 DEFAULT_MAX_INSTANCES = 20
 DEFAULT_INSTANCE_TYPE = "lite"
-RolloutKind = Literal["full_auto", "full_manual", "none"]
-
-
-@dataclass(frozen=True)
-class CustomSize:
-    vcpu: float
-    memory_mib: int
-    disk_mb: int
-
-
-@dataclass(frozen=True)
-class ApplicationSpec:
-    """Everything the Cloudflare layer needs to create or update one application."""
-
-    name: str
-    image: str
-    instance_type: str | CustomSize
-    max_instances: int
-    regions: tuple[str, ...] | None
-    jurisdiction: str | None
-    observability_logs: bool
-    step_percentage: int | None
-    steps: tuple[int, ...] | None
-    rollout_kind: RolloutKind
-    active_grace_period: int | None
-
-
-def application_name(worker_name: str, class_name: str) -> str:
-    """wrangler's default: `<worker name>-<class name>`, lower-cased, spaces as dashes."""
-    return f"{worker_name}-{class_name}".lower().replace(" ", "-")
 
 
 def observability_logs(config: Mapping[str, Any]) -> bool:
@@ -52,31 +25,36 @@ def observability_logs(config: Mapping[str, Any]) -> bool:
 
 def application_spec(
     entry: Mapping[str, Any], config: Mapping[str, Any], worker_name: str
-) -> ApplicationSpec:
-    class_name = str(entry["class_name"])
-    max_instances = int(entry.get("max_instances", DEFAULT_MAX_INSTANCES))
+) -> DesiredApplication:
+    """Without `rollout_step_percentage` the rollout is left to the Cloudflare layer, which applies
+    wrangler's default (one step below two instances, else 10% then the rest)."""
     size = entry.get("instance_type", DEFAULT_INSTANCE_TYPE)
-    instance_type: str | CustomSize = (
-        CustomSize(vcpu=size["vcpu"], memory_mib=size["memory_mib"], disk_mb=size["disk_mb"])
+    instance_type: str | CustomInstanceType = (
+        CustomInstanceType(vcpu=size["vcpu"], memory_mib=size["memory_mib"], disk_mb=size["disk_mb"])
         if isinstance(size, Mapping)
         else str(size)
     )
-    # wrangler's default rollout: one step below two instances, else 10% then the rest.
-    rollout = entry.get("rollout_step_percentage", 100 if max_instances < 2 else [10, 100])
-    constraints = entry.get("constraints") if isinstance(entry.get("constraints"), Mapping) else {}
+    rollout = entry.get("rollout_step_percentage")
+    constraints = entry.get("constraints")
     regions = constraints.get("regions") if isinstance(constraints, Mapping) else None
     jurisdiction = constraints.get("jurisdiction") if isinstance(constraints, Mapping) else None
     grace = entry.get("rollout_active_grace_period")
-    return ApplicationSpec(
-        name=str(entry.get("name") or application_name(worker_name, class_name)),
+    return DesiredApplication(
+        name=application_name(worker_name, str(entry["class_name"]), entry.get("name")),
         image=str(entry["image"]),
         instance_type=instance_type,
-        max_instances=max_instances,
-        regions=tuple(str(r).upper() for r in regions) if isinstance(regions, list) else None,
-        jurisdiction=str(jurisdiction) if isinstance(jurisdiction, str) else None,
+        max_instances=int(entry.get("max_instances", DEFAULT_MAX_INSTANCES)),
+        constraints=Constraints(
+            regions=tuple(str(r).upper() for r in regions) if isinstance(regions, list) else (),
+            jurisdiction=str(jurisdiction) if isinstance(jurisdiction, str) else None,
+        )
+        if regions or jurisdiction
+        else None,
         observability_logs=observability_logs(config),
-        step_percentage=rollout if isinstance(rollout, int) else None,
-        steps=tuple(int(s) for s in rollout) if isinstance(rollout, list) else None,
-        rollout_kind=entry.get("rollout_kind", "full_auto"),
-        active_grace_period=int(grace) if isinstance(grace, int) else None,
+        rollout=RolloutPolicy(
+            step_percentage=rollout if isinstance(rollout, int) else None,
+            steps=[int(step) for step in rollout] if isinstance(rollout, list) else None,
+            kind=cast(RolloutKind, entry.get("rollout_kind", "full_auto")),
+            active_grace_period=int(grace) if isinstance(grace, int) else None,
+        ),
     )

@@ -11,16 +11,13 @@ from lunora_operator.api.app import WorkerBundle
 from lunora_operator.cloudflare import (
     AccountClient,
     CloudflareError,
-    Constraints,
-    CustomInstanceType,
     DesiredApplication,
     DurableObjectBinding,
     MigrationUpload,
     NotFound,
-    RolloutPolicy,
     WorkerUpload,
 )
-from lunora_operator.reconcile.application import ApplicationSpec, CustomSize, observability_logs
+from lunora_operator.reconcile.application import observability_logs
 from lunora_operator.reconcile.errors import Stalled, StepError, Transient
 from lunora_operator.reconcile.worker import MigrationSteps, container_classes, durable_object_bindings
 
@@ -41,28 +38,6 @@ def step_error(error: CloudflareError) -> StepError:
     return kind(error.reason, f"Cloudflare: {error.message}", error.retry_after)
 
 
-def desired_application(spec: ApplicationSpec) -> DesiredApplication:
-    size = spec.instance_type
-    return DesiredApplication(
-        name=spec.name,
-        image=spec.image,
-        instance_type=CustomInstanceType(vcpu=size.vcpu, memory_mib=size.memory_mib, disk_mb=size.disk_mb)
-        if isinstance(size, CustomSize)
-        else size,
-        max_instances=spec.max_instances,
-        constraints=Constraints(regions=spec.regions or (), jurisdiction=spec.jurisdiction)
-        if spec.regions or spec.jurisdiction
-        else None,
-        observability_logs=spec.observability_logs,
-        rollout=RolloutPolicy(
-            step_percentage=spec.step_percentage,
-            steps=list(spec.steps) if spec.steps else None,
-            kind=spec.rollout_kind,
-            active_grace_period=spec.active_grace_period,
-        ),
-    )
-
-
 OBSERVE_MAX_AGE = 5.0
 """Seconds an account-wide listing of applications answers every container's lookup for."""
 
@@ -76,30 +51,29 @@ class ApplicationResult:
 
 
 async def deploy_application(
-    account: AccountClient, spec: ApplicationSpec, namespace_id: str
+    account: AccountClient, desired: DesiredApplication, namespace_id: str
 ) -> ApplicationResult:
     """wrangler's apply loop: look the application up by name; create it, or PATCH what differs
     and start one rollout. Creating only after observing keeps an ambiguous create from making a
     second application."""
-    desired = desired_application(spec)
-    live = await account.applications.observe(spec.name, max_age=OBSERVE_MAX_AGE)
+    live = await account.applications.observe(desired.name, max_age=OBSERVE_MAX_AGE)
     if live is None:
         created = await account.applications.create(desired, namespace_id)
-        return ApplicationResult(created.id, "Created", f"application {spec.name} created ({created.id})")
+        return ApplicationResult(created.id, "Created", f"application {desired.name} created ({created.id})")
     try:
         update = await account.applications.update(live, desired, namespace_id)
     except NotFound:
         # Deleted behind our back since the listing: looked up afresh next time, then created.
-        account.applications.forget(spec.name)
+        account.applications.forget(desired.name)
         raise ApplicationVanished(
-            f"application {spec.name} ({live.id}) is gone; it is created again"
+            f"application {desired.name} ({live.id}) is gone; it is created again"
         ) from None
     if not (update.patched or update.rollout_id or update.differences):
         return ApplicationResult(live.id, "UpToDate", "")
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""
     changed = ", ".join(update.differences)
     return ApplicationResult(
-        live.id, "Updated", f"application {spec.name} ({live.id}) updated: {changed}{rollout}"
+        live.id, "Updated", f"application {desired.name} ({live.id}) updated: {changed}{rollout}"
     )
 
 

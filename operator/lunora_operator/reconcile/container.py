@@ -40,7 +40,6 @@ class ResolvedImage:
     reference: str
     """What the config names: the registry reference, or the pushed content-addressed tag."""
     digest: str | None = None
-    built: bool = False
     pushed: bool = False
 
 
@@ -193,7 +192,6 @@ async def durable_object(run: ContainerRun) -> None:
         "NamespaceFound",
         f"class {run.rendered.names.class_name}: namespace {namespace_id}",
     )
-    run.facts["durableObjectNamespaceId"] = namespace_id
 
 
 async def application(run: ContainerRun) -> None:

@@ -93,6 +93,4 @@ class PipelineImageResolver:
             raise image_step_error(error) from None
         except ValueError as error:
             raise Stalled("InvalidImage", str(error)) from None
-        return ResolvedImage(
-            reference=built.reference, digest=built.digest, built=built.built, pushed=built.pushed
-        )
+        return ResolvedImage(reference=built.reference, digest=built.digest, pushed=built.pushed)
