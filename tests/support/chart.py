@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ MANIFESTS = REPO_ROOT / "manifests"
 
 @dataclass(frozen=True)
 class Helm:
-    """The pinned helm, with its cache, config and data directories under `home` (a temporary
-    directory), so nothing reads or writes the user's Helm state."""
+    """The pinned helm, with its cache, config and data directories (and $HOME, where its
+    Kubernetes client caches discovery) under `home`, a temporary directory: nothing reads or
+    writes the user's Helm or kubectl state."""
 
     binary: Path
     home: Path
@@ -34,6 +36,7 @@ class Helm:
             "HELM_CACHE_HOME": str(self.home / "cache"),
             "HELM_CONFIG_HOME": str(self.home / "config"),
             "HELM_DATA_HOME": str(self.home / "data"),
+            "HOME": str(self.home),
             "PATH": "/usr/bin:/bin",
         }
 
@@ -54,11 +57,21 @@ class Helm:
     def template_text(
         self, release: str, namespace: str, values: dict[str, Any] | None = None, *extra: str
     ) -> str:
-        values_file = self.home / f"values-{release}.yaml"
-        values_file.write_text(yaml.safe_dump(values or {}))
         return self(
-            "template", release, str(CHART), "--namespace", namespace, "--values", str(values_file), *extra
+            "template",
+            release,
+            str(CHART),
+            "--namespace",
+            namespace,
+            "--values",
+            str(self.values_file(values)),
+            *extra,
         ).stdout
+
+    def values_file(self, values: dict[str, Any] | None) -> Path:
+        path = self.home / f"values-{uuid.uuid4().hex[:8]}.yaml"
+        path.write_text(yaml.safe_dump(values or {}))
+        return path
 
 
 def parse(text: str) -> list[dict[str, Any]]:
@@ -80,6 +93,7 @@ def service_account_token(kube: KubeClients, namespace: str, name: str, seconds:
         spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
     )
     answer = kube.core.create_namespaced_service_account_token(name, namespace, request)
+    assert answer.status is not None, "the TokenRequest was answered without a token"
     return str(answer.status.token)
 
 
