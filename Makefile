@@ -6,7 +6,7 @@ PYTEST := hack/pytest.sh
 # The settings testenv-up wrote; hack/lib.sh alone decides where they live.
 TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
-.PHONY: help run setup test test-unit test-integration lint format testenv-up testenv-down clean crds
+.PHONY: help run setup test test-unit test-integration lint format testenv-up testenv-down clean crds chart
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -46,3 +46,6 @@ clean: ## remove the venv and caches inside the repo (the tools cache stays)
 
 crds: setup ## regenerate crds/ from the pydantic models
 	@$(VENV)/bin/lunora-operator crds --out crds
+
+chart: setup ## copy crds/ into the Helm chart and render the kustomize base (manifests/) from it
+	@source hack/lib.sh && $(PY) charts/sync.py --helm "$$(hack/fetch-kube-tools.py "$$TOOLS_DIR")/helm"
