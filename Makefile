@@ -27,13 +27,13 @@ test-integration: setup testenv-up ## tests against the real API server, Docker 
 	@source $(TESTENV_ENV) && $(PYTEST) tests/integration tests/e2e
 
 lint: setup ## ruff lint, format check and mypy (strict) on the package
-	@$(VENV)/bin/ruff check operator tests bench
-	@$(VENV)/bin/ruff format --check operator tests bench
+	@$(VENV)/bin/ruff check operator tests bench charts
+	@$(VENV)/bin/ruff format --check operator tests bench charts
 	@$(VENV)/bin/mypy
 
 format: setup ## apply ruff fixes and formatting
-	@$(VENV)/bin/ruff check --fix operator tests bench
-	@$(VENV)/bin/ruff format operator tests bench
+	@$(VENV)/bin/ruff check --fix operator tests bench charts
+	@$(VENV)/bin/ruff format operator tests bench charts
 
 testenv-up: ## start Docker, registry, control plane and a node (builds and caches tools)
 	@hack/testenv-up.sh
@@ -44,8 +44,9 @@ testenv-down: ## stop everything testenv-up started
 clean: ## remove the venv and caches inside the repo (the tools cache stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-crds: setup ## regenerate crds/ from the pydantic models
+crds: setup ## regenerate crds/ from the pydantic models, and the chart's copies (make chart)
 	@$(VENV)/bin/lunora-operator crds --out crds
+	@$(MAKE) --no-print-directory chart
 
 chart: setup ## copy crds/ into the Helm chart and render the kustomize base (manifests/) from it
 	@source hack/lib.sh && $(PY) charts/sync.py --helm "$$(hack/fetch-kube-tools.py "$$TOOLS_DIR")/helm"
