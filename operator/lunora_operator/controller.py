@@ -245,6 +245,9 @@ class Controller:
         APP_RENDERS.labels(*key).inc()
         if outcome.error is None and (previous is None or previous.error is not None):
             self._wake_containers(key)  # those that stopped at the app's error go on now
+        if record is not None:
+            for event in outcome.events:
+                self.events(record.body, *event)
         if record is not None and not outcome.suspended:
             body = record.body
             requested = (record.wire.get("metadata") or {}).get("annotations", {}).get(REQUESTED_AT)

@@ -350,6 +350,34 @@ async def test_a_container_removed_with_delete_leaves_the_config_with_a_deleted_
     assert owned(harness) == ["web"]
 
 
+async def test_a_delete_container_gone_without_its_finalizer_has_its_application_deleted_first(
+    harness: Harness,
+) -> None:
+    # Cloudflare refuses a deleted_classes migration while the class's namespace serves an
+    # application; the policy said Delete, so the run deletes the application, then the class.
+    await _render_two(harness)
+    await harness.controller.reconcile_container(harness.current("LunoraContainer", "api"))
+    application = harness.fake.application("demo-apicontainer")
+    assert application is not None
+
+    harness.remove("LunoraContainer", "api")  # the finalizer was removed by hand: no cleanup ran
+    outcome = await harness.controller.reconcile_app(harness.current("LunoraApp", "demo"))
+
+    assert outcome.error is None, outcome.error
+    assert harness.fake.application("demo-apicontainer") is None
+    assert harness.uploads()[-1]["migrations"]["steps"] == [{"deleted_classes": ["ApiContainer"]}]
+    assert set(harness.fake.namespaces("demo")) == {"WebContainer"}
+    assert [event for event in harness.events if event[2] == "ApplicationDeleted"] == [
+        (
+            "demo",
+            "Normal",
+            "ApplicationDeleted",
+            f"deleted application demo-apicontainer ({application['id']}): LunoraContainer api "
+            "(deletionPolicy Delete) left without its finalizer deleting it",
+        )
+    ]
+
+
 async def test_a_container_removed_with_orphan_keeps_its_entries(harness: Harness) -> None:
     memory = await _render_two(harness, deletionPolicy="Orphan")
     before = harness.output_config()

@@ -302,3 +302,43 @@ async def test_the_config_hash_follows_the_containers_own_entry_not_its_neighbou
 
     assert after_neighbour == first
     assert after_own_change != first
+
+
+async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness: Harness) -> None:
+    # wrangler's hidden `rollout_kind: "none"`, kept from the base config, starts no rollout: the
+    # new image waits, the condition says so, and later passes neither repeat an Event nor
+    # rewrite the status.
+    harness.kube.put_config_map(
+        BASE_CONFIG_MAP,
+        {
+            "wrangler.jsonc": '{\n  "name": "demo",\n  "main": "index.js",\n'
+            '  "containers": [{"class_name": "WebContainer", "rollout_kind": "none"}]\n}\n'
+        },
+    )
+    harness.apply(harness.app())
+    first = await one_pass(harness, harness.apply(container_body("web")))
+    assert first.error is None
+    application = harness.fake.application("demo-webcontainer")
+    assert application is not None
+
+    changed = harness.apply(container_body("web", generation=2, image={"registry": "docker.io/acme/web:2.0"}))
+    held = await one_pass(harness, changed)
+
+    assert held.error is None
+    assert harness.fake.requests("applications.rollouts.create") == []
+    stored = harness.fake.application("demo-webcontainer")
+    assert stored is not None
+    assert stored["configuration"]["image"] == "docker.io/acme/web:1.0"
+    assert condition(held, DEPLOYED) == (
+        "True",
+        "RolloutHeld",
+        f"application demo-webcontainer ({application['id']}) differs in configuration.image: "
+        "'docker.io/acme/web:1.0' -> 'docker.io/acme/web:2.0'; "
+        'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind',
+    )
+    assert [event for event in held.events if event[1] in {"Updated", "RolloutHeld"}] == []
+
+    await harness.controller.reconcile_container(changed)
+    patches = len(harness.kube.status_patches)
+    await harness.controller.reconcile_container(harness.current("LunoraContainer", "web"))
+    assert len(harness.kube.status_patches) == patches

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lunora_operator.api.app import CloudflareAccount
-from lunora_operator.api.naming import ContainerNames, find_collisions
+from lunora_operator.api.naming import ContainerNames, application_name, find_collisions
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, CloudflareError
 from lunora_operator.kube.gateway import Kube, KubeUnavailable, OwnerReference, ReferenceMissing
 from lunora_operator.metrics import CONFIG_MAP_WRITES
-from lunora_operator.planner import DeployedMigrations, PlanError, PlanInput, RenderState, plan
+from lunora_operator.planner import (
+    DeployedMigrations,
+    OwnedContainer,
+    PlanError,
+    PlanInput,
+    RenderState,
+    plan,
+)
 from lunora_operator.reconcile.app_run import AppRun, Inventory, RenderedContainer
-from lunora_operator.reconcile.cloudflare_edge import step_error
+from lunora_operator.reconcile.cloudflare_edge import OBSERVE_MAX_AGE, step_error
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED
 from lunora_operator.reconcile.errors import Stalled, Waiting, kube_step_error
 from lunora_operator.reconcile.worker import container_entry
@@ -134,8 +142,8 @@ async def observe_deployed(run: AppRun) -> None:
     memory.deployed_known = True
 
 
-def _previous_images(run: AppRun) -> dict[str, str]:
-    """Class name -> image of every `containers[]` entry of the previous output."""
+def _previous_entries(run: AppRun) -> dict[str, Mapping[str, Any]]:
+    """Class name -> `containers[]` entry of the previous output."""
     output = run.output
     key = FILE_NAMES[run.app.spec.wrangler.format]
     if output is None or key not in output.data:
@@ -145,10 +153,54 @@ def _previous_images(run: AppRun) -> dict[str, str]:
     except Exception:  # an unreadable previous output only costs the fallback
         return {}
     return {
-        str(entry["class_name"]): str(entry["image"])
+        str(entry["class_name"]): entry
         for entry in containers or []
-        if isinstance(entry, Mapping) and "class_name" in entry and "image" in entry
+        if isinstance(entry, Mapping) and "class_name" in entry
     }
+
+
+def _previous_images(run: AppRun) -> dict[str, str]:
+    """Class name -> image of every `containers[]` entry of the previous output."""
+    return {
+        class_name: str(entry["image"])
+        for class_name, entry in _previous_entries(run).items()
+        if "image" in entry
+    }
+
+
+async def finish_interrupted_deletions(run: AppRun, leaving: Sequence[OwnedContainer]) -> None:
+    """A `deletionPolicy: Delete` container that left Kubernetes without its finalizer having
+    run (the finalizer removed by hand, or the container deleted while no operator ran) may leave
+    its application behind, and Cloudflare refuses to delete a Durable Object class whose
+    namespace still serves one: delete the application as the policy declared, then the class."""
+    if not leaving:
+        return
+    assert run.account is not None
+    entries = _previous_entries(run)
+    for owned in leaving:
+        entry = entries.get(owned.class_name, {})
+        explicit = entry.get("name")
+        name = application_name(
+            run.app.spec.worker_name, owned.class_name, str(explicit) if explicit else None
+        )
+        try:
+            live = await run.account.applications.observe(name, max_age=OBSERVE_MAX_AGE)
+            if live is None:
+                continue
+            await run.account.applications.delete(live.id, name)
+        except CloudflareError as error:
+            raise step_error(error) from None
+        logger.info(
+            "deleted application %s (%s) of the departed LunoraContainer %s", name, live.id, owned.resource
+        )
+        run.events.append(
+            (
+                "Normal",
+                "ApplicationDeleted",
+                f"deleted application {name} ({live.id}): LunoraContainer {owned.resource} "
+                "(deletionPolicy Delete) left without its finalizer deleting it",
+            )
+        )
 
 
 async def _still_exists(kube: Kube, namespace: str, name: str) -> bool:
@@ -201,6 +253,7 @@ async def select_members(
             images[names.export_name] = image
         members.append(resource)
     keep: set[str] = set()
+    leaving: list[OwnedContainer] = []
     _declare_secrets(run, members)
     rendered = {m.metadata.name for m in members}
     present = {r.name for r in records if not (r.deleting and r.name in memory.released)}
@@ -212,6 +265,10 @@ async def select_members(
             and await _still_exists(kube, run.record.namespace, owned.resource)
         ):
             keep.add(owned.resource)
+            continue
+        if owned.deletion_policy == "Delete" and owned.resource not in memory.released:
+            leaving.append(owned)
+    await finish_interrupted_deletions(run, leaving)
     return members, images, keep
 
 

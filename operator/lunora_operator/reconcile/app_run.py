@@ -86,6 +86,8 @@ class AppRun:
     worker_secrets: dict[str, SecretKeySelector] = field(default_factory=dict)
     """Worker secret name -> the Secret key its value comes from (the containers' `secrets`)."""
     worker_version: str | None = None
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(type, reason, message) of what this run changed on Cloudflare, posted on the app."""
 
     @property
     def output_name(self) -> str:
@@ -110,6 +112,7 @@ class AppOutcome:
     worker_version: str | None = None
     namespace_ids: Mapping[str, str] = field(default_factory=dict)
     warnings: Sequence[str] = ()
+    events: Sequence[tuple[str, str, str]] = ()
 
     @classmethod
     def of(cls, run: AppRun, error: StepError | None) -> AppOutcome:
@@ -127,4 +130,5 @@ class AppOutcome:
             worker_version=run.worker_version,
             namespace_ids=dict(run.memory.namespace_ids),
             warnings=tuple(run.plan.warnings) if run.plan else (),
+            events=tuple(run.events),
         )

@@ -46,7 +46,8 @@ OBSERVE_MAX_AGE = 5.0
 class ApplicationResult:
     application_id: str
     action: str
-    """What this pass did: Created, Updated (a PATCH and/or a rollout) or nothing (UpToDate)."""
+    """What this pass did: Created, Updated (a PATCH and/or a rollout), nothing (UpToDate), or
+    nothing because rollout_kind "none" leaves a configuration change to the user (RolloutHeld)."""
     detail: str
 
 
@@ -70,6 +71,15 @@ async def deploy_application(
         ) from None
     if not (update.patched or update.rollout_id or update.differences):
         return ApplicationResult(live.id, "UpToDate", "")
+    if not (update.patched or update.rollout_id):
+        # rollout_kind "none" (as in wrangler) writes nothing for a configuration change: say what
+        # waits, the same words each pass, so the status is not rewritten and no Event repeats.
+        return ApplicationResult(
+            live.id,
+            "RolloutHeld",
+            f"application {desired.name} ({live.id}) differs in {', '.join(update.differences)}; "
+            'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind',
+        )
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""
     changed = ", ".join(update.differences)
     return ApplicationResult(

@@ -208,6 +208,9 @@ async def application(run: ContainerRun) -> None:
     except CloudflareError as error:
         raise step_error(error) from None
     run.application_id = result.application_id
+    if result.action == "RolloutHeld":
+        run.draft.set(DEPLOYED, "True", "RolloutHeld", result.detail)
+        return
     if result.action != "UpToDate":
         run.events.append(("Normal", result.action, result.detail))
     # The condition says what is, not what this pass did, so the next pass does not rewrite it.
