@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lunora_operator.cloudflare import AccountClient, WorkerUpload
 from lunora_operator.kube.gateway import OwnerReference
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED, DURABLE_OBJECT_READY, WORKER_DEPLOYED
@@ -17,6 +18,7 @@ from lunora_operator.reconcile.container import reconcile_container
 from lunora_operator.reconcile.errors import Stalled, Waiting
 from lunora_operator.reconcile.records import ContainerRecord
 from lunora_operator.testing import Fault
+from tests.support.cloudflare import TOKEN
 from tests.support.reconcile import (
     BASE_CONFIG_MAP,
     BUILT_IMAGE,
@@ -97,10 +99,7 @@ async def test_the_first_run_publishes_the_output_and_an_identical_run_writes_no
 async def test_the_upload_carries_bindings_classes_and_the_migrations_after_cloudflares_tag(
     harness: Harness,
 ) -> None:
-    harness.apply(harness.app())
-    harness.apply(container_body("web"))
-    memory = AppMemory()
-    await harness.run_app(memory)
+    memory = await _render_one(harness)
 
     harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
     second = await harness.run_app(memory)
@@ -192,6 +191,74 @@ async def test_worker_secrets_are_put_once_and_deleted_when_no_container_declare
     await harness.run_app(memory)
     assert harness.kube.config_map_writes == writes
     assert harness.mutations() == mutations
+
+
+async def _someone_else(harness: Harness) -> AccountClient:
+    """The same account as a person with wrangler or the dashboard uses it."""
+    return harness.clients.for_account(harness.fake.account_id, TOKEN, harness.fake.base_url)
+
+
+async def test_a_worker_deployed_over_from_outside_is_uploaded_again_on_the_drift_pass(
+    harness: Harness,
+) -> None:
+    memory = await _render_one(harness)
+    ours = harness.fake.script("demo")
+    assert ours is not None
+    other = await _someone_else(harness)
+    await other.scripts.upload(
+        "demo",
+        WorkerUpload(
+            main_module="index.js",
+            modules={"index.js": b"export default { fetch() { return new Response('not yours') } };\n"},
+            compatibility_date="2025-09-01",
+        ),
+    )
+    uploads = len(harness.uploads())
+
+    await harness.run_app(memory)  # a container's pass trusts what it uploaded: no call to notice
+    assert len(harness.uploads()) == uploads
+    outcome = await harness.run_app(memory, observe=True)
+
+    assert outcome.error is None, outcome.error
+    restored = harness.fake.script("demo")
+    assert restored is not None
+    # The first upload carried the migrations too; everything else is back as it was.
+    assert {k: v for k, v in restored["metadata"].items() if k != "migrations"} == {
+        k: v for k, v in ours["metadata"].items() if k != "migrations"
+    }
+    assert len(harness.uploads()) == uploads + 1
+    assert outcome.events == (
+        ("Warning", "WorkerDrifted", "Worker demo was changed outside the operator; uploaded it again"),
+    )
+    again = await harness.run_app(memory, observe=True)
+    assert again.events == ()
+    assert len(harness.uploads()) == uploads + 1
+
+
+async def test_a_worker_secret_deleted_from_outside_is_put_again_on_the_drift_pass(harness: Harness) -> None:
+    harness.kube.put_secret("transcoder", {"api-key": SECRET_VALUE})
+    harness.apply(harness.app())
+    harness.apply(_with_secret())
+    memory = AppMemory()
+    await harness.run_app(memory)
+    other = await _someone_else(harness)
+    assert await other.secrets.delete("demo", "TRANSCODER_API_KEY")
+
+    outcome = await harness.run_app(memory, observe=True)
+
+    assert outcome.error is None, outcome.error
+    assert harness.fake.secret_value("demo", "TRANSCODER_API_KEY") == SECRET_VALUE
+    assert outcome.events == (
+        (
+            "Warning",
+            "WorkerSecretDrifted",
+            "Worker secret TRANSCODER_API_KEY was deleted outside the operator; put it again",
+        ),
+    )
+    puts = len(harness.fake.requests("workers.scripts.secrets.update"))
+    assert (await harness.run_app(memory, observe=True)).events == ()
+    assert len(harness.fake.requests("workers.scripts.secrets.update")) == puts
+    assert SECRET_VALUE not in _everything_written(harness)
 
 
 async def test_a_failed_secret_delete_is_retried_by_the_next_run(harness: Harness) -> None:
@@ -316,6 +383,14 @@ async def test_a_held_container_with_nothing_to_carry_blocks_the_publish_and_upl
     assert "wrangler.jsonc" not in harness.output().data
     assert len(harness.uploads()) == uploads
     assert harness.fake.namespaces("demo").keys() == {"WebContainer", "JobsContainer"}
+
+
+async def _render_one(harness: Harness) -> AppMemory:
+    harness.apply(harness.app())
+    harness.apply(container_body("web"))
+    memory = AppMemory()
+    await harness.run_app(memory)
+    return memory
 
 
 async def _render_two(harness: Harness, **api: Any) -> AppMemory:

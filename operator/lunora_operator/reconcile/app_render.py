@@ -135,6 +135,10 @@ async def observe_deployed(run: AppRun) -> None:
     try:
         script = await run.account.scripts.observe(worker_name)
         memory.script_exists = script is not None
+        if script is not None and memory.uploaded_etag not in (None, script.etag):
+            # Someone deployed over the operator's upload (wrangler deploy, the dashboard).
+            run.worker_drift = f"Worker {worker_name} was changed outside the operator"
+            memory.uploaded_hash = memory.uploaded_etag = None
         memory.deployed_tag = script.migration_tag if script is not None else None
         memory.namespace_ids = await run.account.durable_objects.namespaces(worker_name) if script else {}
     except CloudflareError as error:

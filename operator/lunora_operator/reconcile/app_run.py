@@ -50,6 +50,8 @@ class AppMemory:
     """Durable Object class -> namespace id, for this Worker."""
     uploaded_hash: str | None = None
     """Config hash of the last Worker upload this process made."""
+    uploaded_etag: str | None = None
+    """Cloudflare's etag of that upload: another etag on the script means it was changed outside."""
     secret_digests: dict[str, str] = field(default_factory=dict)
     """Worker secret name -> digest of the value this process last put (never the value)."""
     deleted_secrets: set[str] = field(default_factory=set)
@@ -86,6 +88,8 @@ class AppRun:
     worker_secrets: dict[str, SecretKeySelector] = field(default_factory=dict)
     """Worker secret name -> the Secret key its value comes from (the containers' `secrets`)."""
     worker_version: str | None = None
+    worker_drift: str | None = None
+    """Why the Worker is uploaded again although its inputs did not change (changed outside)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(type, reason, message) of what this run changed on Cloudflare, posted on the app."""
 

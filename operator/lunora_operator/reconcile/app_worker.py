@@ -124,6 +124,9 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
             raise step_error(error) from None
         memory.script_exists = True
         memory.uploaded_hash = upload_key
+        memory.uploaded_etag = script.etag
+        if run.worker_drift is not None:
+            run.events.append(("Warning", "WorkerDrifted", f"{run.worker_drift}; uploaded it again"))
         if steps is not None:
             memory.deployed_tag = steps.new_tag
         # New classes get namespaces, deleted ones lose them: list again, but keep what is known
@@ -152,6 +155,18 @@ async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
     script = run.app.spec.worker_name
     digests = run.memory.secret_digests
     try:
+        if run.observe_cloudflare and set(run.worker_secrets) & set(digests):
+            # A secret deleted outside the operator is put again (names only: values never leave).
+            present = await run.account.secrets.list(script)
+            for name in sorted(set(run.worker_secrets) & set(digests) - present):
+                digests.pop(name)
+                run.events.append(
+                    (
+                        "Warning",
+                        "WorkerSecretDrifted",
+                        f"Worker secret {name} was deleted outside the operator; put it again",
+                    )
+                )
         for name, ref in sorted(run.worker_secrets.items()):
             try:
                 value = await kube.secret_value(run.record.namespace, ref.name, ref.key)
