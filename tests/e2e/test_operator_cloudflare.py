@@ -182,3 +182,62 @@ def test_edits_cause_exactly_one_patch_or_rollout(
     assert edit(size, "a second rollout", lambda: len(fake.rollouts(web_id)) == 2) == [
         "applications.rollouts.create"
     ]
+
+
+def test_ready_waits_for_the_rollout_and_a_reverted_one_stalls(
+    examples_ready: Resources, fake_cloudflare: FakeCloudflare
+) -> None:
+    resources, fake = examples_ready, fake_cloudflare
+    web_id = fake.application("demo-webcontainer")["id"]  # type: ignore[index]
+    fake.hold_rollouts()
+
+    def new_image(tag: str) -> None:
+        spec = {"spec": {"image": {"registry": f"docker.io/acme/web:{tag}"}}}
+        resources.kubectl(
+            "patch",
+            "lunoracontainer",
+            "web",
+            "-n",
+            resources.namespace,
+            "--type=merge",
+            "-p",
+            json.dumps(spec),
+        )
+
+    new_image("3.0")
+    rolling = resources.wait_condition("lunoracontainer", "web", "Deployed", status="False")
+    deployed = resources.condition("lunoracontainer", "web", "Deployed")
+    assert deployed is not None
+    assert deployed["reason"] == "RollingOut"
+    assert resources.condition("lunoracontainer", "web", "Ready")["status"] == "False"  # type: ignore[index]
+    assert resources.condition("lunoracontainer", "web", "Reconciling")["status"] == "True"  # type: ignore[index]
+    assert rolling["status"]["observedGeneration"] == rolling["metadata"]["generation"]
+
+    fake.finish_rollout(web_id)
+    resources.wait_condition("lunoracontainer", "web", timeout=60)
+    assert resources.condition("lunoracontainer", "web", "Deployed")["reason"] == "Deployed"  # type: ignore[index]
+
+    new_image("4.0")
+    resources.wait_condition("lunoracontainer", "web", "Deployed", status="False")
+    fake.finish_rollout(web_id, "reverted")
+    resources.wait_condition("lunoracontainer", "web", "Stalled", timeout=60)
+    assert resources.condition("lunoracontainer", "web", "Deployed")["reason"] == "RolloutReverted"  # type: ignore[index]
+    rollouts = len(fake.rollouts(web_id))
+    resources.kubectl(
+        "annotate",
+        "lunoracontainer",
+        "web",
+        "-n",
+        resources.namespace,
+        "--overwrite",
+        "reconcile.lunora.sh/requestedAt=after-the-revert",
+    )
+    wait_for(
+        "the requested reconcile",
+        lambda: (
+            (resources.get("lunoracontainer", "web") or {}).get("status", {}).get("lastHandledReconcileAt")
+            == "after-the-revert"
+        ),
+    )
+    assert len(fake.rollouts(web_id)) == rollouts
+    assert fake.application("demo-webcontainer")["configuration"]["image"] == "docker.io/acme/web:3.0"  # type: ignore[index]

@@ -241,3 +241,35 @@ async def test_observe_matches_the_exact_name(account: AccountClient) -> None:
     observed = await account.applications.observe("demo-web")
     assert observed is not None
     assert observed.namespace_id == namespace_id
+
+
+async def test_a_rollout_is_read_while_under_way_and_once_finished(
+    fake: FakeCloudflare, account: AccountClient
+) -> None:
+    namespace_id = await deployed_namespace(account)
+    live = await account.applications.create(desired(), namespace_id)
+    fake.hold_rollouts()
+    update = await account.applications.update(
+        live, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id
+    )
+    assert update.rollout_id is not None
+
+    rolling = await account.applications.rollout(live.id, update.rollout_id)
+    assert rolling is not None
+    assert (rolling.status, rolling.under_way, rolling.current_step, rolling.total_steps) == (
+        "progressing",
+        True,
+        1,
+        2,
+    )
+    assert rolling.target_image == "registry.cloudflare.com/acct/web:2"
+
+    fake.finish_rollout(live.id)
+    finished = await account.applications.rollout(live.id, update.rollout_id)
+    assert finished is not None
+    assert (finished.status, finished.under_way) == ("completed", False)
+    reads = len(fake.requests("applications.rollouts.get"))
+    assert await account.applications.rollout(live.id, update.rollout_id) == finished
+    assert len(fake.requests("applications.rollouts.get")) == reads
+
+    assert await account.applications.rollout(live.id, "no-such-rollout") is None

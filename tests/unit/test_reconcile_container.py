@@ -342,3 +342,70 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
     patches = len(harness.kube.status_patches)
     await harness.controller.reconcile_container(harness.current("LunoraContainer", "web"))
     assert len(harness.kube.status_patches) == patches
+
+
+async def _roll_out_web_2(harness: Harness) -> tuple[dict[str, Any], ContainerRun]:
+    """web deployed with image 1.0, then changed to 2.0 while the fake holds rollouts under way."""
+    harness.apply(harness.app())
+    assert (await one_pass(harness, harness.apply(container_body("web")))).error is None
+    application = harness.fake.application("demo-webcontainer")
+    assert application is not None
+    harness.fake.hold_rollouts()
+    changed = harness.apply(container_body("web", generation=2, image={"registry": "docker.io/acme/web:2.0"}))
+    return application, await one_pass(harness, changed)
+
+
+async def test_a_rollout_under_way_is_not_deployed_until_it_completes(harness: Harness) -> None:
+    application, rolling = await _roll_out_web_2(harness)
+
+    [rollout] = harness.fake.rollouts(application["id"])
+    assert isinstance(rolling.error, Waiting)
+    assert condition(rolling, DEPLOYED) == (
+        "False",
+        "RollingOut",
+        f"rollout {rollout['id']} of application demo-webcontainer to docker.io/acme/web:2.0 is progressing "
+        "(step 1 of 2)",
+    )
+    assert condition(rolling, READY)[:2] == ("False", "RollingOut")  # type: ignore[index]
+    assert [event[1] for event in rolling.events] == ["Updated"]
+    assert rolling.error.retry_after is not None
+    assert rolling.error.retry_after <= 15
+
+    still = await one_pass(harness, harness.current("LunoraContainer", "web"))
+    assert condition(still, DEPLOYED)[:2] == ("False", "RollingOut")  # type: ignore[index]
+    assert still.events == []
+    assert len(harness.fake.rollouts(application["id"])) == 1
+
+    harness.fake.finish_rollout(application["id"])
+    done = await one_pass(harness, harness.current("LunoraContainer", "web"))
+    assert done.error is None
+    assert condition(done, DEPLOYED)[:2] == ("True", "Deployed")  # type: ignore[index]
+    reads = len(harness.fake.requests("applications.rollouts.get"))
+    await one_pass(harness, harness.current("LunoraContainer", "web"))
+    assert len(harness.fake.requests("applications.rollouts.get")) == reads  # a finished rollout is read once
+
+
+async def test_a_reverted_rollout_stalls_and_is_not_started_again(harness: Harness) -> None:
+    application, _ = await _roll_out_web_2(harness)
+    [rollout] = harness.fake.rollouts(application["id"])
+
+    harness.fake.finish_rollout(application["id"], "reverted")
+    reverted = await one_pass(harness, harness.current("LunoraContainer", "web"))
+    again = await one_pass(harness, harness.current("LunoraContainer", "web"))
+
+    message = (
+        f"rollout {rollout['id']} of application demo-webcontainer to docker.io/acme/web:2.0 was reverted and "
+        "the application runs its previous configuration; change the image (or the spec) to roll out again"
+    )
+    for run in (reverted, again):
+        assert isinstance(run.error, Stalled)
+        assert condition(run, DEPLOYED) == ("False", "RolloutReverted", message)
+    assert len(harness.fake.rollouts(application["id"])) == 1
+    stored = harness.fake.application("demo-webcontainer")
+    assert stored is not None
+    assert stored["configuration"]["image"] == "docker.io/acme/web:1.0"
+
+    harness.fake.hold_rollouts(False)
+    fixed = harness.apply(container_body("web", generation=3, image={"registry": "docker.io/acme/web:2.1"}))
+    assert (await one_pass(harness, fixed)).error is None
+    assert len(harness.fake.rollouts(application["id"])) == 2

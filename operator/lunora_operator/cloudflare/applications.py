@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lunora_operator.cloudflare.errors import CloudflareError, NamespaceMismatch, NotFound, PermanentError
 from lunora_operator.cloudflare.models import (
@@ -23,6 +23,7 @@ from lunora_operator.cloudflare.models import (
     CustomInstanceType,
     DesiredApplication,
     InstanceType,
+    Rollout,
     RolloutPolicy,
     infer_instance_type,
     normalise_instance_type,
@@ -218,6 +219,19 @@ def _dump(model: Any) -> Mapping[str, Any]:
     return dumped
 
 
+def rollout_from_api(data: Mapping[str, Any]) -> Rollout:
+    progress: Mapping[str, Any] = data.get("progress") or {}
+    target: Mapping[str, Any] = data.get("target_configuration") or {}
+    return Rollout(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        kind=str(data.get("kind") or "full_auto"),
+        current_step=_integer(progress.get("current_step")) or 0,
+        total_steps=_integer(progress.get("total_steps")) or len(data.get("steps") or ()),
+        target_image=str(target["image"]) if target.get("image") else None,
+    )
+
+
 # --- the four verbs -------------------------------------------------------------------------------
 
 
@@ -231,6 +245,7 @@ class Applications:
         self._listing_failure: tuple[float, CloudflareError] | None = None
         self._changed: dict[str, float] = {}
         """Name -> when this process last created, updated or deleted it (loop time)."""
+        self._finished_rollouts: dict[str, Rollout] = {}
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -376,6 +391,29 @@ class Applications:
             return None
 
         return await self._account.call_once(f"rolling out application {live.name}", send, check)
+
+    async def rollout(self, application_id: str, rollout_id: str) -> Rollout | None:
+        """The rollout, or None when Cloudflare no longer has it. A finished one is remembered:
+        it cannot change any more, so it is read once. (The SDK has no method for this read.)"""
+        known = self._finished_rollouts.get(rollout_id)
+        if known is not None:
+            return known
+        path = f"/accounts/{self._account.account_id}/containers/applications/{application_id}/rollouts/{rollout_id}"
+
+        async def attempt() -> Mapping[str, Any]:
+            envelope = await self._sdk.get(path, cast_to=object)
+            return cast(Mapping[str, Any], cast(Mapping[str, Any], envelope)["result"])
+
+        try:
+            data = await self._account.call(
+                f"reading rollout {rollout_id} of application {application_id}", attempt
+            )
+        except NotFound:
+            return None
+        found = rollout_from_api(data)
+        if not found.under_way:
+            self._finished_rollouts[rollout_id] = found
+        return found
 
     async def _get(self, application_id: str) -> Application:
         app = await self._sdk.containers.applications.get(application_id, account_id=self._account.account_id)

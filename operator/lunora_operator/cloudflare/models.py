@@ -109,6 +109,25 @@ class Application:
     scheduling_policy: str
 
 
+ROLLOUT_UNDER_WAY = ("pending", "progressing")
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A rollout as observed: `status` is pending, progressing, completed, reverted or replaced."""
+
+    id: str
+    status: str
+    kind: str
+    current_step: int
+    total_steps: int
+    target_image: str | None
+
+    @property
+    def under_way(self) -> bool:
+        return self.status in ROLLOUT_UNDER_WAY
+
+
 @dataclass(frozen=True)
 class ApplicationUpdate:
     patched: bool

@@ -15,10 +15,11 @@ from lunora_operator.cloudflare import (
     DurableObjectBinding,
     MigrationUpload,
     NotFound,
+    Rollout,
     WorkerUpload,
 )
 from lunora_operator.reconcile.application import observability_logs
-from lunora_operator.reconcile.errors import Stalled, StepError, Transient
+from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting
 from lunora_operator.reconcile.worker import MigrationSteps, container_classes, durable_object_bindings
 
 
@@ -42,6 +43,10 @@ OBSERVE_MAX_AGE = 5.0
 """Seconds an account-wide listing of applications answers every container's lookup for."""
 
 
+ROLLOUT_POLL_SECONDS = 15.0
+"""How soon a container whose rollout is under way looks at it again."""
+
+
 @dataclass(frozen=True)
 class ApplicationResult:
     application_id: str
@@ -49,6 +54,32 @@ class ApplicationResult:
     """What this pass did: Created, Updated (a PATCH and/or a rollout), nothing (UpToDate), or
     nothing because rollout_kind "none" leaves a configuration change to the user (RolloutHeld)."""
     detail: str
+    rollout: Rollout | None = None
+    """The application's latest rollout when it is still under way."""
+
+
+def rollout_reverted(name: str, rollout: Rollout) -> Stalled:
+    return Stalled(
+        "RolloutReverted",
+        f"rollout {rollout.id} of application {name} to {rollout.target_image} was reverted and the "
+        "application runs its previous configuration; change the image (or the spec) to roll out again",
+    )
+
+
+def rollout_under_way(name: str, rollout: Rollout) -> Waiting:
+    step = f"step {rollout.current_step} of {rollout.total_steps}"
+    if rollout.kind == "full_manual":
+        return Waiting(
+            "RolloutManual",
+            f"rollout {rollout.id} of application {name} is {rollout.status} at {step} and waits for "
+            "someone to advance it (rollout_kind full_manual)",
+            retry_after=ROLLOUT_POLL_SECONDS,
+        )
+    return Waiting(
+        "RollingOut",
+        f"rollout {rollout.id} of application {name} to {rollout.target_image} is {rollout.status} ({step})",
+        retry_after=ROLLOUT_POLL_SECONDS,
+    )
 
 
 async def deploy_application(
@@ -62,15 +93,23 @@ async def deploy_application(
         created = await account.applications.create(desired, namespace_id)
         return ApplicationResult(created.id, "Created", f"application {desired.name} created ({created.id})")
     try:
+        if live.active_rollout_id and live.image != desired.image:
+            # A rollout to this very image that was reverted is not started again on every pass.
+            latest = await account.applications.rollout(live.id, live.active_rollout_id)
+            if latest is not None and latest.status == "reverted" and latest.target_image == desired.image:
+                raise rollout_reverted(desired.name, latest)
         update = await account.applications.update(live, desired, namespace_id)
+        rollout_id = update.rollout_id or live.active_rollout_id
+        latest = await account.applications.rollout(live.id, rollout_id) if rollout_id else None
     except NotFound:
         # Deleted behind our back since the listing: looked up afresh next time, then created.
         account.applications.forget(desired.name)
         raise ApplicationVanished(
             f"application {desired.name} ({live.id}) is gone; it is created again"
         ) from None
+    under_way = latest if latest is not None and latest.under_way else None
     if not (update.patched or update.rollout_id or update.differences):
-        return ApplicationResult(live.id, "UpToDate", "")
+        return ApplicationResult(live.id, "UpToDate", "", under_way)
     if not (update.patched or update.rollout_id):
         # rollout_kind "none" (as in wrangler) writes nothing for a configuration change: say what
         # waits, the same words each pass, so the status is not rewritten and no Event repeats.
@@ -83,7 +122,7 @@ async def deploy_application(
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""
     changed = ", ".join(update.differences)
     return ApplicationResult(
-        live.id, "Updated", f"application {desired.name} ({live.id}) updated: {changed}{rollout}"
+        live.id, "Updated", f"application {desired.name} ({live.id}) updated: {changed}{rollout}", under_way
     )
 
 

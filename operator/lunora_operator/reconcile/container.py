@@ -18,7 +18,7 @@ from lunora_operator.kube.gateway import Kube, KubeUnavailable, ReferenceMissing
 from lunora_operator.reconcile.app_render import container_names, invalid
 from lunora_operator.reconcile.app_run import AppOutcome, Inventory, RenderedContainer
 from lunora_operator.reconcile.application import application_spec
-from lunora_operator.reconcile.cloudflare_edge import deploy_application, step_error
+from lunora_operator.reconcile.cloudflare_edge import deploy_application, rollout_under_way, step_error
 from lunora_operator.reconcile.conditions import (
     CONFIG_RENDERED,
     DEPLOYED,
@@ -213,6 +213,9 @@ async def application(run: ContainerRun) -> None:
         return
     if result.action != "UpToDate":
         run.events.append(("Normal", result.action, result.detail))
+    if result.rollout is not None:
+        # Deployed means the application runs the desired configuration, not that a rollout began.
+        raise rollout_under_way(desired.name, result.rollout)
     # The condition says what is, not what this pass did, so the next pass does not rewrite it.
     run.draft.set(DEPLOYED, "True", "Deployed", f"application {desired.name} ({result.application_id})")
 

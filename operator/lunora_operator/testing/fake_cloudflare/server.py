@@ -101,6 +101,12 @@ ENDPOINTS = (
         BodySchema(RolloutCreateParams, extras={("target_configuration",): CUSTOM_SIZE_KEYS}),
     ),
     Endpoint(
+        "GET",
+        "/accounts/{account_id}/containers/applications/{application_id}/rollouts/{rollout_id}",
+        "applications.rollouts.get",
+        PERMISSION_CONTAINERS,
+    ),
+    Endpoint(
         "POST",
         "/accounts/{account_id}/containers/registries/{domain}/credentials",
         "registries.credentials.generate",
@@ -217,6 +223,7 @@ class FakeCloudflare:
         self._lock = threading.RLock()
         self._accounts: dict[str, st.Account] = {}
         self._faults: dict[str, list[Fault]] = {}
+        self._hold_rollouts = False
         self._records: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -240,6 +247,7 @@ class FakeCloudflare:
             "applications.edit": self._edit_application,
             "applications.delete": self._delete_application,
             "applications.rollouts.create": self._create_rollout,
+            "applications.rollouts.get": self._get_rollout,
             "registries.credentials.generate": self._registry_credentials,
             "workers.scripts.list": self._list_scripts,
             "workers.scripts.update": self._upload_script,
@@ -335,6 +343,22 @@ class FakeCloudflare:
             raise ValueError(f"unknown operation {operation!r}; known: {sorted(ENDPOINTS_BY_OPERATION)}")
         with self._lock:
             self._faults.setdefault(operation, []).append(fault)
+
+    def hold_rollouts(self, hold: bool = True) -> None:
+        """New `full_auto` rollouts stay `progressing` at their first step (as real ones do for a
+        while) until `finish_rollout`; by default they complete at once."""
+        with self._lock:
+            self._hold_rollouts = hold
+
+    def finish_rollout(
+        self, application_id: str, status: str = "completed", account_id: str | None = None
+    ) -> None:
+        """Ends the application's latest rollout: `completed`, or `reverted` (its previous
+        configuration comes back)."""
+        if status not in ("completed", "reverted"):
+            raise ValueError(f"a rollout finishes as completed or reverted, not {status!r}")
+        with self._lock:
+            st.finish_rollout(self._account(account_id or self.account_id), application_id, status)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -600,8 +624,17 @@ class FakeCloudflare:
     async def _create_rollout(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
         body = request[BODY]
         with self._lock:
-            rollout = st.create_rollout(account, request.match_info["application_id"], body)
+            rollout = st.create_rollout(
+                account, request.match_info["application_id"], body, hold=self._hold_rollouts
+            )
             return copy.deepcopy(rollout), None
+
+    async def _get_rollout(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+        with self._lock:
+            found = st.find_rollout(
+                account, request.match_info["application_id"], request.match_info["rollout_id"]
+            )
+            return copy.deepcopy(found), None
 
     async def _registry_credentials(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
         body = request[BODY]

@@ -284,7 +284,38 @@ def check_rollout_steps(body: Mapping[str, Any]) -> None:
         raise validation_error({"steps": f"step percentages must ascend and end at 100, got {percentages}"})
 
 
-def create_rollout(account: Account, application_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+def find_rollout(account: Account, application_id: str, rollout_id: str) -> dict[str, Any]:
+    find_application(account, application_id)
+    for rollout in account.rollouts.get(application_id, []):
+        if rollout["id"] == rollout_id:
+            return rollout
+    raise ApiError(404, "", 1000, containers_error="ROLLOUT_NOT_FOUND", details={"id": rollout_id})
+
+
+def finish_rollout(account: Account, application_id: str, status: str) -> dict[str, Any]:
+    """Ends the application's latest rollout as `completed` or `reverted` (the application goes
+    back to the configuration it had before the rollout)."""
+    app = find_application(account, application_id)
+    rollout = account.rollouts[application_id][-1]
+    stamp = now()
+    rollout["status"] = status
+    rollout["last_updated_at"] = stamp
+    for step in rollout["steps"]:
+        step["status"] = status
+    if status == "completed":
+        rollout["progress"]["current_step"] = rollout["progress"]["total_steps"]
+    else:
+        app["configuration"] = copy.deepcopy(rollout["current_configuration"])
+        app["version"] += 1
+        app["updated_at"] = stamp
+    return rollout
+
+
+def create_rollout(
+    account: Account, application_id: str, body: Mapping[str, Any], hold: bool = False
+) -> dict[str, Any]:
+    """A `full_auto` rollout completes at once unless `hold`, then it stays at its first step;
+    a `full_manual` one waits at its first step for someone to advance it."""
     app = find_application(account, application_id)
     target = body["target_configuration"]
     check_custom_size(target, "target_configuration.")
@@ -300,7 +331,7 @@ def create_rollout(account: Account, application_id: str, body: Mapping[str, Any
         if previous["status"] in ("pending", "progressing"):
             previous["status"] = "replaced"
             previous["last_updated_at"] = created
-    completed = kind == "full_auto"
+    completed = kind == "full_auto" and not hold
     target_configuration = merged_configuration(app["configuration"], target)
     rollout: dict[str, Any] = {
         "id": str(uuid.uuid4()),
@@ -314,7 +345,7 @@ def create_rollout(account: Account, application_id: str, body: Mapping[str, Any
         "target_version": app["version"] + 1,
         "current_configuration": copy.deepcopy(app["configuration"]),
         "target_configuration": copy.deepcopy(target_configuration),
-        "status": "completed" if completed else "pending",
+        "status": "completed" if completed else "progressing" if kind == "full_auto" else "pending",
         "health": {"instances": {"active": 0, "assigned": 0}, "errors": []},
         "steps": [
             {
@@ -327,7 +358,7 @@ def create_rollout(account: Account, application_id: str, body: Mapping[str, Any
         ],
         "progress": {
             "total_steps": len(percentages),
-            "current_step": len(percentages) if completed else 0,
+            "current_step": len(percentages) if completed else 1 if kind == "full_auto" else 0,
             "updated_instances": 0,
             "total_instances": 0,
         },
