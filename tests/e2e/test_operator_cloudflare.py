@@ -156,16 +156,7 @@ def test_edits_cause_exactly_one_patch_or_rollout(
     def edit(spec: dict[str, Any], what: str, done: Any) -> list[str]:
         """Edits web's spec, waits until Cloudflare shows it, returns the writes it cost there."""
         fake.clear_requests()
-        resources.kubectl(
-            "patch",
-            "lunoracontainer",
-            "web",
-            "-n",
-            resources.namespace,
-            "--type=merge",
-            "-p",
-            json.dumps({"spec": spec}),
-        )
+        resources.patch("lunoracontainer", "web", {"spec": spec})
         resources.wait_condition("lunoracontainer", "web")
         wait_for(what, done)
         return [r.operation for r in mutating_requests(fake)]
@@ -192,16 +183,8 @@ def test_ready_waits_for_the_rollout_and_a_reverted_one_stalls(
     fake.hold_rollouts()
 
     def new_image(tag: str) -> None:
-        spec = {"spec": {"image": {"registry": f"docker.io/acme/web:{tag}"}}}
-        resources.kubectl(
-            "patch",
-            "lunoracontainer",
-            "web",
-            "-n",
-            resources.namespace,
-            "--type=merge",
-            "-p",
-            json.dumps(spec),
+        resources.patch(
+            "lunoracontainer", "web", {"spec": {"image": {"registry": f"docker.io/acme/web:{tag}"}}}
         )
 
     new_image("3.0")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lunora_operator.testing import FakeCloudflare, Fault
+from lunora_operator.testing import Fault
 from lunora_operator.testing.environment import TestEnvironment
-from tests.support.operator import OperatorProcess, Resources, operator_process, wait_for
+from tests.support.operator import OperatorProcess, operator_process, wait_for
 from tests.support.scenario import Scenario, assert_exactly_once
 
 pytest_plugins = ["tests.support.operator_fixtures"]
@@ -54,11 +54,6 @@ def operator(
     process.stop()
 
 
-@pytest.fixture
-def scenario(resources: Resources, fake_cloudflare: FakeCloudflare, testenv: TestEnvironment) -> Scenario:
-    return Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
-
-
 def test_a_429_on_every_endpoint_is_waited_out_as_retry_after_says(
     scenario: Scenario, operator: OperatorProcess
 ) -> None:
@@ -72,7 +67,7 @@ def test_a_429_on_every_endpoint_is_waited_out_as_retry_after_says(
     scenario.wait_ready("web", "job")
     assert_exactly_once(scenario, ["web", "job"], built=True)
     scenario.roll_out_web(maxInstances=3)
-    scenario.patch("lunoracontainer", "web", {"spec": {"secrets": None}})
+    scenario.resources.patch("lunoracontainer", "web", {"spec": {"secrets": None}})
     scenario.resources.kubectl("delete", "lc/job", "-n", scenario.resources.namespace, "--timeout=90s")
     wait_for("the Worker secret to go", lambda: fake.secret_names("demo") == set())
     scenario.wait_ready("web")

@@ -27,14 +27,12 @@ pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
 
 
 def test_the_api_server_restarted_mid_reconcile(
-    resources: Resources,
-    fake_cloudflare: FakeCloudflare,
+    scenario: Scenario,
     testenv: TestEnvironment,
     namespace: str,
     tmp_path: Path,
     installed_crds: None,
 ) -> None:
-    scenario = Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
     fake = scenario.fake
     with SecondApiServer(testenv.kubeconfig, tmp_path) as apiserver:
         operator = operator_process(
@@ -107,14 +105,12 @@ def test_the_registry_down_for_a_while(
 
 
 def test_the_docker_engine_unavailable_for_a_while(
-    resources: Resources,
-    fake_cloudflare: FakeCloudflare,
+    scenario: Scenario,
     testenv: TestEnvironment,
     namespace: str,
     tmp_path: Path,
     installed_crds: None,
 ) -> None:
-    scenario = Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
     with TcpProxy(testenv.docker_host.removeprefix("unix://")) as engine:
         engine.down()
         docker_host = f"tcp://{engine.address}"
@@ -126,7 +122,7 @@ def test_the_docker_engine_unavailable_for_a_while(
             scenario.apply_web()
             scenario.apply_job()
             scenario.wait_ready("web")  # a registry image needs no engine
-            waiting = resources.wait_condition("lunoracontainer", "job", "ImageReady", "False")
+            waiting = scenario.resources.wait_condition("lunoracontainer", "job", "ImageReady", "False")
             image_ready = next(c for c in waiting["status"]["conditions"] if c["type"] == "ImageReady")
             assert image_ready["reason"] == "DockerUnavailable"
             assert f"cannot reach the Docker engine at {docker_host}" in image_ready["message"]

@@ -10,25 +10,22 @@ Docker engine or the API server) while the process is killed.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lunora_operator.testing import FakeCloudflare, Fault
+from lunora_operator.testing import Fault
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.apiserver import server_address
-from tests.support.operator import Resources, operator_process, wait_for
+from tests.support.operator import OperatorProcess, operator_process, wait_for
 from tests.support.proxy import TcpProxy
 from tests.support.scenario import Scenario, assert_exactly_once, on_engine_event
 
 pytest_plugins = ["tests.support.operator_fixtures"]
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
-
-
-@pytest.fixture
-def scenario(resources: Resources, fake_cloudflare: FakeCloudflare, testenv: TestEnvironment) -> Scenario:
-    return Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
 
 
 def kubeconfig_through(proxy: TcpProxy, kubeconfig: Path, work: Path) -> Path:
@@ -40,6 +37,23 @@ def kubeconfig_through(proxy: TcpProxy, kubeconfig: Path, work: Path) -> Path:
     path = work / "through-proxy.kubeconfig"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+@contextmanager
+def operator_behind_a_proxy(
+    testenv: TestEnvironment, namespace: str, work: Path
+) -> Iterator[tuple[TcpProxy, OperatorProcess]]:
+    """An operator (not started yet) that reaches the API server through a proxy the test can
+    freeze; stopped at the end."""
+    with TcpProxy(server_address(testenv.kubeconfig)) as apiserver:
+        kubeconfig = kubeconfig_through(apiserver, testenv.kubeconfig, work)
+        operator = operator_process(
+            testenv, namespace, work / "operator.log", resync=5, kubeconfig=kubeconfig
+        )
+        try:
+            yield apiserver, operator
+        finally:
+            operator.stop()
 
 
 def test_killed_after_the_build_and_after_the_push(
@@ -77,103 +91,87 @@ def test_killed_after_the_upload_after_the_create_and_before_the_status_patch(
     scenario: Scenario, testenv: TestEnvironment, namespace: str, tmp_path: Path, installed_crds: None
 ) -> None:
     fake = scenario.fake
-    with TcpProxy(server_address(testenv.kubeconfig)) as apiserver:
-        kubeconfig = kubeconfig_through(apiserver, testenv.kubeconfig, tmp_path)
-        operator = operator_process(
-            testenv, namespace, tmp_path / "operator.log", resync=5, kubeconfig=kubeconfig
-        )
-        try:
-            # After the Worker upload (with its migrations): the next call is held, then the kill.
-            fake.inject("workers.scripts.secrets.update", Fault.latency(5))
-            operator.start()
-            scenario.apply_app()
-            scenario.apply_web()
-            wait_for("the upload", lambda: scenario.successful("workers.scripts.update"))
-            operator.kill()
-            fake.clear_faults()
-            assert fake.script("demo")["migration_tag"] is not None  # type: ignore[index]
-            assert fake.applications() == []
+    with operator_behind_a_proxy(testenv, namespace, tmp_path) as (apiserver, operator):
+        # After the Worker upload (with its migrations): the next call is held, then the kill.
+        fake.inject("workers.scripts.secrets.update", Fault.latency(5))
+        operator.start()
+        scenario.apply_app()
+        scenario.apply_web()
+        wait_for("the upload", lambda: scenario.successful("workers.scripts.update"))
+        operator.kill()
+        fake.clear_faults()
+        assert fake.script("demo")["migration_tag"] is not None  # type: ignore[index]
+        assert fake.applications() == []
 
-            # After the application create: Cloudflare made it, the answer is lost, the kill
-            # comes before the operator could look again.
-            fake.inject("applications.create", Fault.dropped_after_processing())
-            operator.start()
-            wait_for("the create", lambda: fake.application("demo-webcontainer"), interval=0.02)
-            operator.kill()
-            assert len(fake.applications()) == 1
+        # After the application create: Cloudflare made it, the answer is lost, the kill
+        # comes before the operator could look again.
+        fake.inject("applications.create", Fault.dropped_after_processing())
+        operator.start()
+        wait_for("the create", lambda: fake.application("demo-webcontainer"), interval=0.02)
+        operator.kill()
+        assert len(fake.applications()) == 1
 
-            # Before the status patch: a new container's create is slowed; while it is under way
-            # the API server path freezes, so the patch that follows cannot be sent.
-            slow_create = Fault.latency(3)
-            fake.inject("applications.create", slow_create)
-            operator.start()
-            scenario.wait_ready("web")
-            scenario.apply_api()
-            # The fault is taken when the create arrives; it is answered 3 s later.
-            wait_for("the create to arrive", lambda: slow_create.times == 0, interval=0.02)
-            apiserver.hold()
-            wait_for("the create", lambda: fake.application("demo-apicontainer"), interval=0.02)
-            time.sleep(0.5)  # the answer arrives, the status patch is sent and held
-            operator.kill()
-            apiserver.cut()  # the held patch dies with the process
-            apiserver.release()
-            api = scenario.resources.get("lunoracontainer", "api")
-            assert "applicationId" not in ((api or {}).get("status") or {})
+        # Before the status patch: a new container's create is slowed; while it is under way
+        # the API server path freezes, so the patch that follows cannot be sent.
+        slow_create = Fault.latency(3)
+        fake.inject("applications.create", slow_create)
+        operator.start()
+        scenario.wait_ready("web")
+        scenario.apply_api()
+        # The fault is taken when the create arrives; it is answered 3 s later.
+        wait_for("the create to arrive", lambda: slow_create.times == 0, interval=0.02)
+        apiserver.hold()
+        wait_for("the create", lambda: fake.application("demo-apicontainer"), interval=0.02)
+        time.sleep(0.5)  # the answer arrives, the status patch is sent and held
+        operator.kill()
+        apiserver.cut()  # the held patch dies with the process
+        apiserver.release()
+        api = scenario.resources.get("lunoracontainer", "api")
+        assert "applicationId" not in ((api or {}).get("status") or {})
 
-            operator.start()
-            scenario.wait_ready("web", "api")
-            assert_exactly_once(scenario, ["web", "api"])
-        finally:
-            operator.stop()
+        operator.start()
+        scenario.wait_ready("web", "api")
+        assert_exactly_once(scenario, ["web", "api"])
 
 
 def test_killed_after_a_deletion_was_uploaded_before_the_finalizer_went(
     scenario: Scenario, testenv: TestEnvironment, namespace: str, tmp_path: Path, installed_crds: None
 ) -> None:
     fake = scenario.fake
-    with TcpProxy(server_address(testenv.kubeconfig)) as apiserver:
-        kubeconfig = kubeconfig_through(apiserver, testenv.kubeconfig, tmp_path)
-        operator = operator_process(
-            testenv, namespace, tmp_path / "operator.log", resync=5, kubeconfig=kubeconfig
+    with operator_behind_a_proxy(testenv, namespace, tmp_path) as (apiserver, operator):
+        operator.start()
+        scenario.apply_app()
+        scenario.apply_web()
+        scenario.apply_api()
+        scenario.wait_ready("web", "api")
+
+        # `deletionPolicy: Delete`: the application goes, the config records the class as
+        # deleted, the Worker is uploaded with that migration, then kopf removes the
+        # finalizer. The upload is slowed; once the config says it, the API server path
+        # freezes, so the finalizer stays when the process dies.
+        fake.inject("workers.scripts.update", Fault.latency(2))
+        scenario.resources.kubectl("delete", "lc/api", "-n", namespace, "--wait=false")
+        wait_for(
+            "the deletion in the config",
+            lambda: "deleted_classes" in scenario.resources.config_map("demo-wrangler")["wrangler.jsonc"],
+            interval=0.05,
         )
-        try:
-            operator.start()
-            scenario.apply_app()
-            scenario.apply_web()
-            scenario.apply_api()
-            scenario.wait_ready("web", "api")
+        apiserver.hold()
+        wait_for(
+            "the upload with the deletion",
+            lambda: any(
+                "deleted_classes" in str(r.body) for r in scenario.successful("workers.scripts.update")
+            ),
+        )
+        time.sleep(0.5)  # the handler returns; kopf's finalizer patch is sent and held
+        operator.kill()
+        apiserver.cut()
+        apiserver.release()
+        assert scenario.resources.get("lunoracontainer", "api") is not None  # the finalizer held it
 
-            # `deletionPolicy: Delete`: the application goes, the config records the class as
-            # deleted, the Worker is uploaded with that migration, then kopf removes the
-            # finalizer. The upload is slowed; once the config says it, the API server path
-            # freezes, so the finalizer stays when the process dies.
-            fake.inject("workers.scripts.update", Fault.latency(2))
-            scenario.resources.kubectl("delete", "lc/api", "-n", namespace, "--wait=false")
-            wait_for(
-                "the deletion in the config",
-                lambda: "deleted_classes" in scenario.resources.config_map("demo-wrangler")["wrangler.jsonc"],
-                interval=0.05,
-            )
-            apiserver.hold()
-            wait_for(
-                "the upload with the deletion",
-                lambda: any(
-                    "deleted_classes" in str(r.body) for r in scenario.successful("workers.scripts.update")
-                ),
-            )
-            time.sleep(0.5)  # the handler returns; kopf's finalizer patch is sent and held
-            operator.kill()
-            apiserver.cut()
-            apiserver.release()
-            assert scenario.resources.get("lunoracontainer", "api") is not None  # the finalizer held it
-
-            operator.start()
-            wait_for(
-                "api to go", lambda: scenario.resources.get("lunoracontainer", "api") is None, timeout=60
-            )
-            scenario.wait_ready("web")
-            assert fake.application("demo-apicontainer") is None
-            assert len(scenario.successful("applications.delete")) == 1
-            assert_exactly_once(scenario, ["web"])
-        finally:
-            operator.stop()
+        operator.start()
+        wait_for("api to go", lambda: scenario.resources.get("lunoracontainer", "api") is None, timeout=60)
+        scenario.wait_ready("web")
+        assert fake.application("demo-apicontainer") is None
+        assert len(scenario.successful("applications.delete")) == 1
+        assert_exactly_once(scenario, ["web"])

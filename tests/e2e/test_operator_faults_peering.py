@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients
-from tests.support.operator import Resources, operator_process, wait_for
+from tests.support.operator import operator_process, wait_for
 from tests.support.scenario import Scenario, assert_exactly_once
 
 pytest_plugins = ["tests.support.operator_fixtures"]
@@ -29,15 +28,13 @@ def peers(kube: KubeClients, namespace: str) -> dict[str, int]:
 
 
 def test_a_second_operator_waits_behind_the_first_and_takes_over_when_it_stops(
-    resources: Resources,
-    fake_cloudflare: FakeCloudflare,
+    scenario: Scenario,
     testenv: TestEnvironment,
     kube: KubeClients,
     namespace: str,
     tmp_path: Path,
     installed_crds: None,
 ) -> None:
-    scenario = Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
     fake = scenario.fake
     first = operator_process(testenv, namespace, tmp_path / "first.log", resync=5).start()
     second = operator_process(testenv, namespace, tmp_path / "second.log", resync=5)
@@ -52,7 +49,7 @@ def test_a_second_operator_waits_behind_the_first_and_takes_over_when_it_stops(
 
         # Work while both run: the first does all of it, the second nothing.
         scenario.apply_api()
-        scenario.patch("lunoracontainer", "web", {"spec": {"maxInstances": 3}})
+        scenario.resources.patch("lunoracontainer", "web", {"spec": {"maxInstances": 3}})
         wait_for("max_instances 3", lambda: fake.application("demo-webcontainer")["max_instances"] == 3)  # type: ignore[index]
         scenario.wait_ready("web", "api")
         assert_exactly_once(scenario, ["web", "api"])
@@ -63,7 +60,7 @@ def test_a_second_operator_waits_behind_the_first_and_takes_over_when_it_stops(
         # The first stops (and leaves the peering): the second takes over at once.
         first.stop()
         wait_for("the second to resume", lambda: "Resuming operations" in second.logs(), timeout=30)
-        scenario.patch("lunoracontainer", "web", {"spec": {"maxInstances": 4}})
+        scenario.resources.patch("lunoracontainer", "web", {"spec": {"maxInstances": 4}})
         wait_for("max_instances 4", lambda: fake.application("demo-webcontainer")["max_instances"] == 4)  # type: ignore[index]
         scenario.wait_ready("web", "api")
         assert CLOUDFLARE_CALL in second.logs()

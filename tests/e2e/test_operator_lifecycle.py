@@ -14,55 +14,23 @@ from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.wrangler.document import open_document
 from tests.support.kube import Kubectl
-from tests.support.operator import OperatorProcess, Resources, operator_process, wait_for
+from tests.support.operator import (
+    OperatorProcess,
+    Resources,
+    container_manifest,
+    demo_app_manifest,
+    operator_process,
+    wait_for,
+)
 
 pytest_plugins = ["tests.support.operator_fixtures"]
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
 
 
-def app_manifest(fake: FakeCloudflare, *, bundle: bool = True, token_secret: str = "cf-token") -> str:
-    worker = (
-        """
-  worker:
-    configMap: demo-worker
-    mainModule: index.js
-    compatibilityDate: "2025-09-01\""""
-        if bundle
-        else ""
-    )
-    return f"""
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: demo-worker}}
-data:
-  index.js: |
-    export class WebContainer {{}}
-    export class JobContainer {{}}
-    export class ApiContainer {{}}
-    export default {{ fetch() {{ return new Response("ok"); }} }};
----
-apiVersion: lunora.sh/v1alpha1
-kind: LunoraApp
-metadata: {{name: demo}}
-spec:
-  workerName: demo
-  cloudflare:
-    accountId: {fake.account_id}
-    apiTokenSecretRef: {{name: {token_secret}, key: token}}
-    apiBaseUrl: {fake.base_url}{worker}
-"""
-
-
-def container_manifest(name: str, **spec: Any) -> str:
+def web_like(name: str, **spec: Any) -> str:
+    """A registry-image container of `demo`, as `web` is."""
     body = {"app": "demo", "image": {"registry": f"docker.io/acme/{name}:1.0"}, "maxInstances": 2, **spec}
-    return json.dumps(
-        {
-            "apiVersion": "lunora.sh/v1alpha1",
-            "kind": "LunoraContainer",
-            "metadata": {"name": name},
-            "spec": body,
-        }
-    )
+    return container_manifest(name, body)
 
 
 TOKEN_SECRET = """
@@ -73,15 +41,11 @@ stringData: {token: a-token}
 """
 
 
-def patch(resources: Resources, kind: str, name: str, body: dict[str, Any]) -> None:
-    resources.kubectl("patch", kind, name, "-n", resources.namespace, "--type=merge", "-p", json.dumps(body))
-
-
 @pytest.fixture
 def web_ready(resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess) -> Resources:
     resources.apply(TOKEN_SECRET)
-    resources.apply(app_manifest(fake_cloudflare))
-    resources.apply(container_manifest("web"))
+    resources.apply(demo_app_manifest(fake_cloudflare))
+    resources.apply(web_like("web"))
     resources.wait_condition("lunoracontainer", "web")
     return resources
 
@@ -89,8 +53,8 @@ def web_ready(resources: Resources, fake_cloudflare: FakeCloudflare, operator: O
 def test_a_missing_token_secret_is_named_and_the_app_recovers_when_it_appears(
     resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess
 ) -> None:
-    resources.apply(app_manifest(fake_cloudflare))
-    resources.apply(container_manifest("web"))
+    resources.apply(demo_app_manifest(fake_cloudflare))
+    resources.apply(web_like("web"))
     ready = resources.wait_condition("lunoraapp", "demo", status="False")
     condition = next(c for c in ready["status"]["conditions"] if c["type"] == "Ready")
     assert condition["reason"] == "SecretNotFound"
@@ -107,9 +71,9 @@ def test_a_missing_container_secret_is_named_and_recovers(
     resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess
 ) -> None:
     resources.apply(TOKEN_SECRET)
-    resources.apply(app_manifest(fake_cloudflare))
+    resources.apply(demo_app_manifest(fake_cloudflare))
     secrets = [{"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "web-keys", "key": "api"}}}]
-    resources.apply(container_manifest("web", secrets=secrets))
+    resources.apply(web_like("web", secrets=secrets))
     waiting = resources.wait_condition("lunoracontainer", "web", status="False")
     ready = next(c for c in waiting["status"]["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "SecretNotFound"
@@ -131,7 +95,7 @@ def test_a_refused_token_stalls_the_app(
         process = operator_process(testenv, namespace, tmp_path / "operator.log", resync=5).start()
         try:
             resources.apply(TOKEN_SECRET)
-            resources.apply(app_manifest(fake))
+            resources.apply(demo_app_manifest(fake))
             stalled = resources.wait_condition("lunoraapp", "demo", "Stalled", "True")
             condition = next(c for c in stalled["status"]["conditions"] if c["type"] == "Stalled")
             assert condition["reason"] == "AuthFailed"
@@ -150,11 +114,11 @@ def test_suspend_writes_nothing_and_resume_catches_up(
     web_ready: Resources, fake_cloudflare: FakeCloudflare
 ) -> None:
     resources, fake = web_ready, fake_cloudflare
-    patch(resources, "lunoracontainer", "web", {"spec": {"suspend": True}})
+    resources.patch("lunoracontainer", "web", {"spec": {"suspend": True}})
     time.sleep(2)  # the suspend is seen before the next change
     before = resources.get("lunoracontainer", "web")
     fake.clear_requests()
-    patch(resources, "lunoracontainer", "web", {"spec": {"maxInstances": 9}})
+    resources.patch("lunoracontainer", "web", {"spec": {"maxInstances": 9}})
     time.sleep(8)
     assert [r for r in fake.requests() if r.method != "GET"] == []
     assert fake.application("demo-webcontainer")["max_instances"] == 2  # type: ignore[index]
@@ -163,7 +127,7 @@ def test_suspend_writes_nothing_and_resume_catches_up(
     assert before is not None
     assert after["status"] == before["status"]
 
-    patch(resources, "lunoracontainer", "web", {"spec": {"suspend": False}})
+    resources.patch("lunoracontainer", "web", {"spec": {"suspend": False}})
     resources.wait_condition("lunoracontainer", "web")
     wait_for("max_instances 9", lambda: fake.application("demo-webcontainer")["max_instances"] == 9)  # type: ignore[index]
 
@@ -192,7 +156,7 @@ def test_delete_policy_delete_removes_the_application_and_records_deleted_classe
     web_ready: Resources, fake_cloudflare: FakeCloudflare
 ) -> None:
     resources, fake = web_ready, fake_cloudflare
-    resources.apply(container_manifest("job"))
+    resources.apply(web_like("job"))
     resources.wait_condition("lunoracontainer", "job")
     assert fake.application("demo-jobcontainer") is not None
 
@@ -210,7 +174,7 @@ def test_delete_policy_orphan_leaves_cloudflare_alone(
     web_ready: Resources, fake_cloudflare: FakeCloudflare
 ) -> None:
     resources, fake = web_ready, fake_cloudflare
-    resources.apply(container_manifest("job", deletionPolicy="Orphan"))
+    resources.apply(web_like("job", deletionPolicy="Orphan"))
     resources.wait_condition("lunoracontainer", "job")
     job = fake.application("demo-jobcontainer")
     assert job is not None
@@ -233,7 +197,7 @@ def test_history_survives_a_restart_a_lost_status_and_a_deleted_config_map(
     web_ready: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess
 ) -> None:
     resources, fake = web_ready, fake_cloudflare
-    resources.apply(container_manifest("job"))
+    resources.apply(web_like("job"))
     resources.wait_condition("lunoracontainer", "job")
     tag = fake.script("demo")["migration_tag"]  # type: ignore[index]
 
@@ -251,7 +215,7 @@ def test_history_survives_a_restart_a_lost_status_and_a_deleted_config_map(
             "-p",
             '{"status": null}',
         )
-    resources.apply(container_manifest("api"))
+    resources.apply(web_like("api"))
     operator.start()
 
     resources.wait_condition("lunoracontainer", "api", timeout=120)
@@ -274,8 +238,8 @@ def test_without_a_worker_bundle_the_operator_waits_for_wrangler_deploy(
     resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess
 ) -> None:
     resources.apply(TOKEN_SECRET)
-    resources.apply(app_manifest(fake_cloudflare, bundle=False))
-    resources.apply(container_manifest("web"))
+    resources.apply(demo_app_manifest(fake_cloudflare, bundle=False))
+    resources.apply(web_like("web"))
     waiting = resources.wait_condition("lunoracontainer", "web", "Ready", "False")
     ready = next(c for c in waiting["status"]["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "WaitingForWranglerDeploy"

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import Kubectl
 
@@ -115,6 +116,10 @@ class Resources:
     def apply(self, manifest: str) -> None:
         self.kubectl.apply(manifest, "-n", self.namespace)
 
+    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> None:
+        """A merge patch, as `kubectl patch --type=merge`."""
+        self.kubectl("patch", kind, name, "-n", self.namespace, "--type=merge", "-p", json.dumps(body))
+
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         result = self.kubectl("get", kind, name, "-n", self.namespace, "-o", "json", check=False)
         return json.loads(result.stdout) if result.returncode == 0 else None
@@ -157,4 +162,53 @@ def example_manifests(fake_base_url: str, registry: str, base_image: str, accoun
         .replace("registry: 127.0.0.1:15000", f"registry: {registry}")
         .replace("lunora-test/busybox:example", base_image)
         .replace("0123456789abcdef0123456789abcdef", account_id)
+    )
+
+
+def demo_app_manifest(
+    fake: FakeCloudflare, *, token_secret: str = "cf-token", registry: str | None = None, bundle: bool = True
+) -> str:
+    """The `demo` LunoraApp on `fake`, with (unless `bundle` is False) a Worker bundle that
+    exports the classes of `web`, `job` and `api`."""
+    pushed = f"\n    registry: {registry}" if registry else ""
+    worker = (
+        """
+  worker:
+    configMap: demo-worker
+    mainModule: index.js
+    compatibilityDate: "2025-09-01\""""
+        if bundle
+        else ""
+    )
+    return f"""
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: demo-worker}}
+data:
+  index.js: |
+    export class WebContainer {{}}
+    export class JobContainer {{}}
+    export class ApiContainer {{}}
+    export default {{ fetch() {{ return new Response("ok"); }} }};
+---
+apiVersion: lunora.sh/v1alpha1
+kind: LunoraApp
+metadata: {{name: demo}}
+spec:
+  workerName: demo
+  cloudflare:
+    accountId: {fake.account_id}
+    apiTokenSecretRef: {{name: {token_secret}, key: token}}
+    apiBaseUrl: {fake.base_url}{pushed}{worker}
+"""
+
+
+def container_manifest(name: str, spec: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "lunora.sh/v1alpha1",
+            "kind": "LunoraContainer",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
     )

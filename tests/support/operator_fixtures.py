@@ -13,6 +13,7 @@ from lunora_operator.testing.fake_cloudflare import RegistryConfig
 from tests.support.kube import Kubectl
 from tests.support.leak_scan import leak_scan, pytest_terminal_summary  # noqa: F401  (every test that runs the operator ends with the leak scan)
 from tests.support.operator import OperatorProcess, Resources, operator_process
+from tests.support.scenario import Scenario
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 
@@ -37,6 +38,12 @@ def fake_cloudflare(testenv: TestEnvironment) -> Iterator[FakeCloudflare]:
 @pytest.fixture
 def resources(kubectl: Kubectl, namespace: str, installed_crds: None) -> Resources:
     return Resources(kubectl, namespace)
+
+
+@pytest.fixture
+def scenario(resources: Resources, fake_cloudflare: FakeCloudflare, testenv: TestEnvironment) -> Scenario:
+    """The fault suite's app and containers, pushing to the test registry."""
+    return Scenario(resources, fake_cloudflare, testenv, registry=testenv.registry)
 
 
 @pytest.fixture

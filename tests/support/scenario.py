@@ -19,7 +19,7 @@ import docker
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.wrangler.document import open_document
-from tests.support.operator import Resources, wait_for
+from tests.support.operator import Resources, container_manifest, demo_app_manifest, wait_for
 
 TOKEN = "fault-suite-api-token-5e1d0c"
 API_KEY = "fault-suite-web-api-key-93ab7f"
@@ -53,31 +53,7 @@ kind: Secret
 metadata: {{name: web-keys}}
 stringData: {{api: {API_KEY}}}
 ---
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: demo-worker}}
-data:
-  index.js: |
-    export class WebContainer {{}}
-    export class JobContainer {{}}
-    export class ApiContainer {{}}
-    export default {{ fetch() {{ return new Response("ok"); }} }};
----
-apiVersion: lunora.sh/v1alpha1
-kind: LunoraApp
-metadata: {{name: demo}}
-spec:
-  workerName: demo
-  cloudflare:
-    accountId: {self.fake.account_id}
-    apiTokenSecretRef: {{name: cf-token, key: token}}
-    apiBaseUrl: {self.fake.base_url}
-    registry: {self.registry}
-  worker:
-    configMap: demo-worker
-    mainModule: index.js
-    compatibilityDate: "2025-09-01"
-""")
+{demo_app_manifest(self.fake, registry=self.registry)}""")
 
     def apply_web(self, **spec: Any) -> None:
         body = {
@@ -89,12 +65,12 @@ spec:
             ],
             **spec,
         }
-        self.resources.apply(_resource("web", body))
+        self.resources.apply(container_manifest("web", body))
 
     def apply_api(self) -> None:
         """A registry-image container without secrets."""
         body = {"app": "demo", "image": {"registry": "docker.io/acme/api:1.0"}, "maxInstances": 1}
-        self.resources.apply(_resource("api", body))
+        self.resources.apply(container_manifest("api", body))
 
     def apply_job(self) -> None:
         """A context no earlier test built (the namespace is in its page), so it is built and
@@ -118,16 +94,11 @@ spec:
             },
             "maxInstances": 1,
         }
-        self.resources.apply(json.dumps(context) + "\n---\n" + _resource("job", body))
-
-    def patch(self, kind: str, name: str, body: Mapping[str, Any]) -> None:
-        self.resources.kubectl(
-            "patch", kind, name, "-n", self.resources.namespace, "--type=merge", "-p", json.dumps(body)
-        )
+        self.resources.apply(json.dumps(context) + "\n---\n" + container_manifest("job", body))
 
     def roll_out_web(self, image: str = "docker.io/acme/web:2.0", **spec: Any) -> None:
         """Changes web's image (and `spec`) and waits until Cloudflare's application has it."""
-        self.patch("lunoracontainer", "web", {"spec": {**spec, "image": {"registry": image}}})
+        self.resources.patch("lunoracontainer", "web", {"spec": {**spec, "image": {"registry": image}}})
 
         def rolled_out() -> bool:
             application = self.fake.application("demo-webcontainer")
@@ -203,17 +174,6 @@ def on_engine_event(
     finally:
         stream.close()
         client.close()
-
-
-def _resource(name: str, spec: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {
-            "apiVersion": "lunora.sh/v1alpha1",
-            "kind": "LunoraContainer",
-            "metadata": {"name": name},
-            "spec": spec,
-        }
-    )
 
 
 # --- the end-state checks ---------------------------------------------------------------------------
