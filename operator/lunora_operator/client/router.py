@@ -1,0 +1,147 @@
+"""The HTTP mapping onto the local-mode router (or any gateway serving the same routes).
+
+Every route the client uses is written here and only here:
+
+- `<base>/<container>/<instance><path>?<query>`: the request proxied to the instance, any method,
+  headers and body as given (the port header `cf-container-target-port` selects the port).
+- `POST <base>/_lunora-lifecycle/<container>/<instance>/exec`: the exec contract; body
+  `{args, command, cwd?, env?, timeoutMs?}`, reply `200 {code, stdout, stderr}` (413 over budget,
+  504 on timeout, 400 for a bad body), the port header honoured.
+- `POST <base>/_lunora-lifecycle/<container>/<instance>/<method>`: a lifecycle or egress method by
+  its Durable Object name, with a JSON body (`start`: the options object; `stop`: `{signal}`;
+  `allowHost`, `denyHost`, `removeAllowedHost`, `removeDeniedHost`: `{hostname}`;
+  `setAllowedHosts`, `setDeniedHosts`: `{hosts}`; the rest `{}`); reply 200 with JSON (`getState`:
+  the state object) or 204. An error is a non-2xx with `{"error": {"code", "message"}}`; 501 (or a
+  404 / 405 without that envelope) means the router does not serve the method.
+
+Lifecycle routes are apart from `/<container>/<instance>/`, whose `/__lunora/` paths the router
+refuses with 403 as Lunora does, and a segment with `-` is never a container export name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import httpx
+
+from lunora_operator.api.naming import binding_name
+from lunora_operator.client.body import read_capped
+from lunora_operator.client.errors import LifecycleNotExposed, LunoraError
+from lunora_operator.client.transport import InstanceTarget, LifecycleMethod
+from lunora_operator.client.wire import JsonValue
+
+LIFECYCLE_PREFIX = "_lunora-lifecycle"
+EXEC_ROUTE = "exec"
+# The key each one-argument method's argument travels under.
+ARGUMENT_KEYS: dict[str, str] = {
+    "stop": "signal",
+    "allowHost": "hostname",
+    "denyHost": "hostname",
+    "removeAllowedHost": "hostname",
+    "removeDeniedHost": "hostname",
+    "setAllowedHosts": "hosts",
+    "setDeniedHosts": "hosts",
+}
+ERROR_BODY_LIMIT = 512
+# Container calls hold while an instance starts; only connecting is bounded.
+DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
+# Hop-by-hop or per-connection headers that must not be copied onto the router request.
+_NOT_FORWARDED = {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
+
+
+def _segment(name: str) -> str:
+    return quote(name, safe="")
+
+
+class RouterTransport:
+    """The client's backend over HTTP: the local-mode router, or a gateway serving the same routes.
+
+    `headers` are added to every request (for example a gateway's own credential, which the gateway
+    removes before the request reaches the instance).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(base_url, str) or not base_url.strip():
+            raise TypeError(
+                "Containers: `base_url` must be a non-empty router URL such as http://127.0.0.1:8080"
+            )
+        self.base_url = base_url.rstrip("/")
+        self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._owns_client = client is None
+        self._headers = dict(headers or {})
+
+    def instance_url(self, target: InstanceTarget, raw_path: bytes) -> str:
+        return f"{self.base_url}/{_segment(target.container)}/{_segment(target.instance)}{raw_path.decode('ascii')}"
+
+    def lifecycle_url(self, target: InstanceTarget, route: str) -> str:
+        return f"{self.base_url}/{LIFECYCLE_PREFIX}/{_segment(target.container)}/{_segment(target.instance)}/{route}"
+
+    def _forward(self, request: httpx.Request, url: str) -> httpx.Request:
+        headers = httpx.Headers(
+            [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _NOT_FORWARDED]
+        )
+        headers.update(self._headers)
+        return httpx.Request(
+            request.method, url, headers=headers, stream=request.stream, extensions=request.extensions
+        )
+
+    async def fetch(self, target: InstanceTarget, request: httpx.Request) -> httpx.Response:
+        url = self.instance_url(target, request.url.raw_path)
+        return await self._client.send(self._forward(request, url), stream=True)
+
+    async def exec(self, target: InstanceTarget, request: httpx.Request) -> httpx.Response:
+        url = self.lifecycle_url(target, EXEC_ROUTE)
+        return await self._client.send(self._forward(request, url), stream=True)
+
+    async def call(self, target: InstanceTarget, method: LifecycleMethod, argument: JsonValue) -> JsonValue:
+        if method in ARGUMENT_KEYS:
+            body: JsonValue = {} if argument is None else {ARGUMENT_KEYS[method]: argument}
+        else:
+            body = {} if argument is None else argument
+        response = await self._client.post(
+            self.lifecycle_url(target, method),
+            content=json.dumps(body, separators=(",", ":")),
+            headers={"content-type": "application/json", **self._headers},
+        )
+        if response.is_success:
+            if response.status_code == 204 or not response.content:
+                return None
+            return json.loads(response.content)  # type: ignore[no-any-return]
+        envelope = _error_envelope(response)
+        if envelope is not None:
+            raise LunoraError(*envelope)
+        if response.status_code in (404, 405, 501):
+            raise LifecycleNotExposed(binding_name(target.container), method)
+        quoted = (await read_capped(response, ERROR_BODY_LIMIT)).text
+        raise LunoraError(
+            "INTERNAL",
+            f"ctx.containers.{target.container}: {method}() failed — the router answered "
+            f"{response.status_code}. Body: {quoted}",
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+def _error_envelope(response: httpx.Response) -> tuple[str, str] | None:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), str)
+        and isinstance(error.get("message"), str)
+    ):
+        return error["code"], error["message"]
+    return None
