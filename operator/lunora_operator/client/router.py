@@ -47,8 +47,9 @@ ARGUMENT_KEYS: dict[str, str] = {
 ERROR_BODY_LIMIT = 512
 # Container calls hold while an instance starts; only connecting is bounded.
 DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
-# Hop-by-hop or per-connection headers that must not be copied onto the router request.
-_NOT_FORWARDED = {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
+# Per-connection headers that must not be copied onto the router request (the body's own framing,
+# content-length or transfer-encoding, travels with the body).
+_NOT_FORWARDED = {"host", "connection", "keep-alive", "te", "upgrade"}
 
 
 def _segment(name: str) -> str:
@@ -89,6 +90,7 @@ class RouterTransport:
             [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _NOT_FORWARDED]
         )
         headers.update(self._headers)
+        headers["host"] = httpx.URL(url).netloc.decode("ascii")
         return httpx.Request(
             request.method, url, headers=headers, stream=request.stream, extensions=request.extensions
         )
