@@ -101,7 +101,8 @@ async def test_traceparent_and_sampling_travel_only_when_known(server: Conforman
         await plain["t"].get("a").fetch("/")
     first, second = server.instance_calls()
     assert (first.headers["traceparent"], first.headers["x-lunora-sample-errors"]) == ("00-abc-def-01", "0")
-    assert "traceparent" not in second.headers and "x-lunora-sample-errors" not in second.headers
+    assert "traceparent" not in second.headers
+    assert "x-lunora-sample-errors" not in second.headers
 
 
 # Pool retry (items 54–62)
@@ -111,7 +112,8 @@ async def test_item_54_pool_returns_the_first_healthy_response(
     server: ConformanceServer, containers: Containers
 ) -> None:
     response = await containers["transcoder"].pool().fetch("/")
-    assert response.status_code == 200 and len(server.instance_calls()) == 1
+    assert response.status_code == 200
+    assert len(server.instance_calls()) == 1
 
 
 async def test_item_55_pool_retries_5xx_on_fresh_instances(
@@ -131,7 +133,8 @@ async def test_item_56_pool_retries_a_throw(server: ConformanceServer, container
     """Item 56: throw, ok → ok after 2 calls (the first connection dropped mid-response)."""
     server.responder = sequence(drop_connection(), status(200, "fine"))
     response = await containers["transcoder"].pool().fetch("/")
-    assert response.text == "fine" and len(server.instance_calls()) == 2
+    assert response.text == "fine"
+    assert len(server.instance_calls()) == 2
 
 
 async def test_item_57_pool_returns_the_last_5xx(server: ConformanceServer, containers: Containers) -> None:
@@ -154,7 +157,8 @@ async def test_item_59_pool_attempts_1_makes_no_retry(
 ) -> None:
     server.responder = status(503)
     response = await containers["transcoder"].pool(attempts=1).fetch("/")
-    assert response.status_code == 503 and len(server.instance_calls()) == 1
+    assert response.status_code == 503
+    assert len(server.instance_calls()) == 1
 
 
 async def test_item_60_pool_waits_against_a_server(
@@ -174,7 +178,8 @@ async def test_item_61_pool_sends_a_prebuilt_request_once(
         .pool()
         .fetch(httpx.Request("POST", "http://container/x", content=b"body"))
     )
-    assert response.status_code == 503 and len(server.instance_calls()) == 1
+    assert response.status_code == 503
+    assert len(server.instance_calls()) == 1
 
 
 async def test_item_62_pool_honours_a_custom_retry_on(
@@ -182,11 +187,13 @@ async def test_item_62_pool_honours_a_custom_retry_on(
 ) -> None:
     server.responder = sequence(status(429), status(200))
     response = await containers["transcoder"].pool(retry_on=lambda r: r.status_code == 429).fetch("/")
-    assert response.status_code == 200 and len(server.instance_calls()) == 2
+    assert response.status_code == 200
+    assert len(server.instance_calls()) == 2
     server.seen.clear()
     server.responder = status(503)
     response = await containers["transcoder"].pool(retry_on=lambda r: r.status_code == 429).fetch("/")
-    assert response.status_code == 503 and len(server.instance_calls()) == 1
+    assert response.status_code == 503
+    assert len(server.instance_calls()) == 1
 
 
 async def test_pool_size_bounds_the_picks(
@@ -218,7 +225,8 @@ async def test_item_65_start_failure_and_429_are_retried(
 ) -> None:
     server.responder = sequence(status(500, START_FAILURE_TEXT), status(429), status(200))
     response = await containers["transcoder"].get("a").fetch("/")
-    assert response.status_code == 200 and len(server.instance_calls()) == 3
+    assert response.status_code == 200
+    assert len(server.instance_calls()) == 3
 
 
 async def test_item_66_an_app_503_is_returned_at_once(
