@@ -127,6 +127,8 @@ async def deadline(clock: Clock, timeout_ms: float | None) -> AsyncIterator[None
     async def expire() -> None:
         nonlocal fired
         await clock.sleep_ms(timeout_ms)
+        if task.cancelling():  # the caller's cancellation came first and keeps its reason
+            return
         fired = True
         task.cancel()
 

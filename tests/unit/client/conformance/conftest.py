@@ -19,6 +19,7 @@ async def server() -> AsyncIterator[ConformanceServer]:
     try:
         yield conformance
     finally:
+        conformance.release.set()
         await running.close()
 
 

@@ -48,6 +48,8 @@ class ConformanceServer:
     lifecycle_answers: dict[str, web.Response] = field(default_factory=dict)
     # Set once a handler has sent headers and is stalling its body.
     stalled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the test ends, so a stalling handler returns and the server can close.
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -148,6 +150,31 @@ def drop_mid_body() -> Responder:
         await response.write(b'{"code":')
         assert request.transport is not None
         request.transport.close()
+        return response
+
+    return respond
+
+
+def stall_headers(server: ConformanceServer) -> Responder:
+    """Never answer (until the test ends)."""
+
+    async def respond(_: web.Request, __: Seen) -> web.StreamResponse:
+        server.stalled.set()
+        await server.release.wait()
+        return web.Response(status=200)
+
+    return respond
+
+
+def stall_body(server: ConformanceServer) -> Responder:
+    """Answer 200 with the start of a JSON body, then stall."""
+
+    async def respond(request: web.Request, _: Seen) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"content-type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"code":0,')
+        server.stalled.set()
+        await server.release.wait()
         return response
 
     return respond
