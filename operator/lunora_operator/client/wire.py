@@ -185,7 +185,7 @@ def _decode_tag(tag: str, rest: list[Any], depth: int) -> Any:
         time = decode(rest[0], depth + 1)
         if isinstance(time, int | float) and math.isfinite(time):
             return _EPOCH + timedelta(milliseconds=time)
-        return InvalidDate(rest[0])
+        return InvalidDate(time)
     if tag == "url" and len(rest) == 1 and isinstance(rest[0], str):
         return WireUrl(rest[0])
     if tag == "bytes" and 1 <= len(rest) <= 2 and isinstance(rest[0], str):

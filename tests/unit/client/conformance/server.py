@@ -178,3 +178,25 @@ def stall_body(server: ConformanceServer) -> Responder:
         return response
 
     return respond
+
+
+def serve_handlers(handlers: dict[str, Any]) -> tuple[Responder, Responder]:
+    """Instance and exec responders that run a test double's handlers, so one scenario runs on both."""
+    import httpx
+
+    from lunora_operator.client.double import Instance
+
+    async def respond(request: web.Request, seen: Seen) -> web.StreamResponse:
+        path = "/__lunora/exec" if seen.route == "exec" else seen.path
+        url = f"http://container{path}" + (f"?{seen.query}" if seen.query else "")
+        forwarded = httpx.Request(seen.method, url, headers=seen.headers, content=seen.body)
+        answer = handlers[seen.container](forwarded, Instance(seen.instance))
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+        body = await answer.aread()
+        headers = {
+            k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-encoding")
+        }
+        return web.Response(status=answer.status_code, body=body, headers=headers)
+
+    return respond, respond

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -163,3 +164,18 @@ def test_the_router_url_must_be_given() -> None:
         Containers("  ")
     with pytest.raises(TypeError, match="either `base_url`"):
         Containers()
+
+
+async def test_the_sync_wrapper_over_http(server: ConformanceServer) -> None:
+    from lunora_operator.client import SyncContainers
+
+    def blocking_program() -> None:
+        with SyncContainers(server.base_url) as containers:
+            handle = containers["transcoder"].get("a")
+            assert handle.fetch("/x").text == "a /x"
+            assert handle.get_state()["status"] == "healthy"
+            handle.egress.set_denied(["bad.example"])
+
+    # The server runs on this test's event loop, so the blocking program runs in a thread.
+    await asyncio.to_thread(blocking_program)
+    assert [s.route for s in server.seen] == ["instance", "lifecycle", "lifecycle"]
