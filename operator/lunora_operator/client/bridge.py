@@ -49,6 +49,11 @@ class ContainerBridge:
                 "ContainerBridge: `base_url` must be a non-empty Worker URL (e.g. https://my-app.workers.dev) "
                 "— is the URL env var set?"
             )
+        if token is not None and (not isinstance(token, str) or not token):
+            # An unset env var read as "" would send a bare `Bearer`; HTTP/1.1 clients refuse it anyway.
+            raise TypeError(
+                "ContainerBridge: `token` is empty — is the token env var set? Pass None for no token"
+            )
         self.url = base_url.rstrip("/") + RPC_PATH
         self._token = token
         self._client = client or httpx.AsyncClient(timeout=None)

@@ -147,3 +147,8 @@ async def test_item_145_no_usable_fetch(server: ConformanceServer) -> None:
     with pytest.raises(TypeError, match="no `fetch` available"):
         await bridge.call("x:y")
     assert server.seen == []
+
+
+def test_an_empty_token_is_refused() -> None:
+    with pytest.raises(TypeError, match="`token` is empty"):
+        ContainerBridge("http://127.0.0.1:1", token="")

@@ -7,7 +7,13 @@ import pytest
 
 from lunora_operator.client import Containers, LunoraError
 from tests.unit.client.conformance.conftest import FixedRandom
-from tests.unit.client.conformance.server import ConformanceServer, drop_connection, sequence, status
+from tests.unit.client.conformance.server import (
+    ConformanceServer,
+    drop_connection,
+    json_reply,
+    sequence,
+    status,
+)
 from tests.unit.client.support import NO_INSTANCE_TEXT, START_FAILURE_TEXT, RecordingClock
 
 
@@ -360,3 +366,13 @@ async def test_dot_segments_are_resolved_before_sending(
 ) -> None:
     await containers["runner"].get("s").fetch("/a/./b/../c\\d")
     assert server.instance_calls()[0].path == "/a/c/d"
+
+
+async def test_gateway_headers_ride_on_every_route(server: ConformanceServer) -> None:
+    server.exec_responder = json_reply({"code": 0})
+    async with Containers(server.base_url, headers={"x-gateway-key": "k1"}) as client:
+        handle = client["t"].get("a")
+        await handle.fetch("/")
+        await handle.exec("ls")
+        await handle.destroy()
+    assert [s.headers.get("x-gateway-key") for s in server.seen] == ["k1", "k1", "k1"]
