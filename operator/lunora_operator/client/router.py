@@ -4,18 +4,19 @@ Every route the client uses is written here and only here:
 
 - `<base>/<container>/<instance><path>?<query>`: the request proxied to the instance, any method,
   headers and body as given (the port header `cf-container-target-port` selects the port).
-- `POST <base>/_lunora-lifecycle/<container>/<instance>/exec`: the exec contract; body
-  `{args, command, cwd?, env?, timeoutMs?}`, reply `200 {code, stdout, stderr}` (413 over budget,
-  504 on timeout, 400 for a bad body), the port header honoured.
-- `POST <base>/_lunora-lifecycle/<container>/<instance>/<method>`: a lifecycle or egress method by
-  its Durable Object name, with a JSON body (`start`: the options object; `stop`: `{signal}`;
-  `allowHost`, `denyHost`, `removeAllowedHost`, `removeDeniedHost`: `{hostname}`;
-  `setAllowedHosts`, `setDeniedHosts`: `{hosts}`; the rest `{}`); reply 200 with JSON (`getState`:
-  the state object) or 204. An error is a non-2xx with `{"error": {"code", "message"}}`; 501 (or a
-  404 / 405 without that envelope) means the router does not serve the method.
+- `<base>/_api/containers/<container>/instances/<instance>/<action>`: the router's lifecycle API.
+  `POST start` (body: the options object `{envVars?, entrypoint?, labels?, enableInternet?}`),
+  `POST stop` (`{signal?}`), `POST destroy`, `POST renew` (renewActivityTimeout), `GET state`
+  (getState: the state object). Egress and exec, not served by the router yet, follow the same
+  shape: `POST allowHost` / `denyHost` / `removeAllowedHost` / `removeDeniedHost` (`{hostname}`),
+  `POST setAllowedHosts` / `setDeniedHosts` (`{hosts}`), and `POST exec` (body
+  `{args, command, cwd?, env?, timeoutMs?}`, reply `200 {code, stdout, stderr}`, 413 over budget,
+  504 on timeout, 400 for a bad body; the port header honoured).
+- Errors are JSON `{code, message}` (or `{"error": {code, message}}`) with Lunora's codes. A route
+  the router does not serve (404 "no such endpoint ...", 405, 501) means the method is not exposed.
 
-Lifecycle routes are apart from `/<container>/<instance>/`, whose `/__lunora/` paths the router
-refuses with 403 as Lunora does, and a segment with `-` is never a container export name.
+The lifecycle API is apart from `/<container>/<instance>/`, whose `/__lunora/` paths the router
+refuses with 403 as Lunora does; a container name never starts with `_`.
 """
 
 from __future__ import annotations
@@ -32,8 +33,22 @@ from lunora_operator.client.errors import LifecycleNotExposed, LunoraError
 from lunora_operator.client.transport import InstanceTarget, LifecycleMethod
 from lunora_operator.client.wire import JsonValue
 
-LIFECYCLE_PREFIX = "_lunora-lifecycle"
-EXEC_ROUTE = "exec"
+API_PREFIX = "_api"
+EXEC_ACTION = "exec"
+# Each method: the HTTP method and the action segment the router serves it under.
+LIFECYCLE_ROUTES: dict[str, tuple[str, str]] = {
+    "start": ("POST", "start"),
+    "stop": ("POST", "stop"),
+    "destroy": ("POST", "destroy"),
+    "renewActivityTimeout": ("POST", "renew"),
+    "getState": ("GET", "state"),
+    "allowHost": ("POST", "allowHost"),
+    "denyHost": ("POST", "denyHost"),
+    "removeAllowedHost": ("POST", "removeAllowedHost"),
+    "removeDeniedHost": ("POST", "removeDeniedHost"),
+    "setAllowedHosts": ("POST", "setAllowedHosts"),
+    "setDeniedHosts": ("POST", "setDeniedHosts"),
+}
 # The key each one-argument method's argument travels under.
 ARGUMENT_KEYS: dict[str, str] = {
     "stop": "signal",
@@ -45,6 +60,8 @@ ARGUMENT_KEYS: dict[str, str] = {
     "setDeniedHosts": "hosts",
 }
 ERROR_BODY_LIMIT = 512
+# How the router's 404 for a route it does not serve begins (an unknown instance says otherwise).
+NOT_SERVED = "no such endpoint"
 # Container calls hold while an instance starts; only connecting is bounded.
 DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
 # Per-connection headers that must not be copied onto the router request (the body's own framing,
@@ -82,8 +99,11 @@ class RouterTransport:
     def instance_url(self, target: InstanceTarget, raw_path: bytes) -> str:
         return f"{self.base_url}/{_segment(target.container)}/{_segment(target.instance)}{raw_path.decode('ascii')}"
 
-    def lifecycle_url(self, target: InstanceTarget, route: str) -> str:
-        return f"{self.base_url}/{LIFECYCLE_PREFIX}/{_segment(target.container)}/{_segment(target.instance)}/{route}"
+    def lifecycle_url(self, target: InstanceTarget, action: str) -> str:
+        return (
+            f"{self.base_url}/{API_PREFIX}/containers/{_segment(target.container)}"
+            f"/instances/{_segment(target.instance)}/{action}"
+        )
 
     def _forward(self, request: httpx.Request, url: str) -> httpx.Request:
         headers = httpx.Headers(
@@ -100,17 +120,19 @@ class RouterTransport:
         return await self._client.send(self._forward(request, url), stream=True)
 
     async def exec(self, target: InstanceTarget, request: httpx.Request) -> httpx.Response:
-        url = self.lifecycle_url(target, EXEC_ROUTE)
+        url = self.lifecycle_url(target, EXEC_ACTION)
         return await self._client.send(self._forward(request, url), stream=True)
 
     async def call(self, target: InstanceTarget, method: LifecycleMethod, argument: JsonValue) -> JsonValue:
+        http_method, action = LIFECYCLE_ROUTES[method]
         if method in ARGUMENT_KEYS:
             body: JsonValue = {} if argument is None else {ARGUMENT_KEYS[method]: argument}
         else:
             body = {} if argument is None else argument
-        response = await self._client.post(
-            self.lifecycle_url(target, method),
-            content=json.dumps(body, separators=(",", ":")),
+        response = await self._client.request(
+            http_method,
+            self.lifecycle_url(target, action),
+            content=None if http_method == "GET" else json.dumps(body, separators=(",", ":")),
             headers={"content-type": "application/json", **self._headers},
         )
         if response.is_success:
@@ -118,10 +140,12 @@ class RouterTransport:
                 return None
             return json.loads(response.content)  # type: ignore[no-any-return]
         envelope = _error_envelope(response)
+        if response.status_code in (405, 501) or (
+            response.status_code == 404 and (envelope is None or envelope[1].startswith(NOT_SERVED))
+        ):
+            raise LifecycleNotExposed(binding_name(target.container), method)
         if envelope is not None:
             raise LunoraError(*envelope)
-        if response.status_code in (404, 405, 501):
-            raise LifecycleNotExposed(binding_name(target.container), method)
         quoted = (await read_capped(response, ERROR_BODY_LIMIT)).text
         raise LunoraError(
             "INTERNAL",
@@ -135,15 +159,13 @@ class RouterTransport:
 
 
 def _error_envelope(response: httpx.Response) -> tuple[str, str] | None:
+    """`{code, message}` or `{"error": {code, message}}` from an error answer; None for anything else."""
     try:
         body = json.loads(response.content)
     except ValueError:
         return None
-    error = body.get("error") if isinstance(body, dict) else None
-    if (
-        isinstance(error, dict)
-        and isinstance(error.get("code"), str)
-        and isinstance(error.get("message"), str)
-    ):
-        return error["code"], error["message"]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    if isinstance(body, dict) and isinstance(body.get("code"), str) and isinstance(body.get("message"), str):
+        return body["code"], body["message"]
     return None

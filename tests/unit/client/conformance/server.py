@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lunora_operator.client.router import LIFECYCLE_PREFIX
+from lunora_operator.client.router import API_PREFIX
 
 
 @dataclass
@@ -54,7 +54,9 @@ class ConformanceServer:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/_lunora/rpc", self._rpc)
-        app.router.add_post(f"/{LIFECYCLE_PREFIX}/{{container}}/{{instance}}/{{method}}", self._lifecycle)
+        lifecycle = f"/{API_PREFIX}/containers/{{container}}/instances/{{instance}}/{{method}}"
+        app.router.add_post(lifecycle, self._lifecycle)
+        app.router.add_get(lifecycle, self._lifecycle)
         app.router.add_route("*", "/{container}/{instance}{tail:.*}", self._instance)
         return app
 
@@ -87,7 +89,7 @@ class ConformanceServer:
         answer = self.lifecycle_answers.get(seen.lifecycle)
         if answer is not None:
             return answer
-        if seen.lifecycle == "getState":
+        if seen.lifecycle == "state":
             return web.json_response(
                 {"status": "healthy", "lastChange": 1700000000000, "extra": {"kept": True}}
             )

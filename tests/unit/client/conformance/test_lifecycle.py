@@ -9,12 +9,15 @@ import pytest
 from aiohttp import web
 
 from lunora_operator.client import Containers, LifecycleNotExposed, LunoraError
-from lunora_operator.client.router import LIFECYCLE_PREFIX
 from tests.unit.client.conformance.server import ConformanceServer
 
 
 def lifecycle(server: ConformanceServer) -> list[tuple[str, str, object]]:
-    return [(s.instance, s.lifecycle, json.loads(s.body)) for s in server.seen if s.route == "lifecycle"]
+    return [
+        (s.instance, f"{s.method} {s.lifecycle}", json.loads(s.body) if s.body else None)
+        for s in server.seen
+        if s.route == "lifecycle"
+    ]
 
 
 async def test_item_50_lifecycle_calls_are_forwarded_in_order(
@@ -26,13 +29,13 @@ async def test_item_50_lifecycle_calls_are_forwarded_in_order(
     await handle.destroy()
     state = await handle.get_state()
     assert lifecycle(server) == [
-        ("video-42", "start", {"envVars": {"MODE": "fast"}}),
-        ("video-42", "stop", {"signal": "SIGTERM"}),
-        ("video-42", "destroy", {}),
-        ("video-42", "getState", {}),
+        ("video-42", "POST start", {"envVars": {"MODE": "fast"}}),
+        ("video-42", "POST stop", {"signal": "SIGTERM"}),
+        ("video-42", "POST destroy", {}),
+        ("video-42", "GET state", None),
     ]
     assert state == {"status": "healthy", "lastChange": 1700000000000, "extra": {"kept": True}}
-    assert all(s.headers["content-type"] == "application/json" for s in server.seen)
+    assert all(s.headers["content-type"] == "application/json" for s in server.seen if s.method == "POST")
 
 
 async def test_start_sends_every_option_under_its_lunora_name(
@@ -90,18 +93,24 @@ async def test_item_52_renew_and_egress_map_to_the_do_methods(
     await handle.egress.remove_allowed("a.example.com")
     await handle.egress.remove_denied("b.example.com")
     assert [(method, body) for _, method, body in lifecycle(server)] == [
-        ("renewActivityTimeout", {}),
-        ("allowHost", {"hostname": "a.example.com"}),
-        ("denyHost", {"hostname": "b.example.com"}),
-        ("setAllowedHosts", {"hosts": ["api.example.com"]}),
-        ("setDeniedHosts", {"hosts": ["c.example.com", "*.bad.example"]}),
-        ("removeAllowedHost", {"hostname": "a.example.com"}),
-        ("removeDeniedHost", {"hostname": "b.example.com"}),
+        ("POST renew", {}),
+        ("POST allowHost", {"hostname": "a.example.com"}),
+        ("POST denyHost", {"hostname": "b.example.com"}),
+        ("POST setAllowedHosts", {"hosts": ["api.example.com"]}),
+        ("POST setDeniedHosts", {"hosts": ["c.example.com", "*.bad.example"]}),
+        ("POST removeAllowedHost", {"hostname": "a.example.com"}),
+        ("POST removeDeniedHost", {"hostname": "b.example.com"}),
     ]
 
 
 @pytest.mark.parametrize(
-    "answer", [web.Response(status=501), web.Response(status=404, text="Not Found"), web.Response(status=405)]
+    "answer",
+    [
+        web.json_response({"code": "NOT_FOUND", "message": "no such endpoint POST /_api/x"}, status=404),
+        web.Response(status=501),
+        web.Response(status=404, text="Not Found"),
+        web.Response(status=405),
+    ],
 )
 async def test_item_51_a_method_the_router_does_not_serve(
     server: ConformanceServer, containers: Containers, answer: web.Response
@@ -114,15 +123,31 @@ async def test_item_51_a_method_the_router_does_not_serve(
     assert isinstance(LifecycleNotExposed("B", "stop"), TypeError)
 
 
-async def test_an_error_envelope_is_raised_with_its_code(
-    server: ConformanceServer, containers: Containers
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"code": "CONFLICT", "message": "stop the instance first"},
+        {"error": {"code": "CONFLICT", "message": "stop the instance first"}},
+    ],
+)
+async def test_an_error_is_raised_with_its_code(
+    server: ConformanceServer, containers: Containers, payload: dict[str, object]
 ) -> None:
-    server.lifecycle_answers["start"] = web.json_response(
-        {"error": {"code": "CONFLICT", "message": "stop the instance first"}}, status=409
-    )
+    server.lifecycle_answers["start"] = web.json_response(payload, status=409)
     with pytest.raises(LunoraError, match="stop the instance first") as raised:
         await containers["transcoder"].get("a").start(env_vars={"A": "2"})
     assert raised.value.code == "CONFLICT"
+
+
+async def test_an_unknown_container_is_not_found_not_unexposed(
+    server: ConformanceServer, containers: Containers
+) -> None:
+    server.lifecycle_answers["destroy"] = web.json_response(
+        {"code": "NOT_FOUND", "message": 'no container "transcoder" in this app'}, status=404
+    )
+    with pytest.raises(LunoraError, match="no container") as raised:
+        await containers["transcoder"].get("a").destroy()
+    assert raised.value.code == "NOT_FOUND"
 
 
 async def test_any_other_failure_quotes_the_answer(server: ConformanceServer, containers: Containers) -> None:
@@ -140,7 +165,6 @@ async def test_lifecycle_routes_live_apart_from_the_instance_routes(
     await containers["transcoder"].get("a/b").destroy()
     assert server.seen[0].route == "lifecycle"
     assert server.seen[0].instance == "a/b"
-    assert LIFECYCLE_PREFIX == "_lunora-lifecycle"
 
 
 async def test_item_46_an_unknown_container_fails_on_use_naming_its_binding(
