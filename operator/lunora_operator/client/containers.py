@@ -14,6 +14,22 @@ from lunora_operator.client.request import RequestContext
 from lunora_operator.client.router import RouterTransport
 from lunora_operator.client.transport import Transport
 
+JURISDICTIONS = ("eu", "fedramp", "us")
+
+
+def in_jurisdiction(transport: Transport, jurisdiction: str) -> Transport:
+    """The backend restricted to `jurisdiction`, through its own `jurisdiction()`; fail closed without one."""
+    if jurisdiction not in JURISDICTIONS:
+        raise TypeError(f"Containers: jurisdiction {jurisdiction!r} is not one of {', '.join(JURISDICTIONS)}")
+    derive = getattr(transport, "jurisdiction", None)
+    if not callable(derive):
+        raise TypeError(
+            f"Containers: the {type(transport).__name__} backend does not support jurisdiction "
+            f"{jurisdiction!r}; its instances could run outside it. Drop `jurisdiction` for local mode."
+        )
+    restricted: Transport = derive(jurisdiction)
+    return restricted
+
 
 class Containers:
     """Containers reached through the local-mode router at `base_url` (or through `transport`).
@@ -24,6 +40,8 @@ class Containers:
       every use raises (unset: every name is passed on to the backend).
     - `traceparent`, `sample_errors`: sent on every request (`traceparent`, `x-lunora-sample-errors`).
     - `clock`, `random`: what retries wait on and what picks pool instances (tests inject both).
+    - `jurisdiction` (`"eu"`, `"fedramp"`, `"us"`): every instance in that jurisdiction; a backend
+      that cannot place instances there refuses at construction rather than running them elsewhere.
     """
 
     def __init__(
@@ -39,12 +57,15 @@ class Containers:
         sample_errors: bool | None = None,
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random_module.random,
+        jurisdiction: str | None = None,
     ) -> None:
         if (base_url is None) == (transport is None):
             raise TypeError("Containers: give either `base_url` (the router's URL) or `transport`, not both")
         if transport is None:
             assert base_url is not None
             transport = RouterTransport(base_url, client=client, headers=headers)
+        if jurisdiction is not None:
+            transport = in_jurisdiction(transport, jurisdiction)
         self.transport = transport
         self._wiring = Wiring(transport, clock, RequestContext(traceparent, sample_errors), random)
         self._max_instances = dict(max_instances or {})

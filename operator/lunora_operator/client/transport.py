@@ -2,7 +2,8 @@
 
 Three channels, mirroring what a Lunora handle reaches on a Container Durable Object stub:
 `fetch` (a request proxied to the instance), `exec` (the exec contract, never reachable through
-`fetch`) and `call` (a lifecycle or egress method, forwarded to the same-named DO method).
+`fetch`) and `call` (a lifecycle or egress method, forwarded to the same-named DO method). A backend that can
+place instances in a jurisdiction also has `jurisdiction(name) -> Transport`.
 """
 
 from __future__ import annotations
