@@ -371,12 +371,11 @@ class Controller:
                 )
                 return
             try:
-                live = await account.applications.observe(name)
-                if live is not None:
-                    await account.applications.delete(live.id, name)
-                    logger.info("deleted application %s (%s)", name, live.id)
+                live = await account.applications.delete(name)
             except CloudflareError as error:
                 raise step_error(error) from None
+            if live is not None:
+                logger.info("deleted application %s (%s)", name, live.id)
         if app_record is None or app_record.deleting:
             return  # the app goes too: there is no config left to render it out of
         coordinator = self.coordinator(record.app_key)

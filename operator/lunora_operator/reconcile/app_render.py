@@ -27,6 +27,7 @@ from lunora_operator.reconcile.app_run import AppRun, Inventory, RenderedContain
 from lunora_operator.reconcile.cloudflare_edge import OBSERVE_MAX_AGE, step_error
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED
 from lunora_operator.reconcile.errors import Stalled, Waiting, kube_step_error
+from lunora_operator.reconcile.records import AppKey
 from lunora_operator.reconcile.worker import container_entry
 from lunora_operator.wrangler.document import FILE_NAMES, open_document
 
@@ -68,7 +69,7 @@ async def api_account(
         raise Waiting("SecretNotFound", f"API token: {missing}; create it and the app continues") from None
     except KubeUnavailable as error:
         raise kube_step_error(error) from None
-    return account_client(cloudflare, account, namespace, token)
+    return account_client(cloudflare, account, (namespace, app.metadata.name), token)
 
 
 async def resolve_account(run: AppRun, kube: Kube, cloudflare: CloudflareClients) -> None:
@@ -84,12 +85,14 @@ async def resolve_account(run: AppRun, kube: Kube, cloudflare: CloudflareClients
 
 
 def account_client(
-    cloudflare: CloudflareClients, account: CloudflareAccount, namespace: str, token: str
+    cloudflare: CloudflareClients, account: CloudflareAccount, app_key: AppKey, token: str
 ) -> AccountClient:
-    """The account's client; a token it refuses (a blank one) stalls, naming the Secret."""
+    """The account's client, held by the app (a rotated token closes the old client); a token
+    it refuses (a blank one) stalls, naming the Secret."""
     try:
-        return cloudflare.for_account(account.account_id, token, account.api_base_url)
+        return cloudflare.for_account(account.account_id, token, account.api_base_url, holder=app_key)
     except CloudflareError as error:
+        namespace = app_key[0]
         ref = account.api_token_secret_ref
         raise Stalled(
             error.reason, f'API token in Secret "{namespace}/{ref.name}" key "{ref.key}": {error.message}'
@@ -188,12 +191,11 @@ async def finish_interrupted_deletions(run: AppRun, leaving: Sequence[OwnedConta
             run.app.spec.worker_name, owned.class_name, str(explicit) if explicit else None
         )
         try:
-            live = await run.account.applications.observe(name, max_age=OBSERVE_MAX_AGE)
-            if live is None:
-                continue
-            await run.account.applications.delete(live.id, name)
+            live = await run.account.applications.delete(name, max_age=OBSERVE_MAX_AGE)
         except CloudflareError as error:
             raise step_error(error) from None
+        if live is None:
+            continue
         logger.info(
             "deleted application %s (%s) of the departed LunoraContainer %s", name, live.id, owned.resource
         )

@@ -85,20 +85,21 @@ def rollout_under_way(name: str, rollout: Rollout) -> Waiting:
 async def deploy_application(
     account: AccountClient, desired: DesiredApplication, namespace_id: str
 ) -> ApplicationResult:
-    """wrangler's apply loop: look the application up by name; create it, or PATCH what differs
+    """wrangler's apply loop: observe the application by name; create it, or PATCH what differs
     and start one rollout. Creating only after observing keeps an ambiguous create from making a
-    second application."""
-    live = await account.applications.observe(desired.name, max_age=OBSERVE_MAX_AGE)
-    if live is None:
+    second application; whether anything differs is decided before any write."""
+    plan = await account.applications.observe(desired, namespace_id, max_age=OBSERVE_MAX_AGE)
+    if plan is None:
         created = await account.applications.create(desired, namespace_id)
         return ApplicationResult(created.id, "Created", f"application {desired.name} created ({created.id})")
+    live = plan.live
     try:
         if live.active_rollout_id and live.image != desired.image:
             # A rollout to this very image that was reverted is not started again on every pass.
             latest = await account.applications.rollout(live.id, live.active_rollout_id)
             if latest is not None and latest.status == "reverted" and latest.target_image == desired.image:
                 raise rollout_reverted(desired.name, latest)
-        update = await account.applications.update(live, desired, namespace_id)
+        update = await account.applications.update(plan)
         rollout_id = update.rollout_id or live.active_rollout_id
         latest = await account.applications.rollout(live.id, rollout_id) if rollout_id else None
     except NotFound:
@@ -108,19 +109,19 @@ async def deploy_application(
             f"application {desired.name} ({live.id}) is gone; it is created again"
         ) from None
     under_way = latest if latest is not None and latest.under_way else None
-    if not (update.patched or update.rollout_id or update.differences):
+    if plan.up_to_date:
         return ApplicationResult(live.id, "UpToDate", "", under_way)
-    if not (update.patched or update.rollout_id):
+    if plan.held:
         # rollout_kind "none" (as in wrangler) writes nothing for a configuration change: say what
         # waits, the same words each pass, so the status is not rewritten and no Event repeats.
         return ApplicationResult(
             live.id,
             "RolloutHeld",
-            f"application {desired.name} ({live.id}) differs in {', '.join(update.differences)}; "
+            f"application {desired.name} ({live.id}) differs in {', '.join(plan.differences)}; "
             'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind',
         )
     rollout = f", rollout {update.rollout_id}" if update.rollout_id else ""
-    changed = ", ".join(update.differences)
+    changed = ", ".join(plan.differences)
     return ApplicationResult(
         live.id, "Updated", f"application {desired.name} ({live.id}) updated: {changed}{rollout}", under_way
     )
