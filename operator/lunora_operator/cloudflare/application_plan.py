@@ -59,9 +59,14 @@ class UpdatePlan:
 
     @property
     def held(self) -> bool:
-        """The live application differs, but rollout kind "none" leaves the change to a person:
-        nothing is written (as wrangler does)."""
-        return not self.up_to_date and not self.writes
+        """The configuration differs, but rollout kind "none" leaves rolling it out to a person
+        (as wrangler does); what applies in place is still PATCHed."""
+        return self.target_configuration is not None and not self.rolls_out
+
+    @property
+    def held_differences(self) -> list[str]:
+        """The differences a held rollout leaves: the configuration's."""
+        return [line for line in self.differences if line.startswith("configuration.")] if self.held else []
 
 
 def plan_update(live: Application, desired: DesiredApplication) -> UpdatePlan:

@@ -3,9 +3,9 @@ reconcilers read (kopf's indexes hold these, keyed by namespace and app)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
@@ -109,4 +109,12 @@ class AppRecord:
         return resource
 
 
-__all__ = ["AppKey", "AppRecord", "ContainerRecord", "ResourceInvalid"]
+class Inventory(Protocol):
+    """The resources the operator has seen (kopf's indexes)."""
+
+    def app(self, key: AppKey) -> AppRecord | None: ...
+
+    def containers(self, key: AppKey) -> Sequence[ContainerRecord]: ...
+
+
+__all__ = ["AppKey", "AppRecord", "ContainerRecord", "Inventory", "ResourceInvalid"]
