@@ -17,14 +17,14 @@ from lunora_operator.cloudflare import CloudflareClients
 from lunora_operator.kube.gateway import Kube, KubeUnavailable
 from lunora_operator.metrics import RECONCILES
 from lunora_operator.reconcile.app_pipeline import AppPipeline
-from lunora_operator.reconcile.app_renders import APPS, AppRenders, requested_at
+from lunora_operator.reconcile.app_renders import APPS, AppRenders
 from lunora_operator.reconcile.app_run import AppOutcome
 from lunora_operator.reconcile.container import ContainerDeps, ImageResolver
 from lunora_operator.reconcile.container_pass import ContainerPasses
 from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.finalizers import Finalizers
 from lunora_operator.reconcile.loops import Loops, Stopped
-from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory
+from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory, requested_at
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter, no_events
 
 logger = logging.getLogger(__name__)
@@ -95,29 +95,31 @@ class Controller:
     # --- loops (kopf daemons) ---------------------------------------------------------------------
 
     async def container_loop(self, body: Mapping[str, Any], stopped: Stopped) -> None:
-        """A container's reconcile loop: a pass, then sleep until a change, the retry delay of an
+        """A container's reconcile loop: a pass, then rest until a change, the retry delay of an
         error, or the resync interval."""
-
-        async def one_pass() -> float:
+        uid = str(body["metadata"]["uid"])
+        while not stopped:
+            self.loops.begin(uid)
             try:
-                return self.loops.next_pass_in(await self.reconcile_container(body))
+                stopped_by = await self.reconcile_container(body)
+                delay = self.loops.next_pass_in(stopped_by)
             except KubeUnavailable as error:
                 logger.warning("%s", error)
-                return self.loops.after_kube_error(error)
-
-        await self.loops.run(str(body["metadata"]["uid"]), stopped, one_pass)
+                delay = self.loops.after_kube_error(error)
+            await self.loops.rest(uid, stopped, delay)
 
     async def app_loop(self, body: Mapping[str, Any], stopped: Stopped) -> None:
-        async def one_pass() -> float:
+        uid = str(body["metadata"]["uid"])
+        while not stopped:
+            self.loops.begin(uid)
             try:
                 outcome = await self.reconcile_app(body)
+                RECONCILES.labels(APPS, outcome.error.kind if outcome.error else "ready").inc()
+                delay = self.loops.next_pass_in(outcome.error)
             except KubeUnavailable as error:
                 logger.warning("%s", error)
-                return self.loops.after_kube_error(error)
-            RECONCILES.labels(APPS, outcome.error.kind if outcome.error else "ready").inc()
-            return self.loops.next_pass_in(outcome.error)
-
-        await self.loops.run(str(body["metadata"]["uid"]), stopped, one_pass)
+                delay = self.loops.after_kube_error(error)
+            await self.loops.rest(uid, stopped, delay)
 
     # --- passes -----------------------------------------------------------------------------------
 

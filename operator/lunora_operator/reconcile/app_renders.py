@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 from lunora_operator.api.status import LunoraAppStatus
@@ -20,21 +20,13 @@ from lunora_operator.reconcile.app_status import app_facts, app_ready_message
 from lunora_operator.reconcile.coordinator import AppCoordinator
 from lunora_operator.reconcile.errors import StepError, Transient
 from lunora_operator.reconcile.loops import Loops
-from lunora_operator.reconcile.records import AppKey, AppRecord, Inventory
+from lunora_operator.reconcile.records import AppKey, AppRecord, Inventory, requested_at
 from lunora_operator.reconcile.status import StatusDraft, next_status
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter
 
 logger = logging.getLogger(__name__)
 
-REQUESTED_AT = "reconcile.lunora.sh/requestedAt"
 APPS = "lunoraapps"
-
-
-def requested_at(body: Mapping[str, Any]) -> str | None:
-    """The reconcile request annotation (`kubectl annotate … reconcile.lunora.sh/requestedAt=…`)."""
-    annotations = (body.get("metadata") or {}).get("annotations") or {}
-    value = annotations.get(REQUESTED_AT)
-    return str(value) if value is not None else None
 
 
 def internal(error: Exception) -> StepError:

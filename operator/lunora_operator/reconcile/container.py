@@ -187,6 +187,7 @@ async def application(run: ContainerRun) -> None:
     run.application = result.application
     run.changed_application = result.changed
     if result.changed:
+        logger.info("LunoraContainer %s/%s: %s", run.record.namespace, run.record.name, result.detail)
         run.events.append(("Normal", result.action, result.detail))
     if result.held is not None:
         # The application runs its previous configuration until a person rolls the change out.

@@ -9,11 +9,10 @@ from typing import Any
 from lunora_operator.api.status import LunoraContainerStatus
 from lunora_operator.clock import Clock
 from lunora_operator.metrics import RECONCILES
-from lunora_operator.reconcile.app_renders import requested_at
 from lunora_operator.reconcile.container import ContainerDeps, reconcile_container
 from lunora_operator.reconcile.container_status import container_facts
 from lunora_operator.reconcile.errors import StepError
-from lunora_operator.reconcile.records import ContainerRecord, Inventory
+from lunora_operator.reconcile.records import ContainerRecord, Inventory, requested_at
 from lunora_operator.reconcile.status import next_status
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter
 

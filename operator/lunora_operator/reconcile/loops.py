@@ -1,10 +1,11 @@
-"""The reconcile loop of each object: a pass, then a sleep until a watch event wakes it (a new
-generation or reconcile request), the retry delay of what stopped the pass, or the drift check."""
+"""What each object's reconcile loop waits on: after a pass it rests until a watch event wakes
+it (a new generation or reconcile request), the retry delay of what stopped the pass, or the
+drift check."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -73,16 +74,16 @@ class Loops:
         """No answer: soon again. Refused (RBAC, an invalid write): at the next drift check."""
         return self.resync_interval if isinstance(error, KubeRefused) else KUBE_RETRY_SECONDS
 
-    async def run(self, uid: str, stopped: Stopped, one_pass: Callable[[], Awaitable[float]]) -> None:
-        """Passes until stopped; `one_pass` returns how long to sleep unless woken."""
-        wakeup = self.wakeup(uid)
-        while not stopped:
-            wakeup.event.clear()
-            delay = await one_pass()
-            woken = asyncio.ensure_future(wakeup.event.wait())
-            halted = asyncio.ensure_future(stopped.wait(delay))
-            try:
-                await asyncio.wait({woken, halted}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (woken, halted):
-                    waiter.cancel()
+    def begin(self, uid: str) -> None:
+        """A pass starts: what woke the loop so far is taken into it."""
+        self.wakeup(uid).event.clear()
+
+    async def rest(self, uid: str, stopped: Stopped, delay: float) -> None:
+        """Sleeps until the object's loop is woken, the daemon is stopped, or `delay` passed."""
+        woken = asyncio.ensure_future(self.wakeup(uid).event.wait())
+        halted = asyncio.ensure_future(stopped.wait(delay))
+        try:
+            await asyncio.wait({woken, halted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (woken, halted):
+                waiter.cancel()

@@ -12,6 +12,14 @@ from lunora_operator.api.validation import ResourceInvalid, validate_resource
 
 AppKey = tuple[str, str]
 """(namespace, app name)."""
+REQUESTED_AT = "reconcile.lunora.sh/requestedAt"
+
+
+def requested_at(body: Mapping[str, Any]) -> str | None:
+    """The reconcile request annotation (`kubectl annotate … reconcile.lunora.sh/requestedAt=…`)."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(REQUESTED_AT)
+    return str(value) if value is not None else None
 
 
 def _wire(body: Mapping[str, Any]) -> dict[str, Any]:

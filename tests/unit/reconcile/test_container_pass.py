@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from lunora_operator.api.status import LunoraContainerStatus
-from lunora_operator.reconcile.app_renders import REQUESTED_AT
 from lunora_operator.reconcile.conditions import DEPLOYED, READY, RECONCILING, STALLED, find
 from lunora_operator.reconcile.container_pass import CONTAINERS
 from lunora_operator.reconcile.errors import Held, Waiting
+from lunora_operator.reconcile.records import REQUESTED_AT
 from tests.support.cloudflare import TOKEN
 from tests.support.kstatus import kstatus
 from tests.support.reconcile import (

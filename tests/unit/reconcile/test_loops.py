@@ -64,22 +64,23 @@ class Flag:
         return waited()
 
 
-async def test_a_woken_loop_passes_again_before_its_delay_and_a_stopped_one_ends() -> None:
+async def test_rest_ends_when_woken_when_stopped_or_after_the_delay() -> None:
     loops = Loops(resync_interval=600)
     stopped = Flag()
-    passes: list[int] = []
-    first, second = asyncio.Event(), asyncio.Event()
 
-    async def one_pass() -> float:
-        passes.append(len(passes) + 1)
-        (first if len(passes) == 1 else second).set()
-        return 600.0
-
-    running = asyncio.create_task(loops.run("uid-1", stopped, one_pass))
-    await asyncio.wait_for(first.wait(), 5)
+    loops.begin("uid-1")
+    woken = asyncio.create_task(loops.rest("uid-1", stopped, 600))
+    await asyncio.sleep(0)
+    assert not woken.done()
     loops.wake("uid-1")
-    await asyncio.wait_for(second.wait(), 5)
-    stopped.event.set()
-    await asyncio.wait_for(running, 5)
+    await asyncio.wait_for(woken, 5)
 
-    assert passes == [1, 2]
+    loops.begin("uid-1")  # what woke it is taken into the next pass
+    halted = asyncio.create_task(loops.rest("uid-1", stopped, 600))
+    await asyncio.sleep(0)
+    assert not halted.done()
+    stopped.event.set()
+    await asyncio.wait_for(halted, 5)
+
+    loops.begin("uid-1")
+    await asyncio.wait_for(loops.rest("uid-1", Flag(), 0.01), 5)
