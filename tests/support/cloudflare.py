@@ -10,6 +10,7 @@ from lunora_operator.cloudflare import (
     DurableObjectBinding,
     MigrationUpload,
     RetryPolicy,
+    UpdatePlan,
     WorkerUpload,
 )
 
@@ -55,3 +56,10 @@ def desired(**changes: object) -> DesiredApplication:
     }
     fields.update(changes)
     return DesiredApplication(**fields)  # type: ignore[arg-type]
+
+
+async def observed(account: AccountClient, wanted: DesiredApplication, namespace_id: str) -> UpdatePlan:
+    """What an update of an application that exists would change (`observe`'s answer)."""
+    plan = await account.applications.observe(wanted, namespace_id)
+    assert plan is not None, f"no application {wanted.name}"
+    return plan

@@ -12,7 +12,7 @@ from lunora_operator.cloudflare import (
     RolloutPolicy,
 )
 from lunora_operator.testing import FakeCloudflare
-from tests.support.cloudflare import deployed_namespace, desired
+from tests.support.cloudflare import deployed_namespace, desired, observed
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
@@ -21,7 +21,7 @@ async def test_absent_application_is_created_with_zero_instances(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
     namespace_id = await deployed_namespace(account)
-    assert await account.applications.observe("demo-web") is None
+    assert await account.applications.find("demo-web") is None
 
     created = await account.applications.create(desired(), namespace_id)
 
@@ -35,18 +35,22 @@ async def test_absent_application_is_created_with_zero_instances(
     assert stored["version"] == 1
     assert stored["durable_objects"] == {"namespace_id": namespace_id}
     assert fake.rollouts(created.id) == []
-    observed = await account.applications.observe("demo-web")
-    assert observed == created
+    found = await account.applications.find("demo-web")
+    assert found == created
 
 
-async def test_equal_application_is_not_written(fake: FakeCloudflare, account: AccountClient) -> None:
+async def test_equal_application_is_observed_up_to_date_and_not_written(
+    fake: FakeCloudflare, account: AccountClient
+) -> None:
     namespace_id = await deployed_namespace(account)
-    await account.applications.create(desired(), namespace_id)
-    live = await account.applications.observe("demo-web")
-    assert live is not None
-    fake.clear_requests()
+    created = await account.applications.create(desired(), namespace_id)
 
-    update = await account.applications.update(live, desired(), namespace_id)
+    plan = await observed(account, desired(), namespace_id)
+    assert plan.live == created
+    assert plan.up_to_date
+    assert not plan.writes
+    fake.clear_requests()
+    update = await account.applications.update(plan)
 
     assert update.patched is False
     assert update.rollout_id is None
@@ -59,9 +63,11 @@ async def test_changed_image_rolls_out_once(fake: FakeCloudflare, account: Accou
     live = await account.applications.create(desired(), namespace_id)
 
     update = await account.applications.update(
-        live,
-        desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=25)),
-        namespace_id,
+        await observed(
+            account,
+            desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=25)),
+            namespace_id,
+        )
     )
 
     assert update.differences == [
@@ -82,14 +88,9 @@ async def test_changed_image_rolls_out_once(fake: FakeCloudflare, account: Accou
     assert stored["configuration"]["image"] == "registry.cloudflare.com/acct/web:2"
     assert stored["active_rollout_id"] == update.rollout_id
     # Observed again, the application now equals the desired one.
-    again = await account.applications.observe("demo-web")
-    assert again is not None
-    assert again.version == 2
-    assert (
-        await account.applications.update(
-            again, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id
-        )
-    ).differences == []
+    again = await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+    assert again.live.version == 2
+    assert again.up_to_date
 
 
 async def test_changed_max_instances_only_is_patched_without_rollout(
@@ -98,7 +99,9 @@ async def test_changed_max_instances_only_is_patched_without_rollout(
     namespace_id = await deployed_namespace(account)
     live = await account.applications.create(desired(), namespace_id)
 
-    update = await account.applications.update(live, desired(max_instances=7), namespace_id)
+    update = await account.applications.update(
+        await observed(account, desired(max_instances=7), namespace_id)
+    )
 
     assert update.patched is True
     assert update.rollout_id is None
@@ -115,7 +118,7 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
     namespace_id = await deployed_namespace(account)
-    live = await account.applications.create(desired(), namespace_id)
+    await account.applications.create(desired(), namespace_id)
     wanted = desired(
         image="registry.cloudflare.com/acct/web:3",
         max_instances=4,
@@ -124,7 +127,7 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
         rollout=RolloutPolicy(steps=[20, 100], kind="full_manual", active_grace_period=300),
     )
 
-    update = await account.applications.update(live, wanted, namespace_id)
+    update = await account.applications.update(await observed(account, wanted, namespace_id))
 
     assert update.patched is True
     assert update.rollout_id is not None
@@ -141,23 +144,23 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
         {"step_size": {"percentage": 20}, "description": "Step 1 of 2 - rollout at 20% of instances"},
         {"step_size": {"percentage": 100}, "description": "Step 2 of 2 - rollout at 100% of instances"},
     ]
-    live_again = await account.applications.observe("demo-web")
-    assert live_again is not None
-    assert (await account.applications.update(live_again, wanted, namespace_id)).differences == []
+    assert (await observed(account, wanted, namespace_id)).up_to_date
 
 
 async def test_rollout_kind_none_patches_but_does_not_roll_out(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
     namespace_id = await deployed_namespace(account)
-    live = await account.applications.create(desired(), namespace_id)
+    await account.applications.create(desired(), namespace_id)
 
-    update = await account.applications.update(
-        live,
+    plan = await observed(
+        account,
         desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(kind="none")),
         namespace_id,
     )
+    update = await account.applications.update(plan)
 
+    assert plan.held
     assert update.rollout_id is None
     assert update.patched is False
     assert len(update.differences) == 1
@@ -177,15 +180,15 @@ async def test_custom_size_equal_to_a_named_type_is_no_difference(
     assert live.instance_type == "standard-2"
 
     same = desired(instance_type=CustomInstanceType(vcpu=1, memory_mib=6144, disk_mb=12000))
-    assert (await account.applications.update(live, same, namespace_id)).differences == []
+    assert (await observed(account, same, namespace_id)).differences == []
 
 
 async def test_custom_size_rolls_out_as_sizes(fake: FakeCloudflare, account: AccountClient) -> None:
     namespace_id = await deployed_namespace(account)
-    live = await account.applications.create(desired(), namespace_id)
+    await account.applications.create(desired(), namespace_id)
     custom = CustomInstanceType(vcpu=2, memory_mib=8192, disk_mb=10000)
 
-    await account.applications.update(live, desired(instance_type=custom), namespace_id)
+    await account.applications.update(await observed(account, desired(instance_type=custom), namespace_id))
 
     (rollout,) = fake.requests("applications.rollouts.create")
     assert rollout.body["target_configuration"] == {
@@ -194,9 +197,9 @@ async def test_custom_size_rolls_out_as_sizes(fake: FakeCloudflare, account: Acc
         "memory_mib": 8192,
         "disk": {"size_mb": 10000},
     }
-    observed = await account.applications.observe("demo-web")
-    assert observed is not None
-    assert observed.instance_type == custom
+    found = await account.applications.find("demo-web")
+    assert found is not None
+    assert found.instance_type == custom
 
 
 async def test_namespace_mismatch_is_refused_with_wranglers_text(
@@ -204,11 +207,11 @@ async def test_namespace_mismatch_is_refused_with_wranglers_text(
 ) -> None:
     namespace_id = await deployed_namespace(account)
     other_namespace = await deployed_namespace(account, "Api", script="other")
-    live = await account.applications.create(desired(), namespace_id)
+    await account.applications.create(desired(), namespace_id)
     fake.clear_requests()
 
     with pytest.raises(NamespaceMismatch) as refused:
-        await account.applications.update(live, desired(max_instances=9), other_namespace)
+        await account.applications.observe(desired(max_instances=9), other_namespace)
 
     assert str(refused.value) == (
         "There is already an application with the name demo-web deployed that is associated with a different "
@@ -217,7 +220,7 @@ async def test_namespace_mismatch_is_refused_with_wranglers_text(
     )
     assert refused.value.retryable is False
     assert refused.value.reason == "NamespaceMismatch"
-    assert fake.requests() == []
+    assert [r.method for r in fake.requests()] == ["GET"]  # looked at, nothing written
 
 
 async def test_deleted_application_is_gone_and_deleting_again_is_a_no_op(
@@ -226,21 +229,22 @@ async def test_deleted_application_is_gone_and_deleting_again_is_a_no_op(
     namespace_id = await deployed_namespace(account)
     live = await account.applications.create(desired(), namespace_id)
 
-    assert await account.applications.delete(live.id) is True
-    assert await account.applications.observe("demo-web") is None
+    assert await account.applications.delete("demo-web") == live
+    assert await account.applications.find("demo-web") is None
     assert fake.applications() == []
-    assert await account.applications.delete(live.id) is False
+    assert await account.applications.delete("demo-web") is None
+    assert [r.operation for r in fake.requests("applications.delete")] == ["applications.delete"]
 
 
 async def test_observe_matches_the_exact_name(account: AccountClient) -> None:
     namespace_id = await deployed_namespace(account)
     other = await deployed_namespace(account, "Api", script="other")
     await account.applications.create(desired(name="demo-web-2"), other)
-    assert await account.applications.observe("demo-web") is None
+    assert await account.applications.find("demo-web") is None
     await account.applications.create(desired(), namespace_id)
-    observed = await account.applications.observe("demo-web")
-    assert observed is not None
-    assert observed.namespace_id == namespace_id
+    found = await account.applications.find("demo-web")
+    assert found is not None
+    assert found.namespace_id == namespace_id
 
 
 async def test_a_rollout_is_read_while_under_way_and_once_finished(
@@ -250,7 +254,7 @@ async def test_a_rollout_is_read_while_under_way_and_once_finished(
     live = await account.applications.create(desired(), namespace_id)
     fake.hold_rollouts()
     update = await account.applications.update(
-        live, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id
+        await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
     )
     assert update.rollout_id is not None
 

@@ -42,7 +42,7 @@ def test_thread_mode_serves_sync_clients_and_other_threads() -> None:
             async def run() -> None:
                 clients = CloudflareClients()
                 account = clients.for_account(fake.account_id, TOKEN, base_url=fake.base_url)
-                observed.append(await account.applications.observe("from-sync"))
+                observed.append(await account.applications.find("from-sync"))
                 await clients.aclose()
 
             asyncio.run(run())
@@ -146,7 +146,7 @@ async def test_standalone_command_with_token_and_registry(tmp_path: Path) -> Non
         clients = CloudflareClients()
         account = clients.for_account(account_id, TOKEN, base_url=base_url)
         credentials = await account.registry.credentials()
-        assert await account.applications.observe("nothing") is None
+        assert await account.applications.find("nothing") is None
         await clients.aclose()
         async with httpx.AsyncClient() as client:
             state = (await client.get(base_url.removesuffix("/client/v4") + "/__fake__/state")).json()

@@ -19,7 +19,7 @@ from lunora_operator.cloudflare import (
 )
 from lunora_operator.testing import FakeCloudflare, Fault
 from lunora_operator.testing.fake_cloudflare import PERMISSION_CONTAINERS, PERMISSION_SCRIPTS
-from tests.support.cloudflare import SCRIPT, TOKEN, deployed_namespace, desired, worker_upload
+from tests.support.cloudflare import SCRIPT, TOKEN, deployed_namespace, desired, observed, worker_upload
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
@@ -35,7 +35,7 @@ async def test_429_with_retry_after_is_waited_out(fake: FakeCloudflare, account:
     fake.inject("applications.list", Fault.rate_limited(retry_after=2))
 
     started = time.monotonic()
-    assert await account.applications.observe("demo-web") is None
+    assert await account.applications.find("demo-web") is None
     waited = time.monotonic() - started
 
     assert waited >= 2.0
@@ -48,7 +48,7 @@ async def test_retry_after_beyond_the_deadline_is_handed_to_the_caller(fake: Fak
     try:
         started = time.monotonic()
         with pytest.raises(RateLimited) as limited:
-            await account.applications.observe("demo-web")
+            await account.applications.find("demo-web")
         assert time.monotonic() - started < 2.0
     finally:
         await clients.aclose()
@@ -64,7 +64,7 @@ async def test_5xx_longer_than_the_deadline_is_a_retryable_error(fake: FakeCloud
     try:
         started = time.monotonic()
         with pytest.raises(ServerError) as failed:
-            await account.applications.observe("demo-web")
+            await account.applications.find("demo-web")
         elapsed = time.monotonic() - started
     finally:
         await clients.aclose()
@@ -78,7 +78,7 @@ async def test_5xx_longer_than_the_deadline_is_a_retryable_error(fake: FakeCloud
 
 async def test_a_short_5xx_burst_is_ridden_out(fake: FakeCloudflare, account: AccountClient) -> None:
     fake.inject("applications.list", Fault.server_error(502, times=3))
-    assert await account.applications.observe("demo-web") is None
+    assert await account.applications.find("demo-web") is None
     assert [record.status for record in fake.requests("applications.list")] == [502, 502, 502, 200]
 
 
@@ -99,7 +99,7 @@ async def test_a_create_processed_then_dropped_creates_one_application(
         ("applications.create", True),
         ("applications.list", False),
     ]
-    assert await account.applications.observe("demo-web") == created
+    assert await account.applications.find("demo-web") == created
 
 
 async def test_a_create_dropped_before_processing_is_created_on_retry(
@@ -136,9 +136,11 @@ async def test_a_rollout_processed_then_dropped_is_not_repeated(
     fake.inject("applications.rollouts.create", Fault.dropped_after_processing())
 
     update = await account.applications.update(
-        live,
-        desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=50)),
-        namespace_id,
+        await observed(
+            account,
+            desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=50)),
+            namespace_id,
+        )
     )
 
     (rollout,) = fake.rollouts(live.id)
@@ -168,7 +170,7 @@ async def test_connection_refused_is_a_retryable_error(fake: FakeCloudflare) -> 
     account = clients.for_account(fake.account_id, TOKEN, base_url=base_url)
     try:
         with pytest.raises(ConnectionFailed) as failed:
-            await account.applications.observe("demo-web")
+            await account.applications.find("demo-web")
     finally:
         await clients.aclose()
     assert failed.value.retryable is True
@@ -186,7 +188,7 @@ async def test_a_wrong_token_is_refused_once(fake: FakeCloudflare) -> None:
     clients, account = client_with(fake, RetryPolicy(deadline=5.0), token="not-the-token")
     try:
         with pytest.raises(AuthFailed) as refused:
-            await account.applications.observe("demo-web")
+            await account.applications.find("demo-web")
     finally:
         await clients.aclose()
     assert refused.value.status == 401
@@ -199,7 +201,7 @@ async def test_a_token_without_a_permission_gets_403() -> None:
     async with FakeCloudflare(permissions={PERMISSION_CONTAINERS, PERMISSION_SCRIPTS}) as fake:
         clients, account = client_with(fake, RetryPolicy(deadline=5.0))
         try:
-            assert await account.applications.observe("demo-web") is None
+            assert await account.applications.find("demo-web") is None
             with pytest.raises(AuthFailed) as refused:
                 await account.durable_objects.namespaces(SCRIPT)
         finally:
@@ -217,7 +219,7 @@ async def test_the_sdk_does_not_retry_behind_the_layers_back(fake: FakeCloudflar
     fake.inject("applications.list", Fault.server_error(503, times=None))
     try:
         with pytest.raises(ServerError):
-            await account.applications.observe("demo-web")
+            await account.applications.find("demo-web")
     finally:
         await clients.aclose()
     assert len(fake.requests("applications.list")) == 1
@@ -231,6 +233,6 @@ async def test_credentials_in_the_environment_do_not_replace_the_token(
     monkeypatch.setenv("CLOUDFLARE_API_USER_SERVICE_KEY", "service-key")
     clients, account = client_with(fake, RetryPolicy(deadline=1.0))
     try:
-        assert await account.applications.observe("demo-web") is None
+        assert await account.applications.find("demo-web") is None
     finally:
         await clients.aclose()

@@ -98,11 +98,11 @@ async def test_every_request_of_the_sdk_takes_from_the_accounts_budget(fake: Fak
     try:
         started = time.monotonic()
         for _ in range(6):
-            await first.applications.observe("x")
+            await first.applications.find("x")
         elapsed = time.monotonic() - started
         started = time.monotonic()
-        await second.applications.observe("x")
-        await second.applications.observe("x")
+        await second.applications.find("x")
+        await second.applications.find("x")
         other = time.monotonic() - started
     finally:
         await clients.aclose()

@@ -1,4 +1,4 @@
-"""observe(max_age=…): one listing of the account's applications answers every container's
+"""find / observe(max_age=…): one listing of the account's applications answers every container's
 lookup, yet a name this process just changed is never answered from a stale listing."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ async def test_many_lookups_cost_one_listing(fake: FakeCloudflare, account: Acco
         namespace_id = await deployed_namespace(account, f"Web{index}", script=f"demo{index}")
         await account.applications.create(desired(name=f"demo-{index}"), namespace_id)
     fake.clear_requests()
-    account.applications._changed.clear()  # as after a restart: nothing changed by this process
+    account.applications.listing.forget_changes()  # as after a restart: nothing changed by this process
 
-    found = await asyncio.gather(*(account.applications.observe(f"demo-{i}", max_age=60) for i in range(3)))
-    missing = await account.applications.observe("demo-9", max_age=60)
+    found = await asyncio.gather(*(account.applications.find(f"demo-{i}", max_age=60) for i in range(3)))
+    missing = await account.applications.find("demo-9", max_age=60)
 
     assert [app.name for app in found if app] == ["demo-0", "demo-1", "demo-2"]
     assert missing is None
@@ -31,12 +31,12 @@ async def test_a_name_this_process_created_is_looked_up_on_its_own(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
     namespace_id = await deployed_namespace(account)
-    assert await account.applications.observe("demo-web", max_age=60) is None  # listed: absent
+    assert await account.applications.find("demo-web", max_age=60) is None  # listed: absent
 
     created = await account.applications.create(desired(), namespace_id)
-    observed = await account.applications.observe("demo-web", max_age=60)
+    found = await account.applications.find("demo-web", max_age=60)
 
-    assert observed == created  # not the listing's stale "absent", which would create it twice
+    assert found == created  # not the listing's stale "absent", which would create it twice
 
 
 async def test_an_updated_application_is_not_answered_from_the_old_listing(
@@ -44,25 +44,25 @@ async def test_an_updated_application_is_not_answered_from_the_old_listing(
 ) -> None:
     namespace_id = await deployed_namespace(account)
     await account.applications.create(desired(), namespace_id)
-    live = await account.applications.observe("demo-web", max_age=60)
-    assert live is not None
+    plan = await account.applications.observe(desired(max_instances=7), namespace_id, max_age=60)
+    assert plan is not None
+    assert plan.differences == ["max_instances: 3 -> 7"]
 
-    await account.applications.update(live, desired(max_instances=7), namespace_id)
-    again = await account.applications.observe("demo-web", max_age=60)
+    await account.applications.update(plan)
+    again = await account.applications.observe(desired(max_instances=7), namespace_id, max_age=60)
 
     assert again is not None
-    assert again.max_instances == 7
-    update = await account.applications.update(again, desired(max_instances=7), namespace_id)
-    assert not update.patched
+    assert again.live.max_instances == 7
+    assert again.up_to_date
 
 
 async def test_a_listing_older_than_max_age_is_refreshed(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
-    await account.applications.observe("demo-web", max_age=60)
+    await account.applications.find("demo-web", max_age=60)
     namespace_id = await deployed_namespace(account)
     fake_created = await account.applications.create(desired(), namespace_id)
-    account.applications._changed.clear()  # someone else created it
+    account.applications.listing.forget_changes()  # someone else created it
 
-    assert await account.applications.observe("demo-web", max_age=60) is None  # the listing is young
-    assert await account.applications.observe("demo-web", max_age=0) == fake_created
+    assert await account.applications.find("demo-web", max_age=60) is None  # the listing is young
+    assert await account.applications.find("demo-web", max_age=0) == fake_created

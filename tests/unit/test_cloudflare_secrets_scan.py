@@ -11,7 +11,7 @@ import pytest
 
 from lunora_operator.cloudflare import CloudflareClients, CloudflareError, RetryPolicy
 from lunora_operator.testing import FakeCloudflare, Fault, RegistryConfig
-from tests.support.cloudflare import SCRIPT, deployed_namespace, desired
+from tests.support.cloudflare import SCRIPT, deployed_namespace, desired, observed
 
 TOKEN = "tok-SCAN-1f2e3d4c5b6a7988"
 SECRET_VALUES = ("s3cret-VALUE-one-9c8b7a", "postgres://app:p4ss-WORD-42@db/prod")
@@ -36,8 +36,10 @@ async def test_nothing_secret_leaks(scanned_fake: FakeCloudflare, caplog: pytest
     texts += [repr(clients), repr(account), str(account.sdk.base_url)]
 
     namespace_id = await deployed_namespace(account)
-    live = await account.applications.create(desired(), namespace_id)
-    await account.applications.update(live, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+    await account.applications.create(desired(), namespace_id)
+    await account.applications.update(
+        await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+    )
     await account.secrets.put(SCRIPT, "API_KEY", SECRET_VALUES[0])
     fake.inject("workers.scripts.secrets.update", Fault.server_error(500, times=1))
     await account.secrets.put(SCRIPT, "DB_URL", SECRET_VALUES[1])

@@ -21,7 +21,7 @@ from lunora_operator.testing.fake_cloudflare.validation import (
     BodySchema,
     validate,
 )
-from tests.support.cloudflare import TOKEN, deployed_namespace, desired, worker_upload
+from tests.support.cloudflare import TOKEN, deployed_namespace, desired, observed, worker_upload
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
@@ -136,15 +136,17 @@ async def test_bodies_the_sdk_builds_from_the_layer_pass(
     fake: FakeCloudflare, account: AccountClient
 ) -> None:
     namespace_id = await deployed_namespace(account)
-    live = await account.applications.create(desired(), namespace_id)
+    await account.applications.create(desired(), namespace_id)
     await account.applications.update(
-        live,
-        desired(
-            image="registry.cloudflare.com/acct/web:2",
-            max_instances=5,
-            rollout=RolloutPolicy(steps=[50, 100]),
-        ),
-        namespace_id,
+        await observed(
+            account,
+            desired(
+                image="registry.cloudflare.com/acct/web:2",
+                max_instances=5,
+                rollout=RolloutPolicy(steps=[50, 100]),
+            ),
+            namespace_id,
+        )
     )
     await account.secrets.put("demo", "TOKEN", "value")
     await account.registry.credentials()
