@@ -6,19 +6,28 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kopf
+from kopf._core.engines.peering import Identity, detect_own_id
 from kubernetes import client, config
 
 from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
 from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.handlers.inventory import KopfInventory
 from lunora_operator.kube.gateway import Kube, KubeGateway
-from lunora_operator.peering import DEFAULT_PEERING, ensure_peering_objects, start_time_priority
+from lunora_operator.peering import (
+    DEFAULT_LIFETIME,
+    DEFAULT_PEERING,
+    GLOB_CHARACTERS,
+    PeeringObjects,
+    WriteLease,
+    ensure_peering_objects,
+    start_time_priority,
+)
 from lunora_operator.reconcile.container import ImageResolver
 
 logger = logging.getLogger(__name__)
@@ -35,6 +44,8 @@ class RunOptions:
     priority: int | None = None
     """Peering priority; None: from the start time, so the process already running stays active."""
     peering_name: str = DEFAULT_PEERING
+    peering_lifetime: int = DEFAULT_LIFETIME
+    """Seconds a keep-alive counts: a standby takes over this long after the active one died."""
     settings: ControllerSettings = field(default_factory=ControllerSettings)
     cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -54,11 +65,39 @@ def _events(body: Mapping[str, Any], type: str, reason: str, message: str) -> No
     kopf.event(kopf.Body(dict(body)), type=type, reason=reason, message=message)  # type: ignore[arg-type]
 
 
-def build_controller(options: RunOptions, images: Callable[[Kube], ImageResolver]) -> Controller:
+class LeaseLost(RuntimeError):
+    """The process lost the peering's write lease (another took over while it was paused)."""
+
+
+def write_lease(options: RunOptions) -> WriteLease | None:
+    """The fence of this process's Cloudflare writes (None with --standalone), with the kopf
+    settings and identity the operator runs with, so both see the same priority and lifetime."""
+    if options.standalone:
+        return None
+    settings = kopf.OperatorSettings()
+    settings.peering.lifetime = options.peering_lifetime
+    settings.peering.priority = (
+        start_time_priority(time.time()) if options.priority is None else options.priority
+    )
+    api = kubernetes_client(options.kubeconfig)
+    places: list[str | None] = (
+        [None]
+        if options.all_namespaces
+        else [namespace for namespace in options.namespaces if not GLOB_CHARACTERS & set(namespace)]
+    )
+    objects = [PeeringObjects(api, options.peering_name, namespace) for namespace in places]
+    return WriteLease(objects, detect_own_id(manual=False), settings)
+
+
+def build_controller(
+    options: RunOptions,
+    images: Callable[[Kube], ImageResolver],
+    write_guard: Callable[[], Awaitable[None]] | None = None,
+) -> Controller:
     kube = KubeGateway(kubernetes_client(options.kubeconfig))
     return Controller(
         kube=kube,
-        cloudflare=CloudflareClients(retry=options.cloudflare_retry),
+        cloudflare=CloudflareClients(retry=options.cloudflare_retry, write_guard=write_guard),
         images=images(kube),
         inventory=KopfInventory(),
         settings=options.settings,
@@ -71,14 +110,24 @@ async def run_operator(
     controller: Controller,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
+    lease: WriteLease | None = None,
 ) -> None:
+    """Runs kopf until stopped. With a `lease` (see write_lease) the process also takes and
+    renews the write lease, and stops with LeaseLost when another process took over."""
     import lunora_operator.handlers  # noqa: F401  (registers the handlers)
 
     if options.kubeconfig is not None:
         os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
-    priority = options.priority
+    if lease is not None:
+        settings = lease.settings
+    else:
+        settings = kopf.OperatorSettings()
+        settings.peering.lifetime = options.peering_lifetime
+        if not options.standalone:
+            settings.peering.priority = (
+                start_time_priority(time.time()) if options.priority is None else options.priority
+            )
     if not options.standalone:
-        priority = start_time_priority(time.time()) if priority is None else priority
         await asyncio.to_thread(
             ensure_peering_objects,
             kubernetes_client(options.kubeconfig),
@@ -86,16 +135,41 @@ async def run_operator(
             options.namespaces,
             options.all_namespaces,
         )
-    await kopf.operator(
-        clusterwide=options.all_namespaces,
-        namespaces=list(options.namespaces),
-        liveness_endpoint=options.liveness_endpoint,
-        standalone=options.standalone,
-        priority=priority,
-        # A named peering is mandatory for kopf: paused until the peering object shows no peer
-        # above this process. Standalone names none.
-        peering_name=None if options.standalone else options.peering_name,
-        memo=kopf.Memo(controller=controller),
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+    stop = asyncio.Event()
+    lost: list[str] = []
+
+    def on_lost(reason: str) -> None:
+        lost.append(reason)
+        stop.set()
+
+    async def relay_stop() -> None:
+        if stop_flag is not None:
+            await stop_flag.wait()
+            stop.set()
+
+    # Created before kopf starts, so kopf's shutdown (which cancels every task it finds that did
+    # not exist before it) leaves them to this function.
+    helpers = [asyncio.create_task(relay_stop(), name="stop-flag relay")]
+    if lease is not None:
+        helpers.append(asyncio.create_task(lease.run(on_lost), name="peering write lease"))
+    try:
+        await kopf.operator(
+            clusterwide=options.all_namespaces,
+            namespaces=list(options.namespaces),
+            liveness_endpoint=options.liveness_endpoint,
+            standalone=options.standalone,
+            settings=settings,
+            identity=None if lease is None else Identity(lease.identity),
+            # A named peering is mandatory for kopf: paused until the peering object shows no
+            # peer above this process. Standalone names none.
+            peering_name=None if options.standalone else options.peering_name,
+            memo=kopf.Memo(controller=controller),
+            stop_flag=stop,
+            ready_flag=ready_flag,
+        )
+    finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+    if lost:
+        raise LeaseLost(lost[0])

@@ -13,7 +13,7 @@ import cloudflare
 import httpx
 
 from lunora_operator.cloudflare.applications import Applications
-from lunora_operator.cloudflare.errors import AuthFailed
+from lunora_operator.cloudflare.errors import AuthFailed, WriteRefused
 from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget, SlidingWindowLimiter
 from lunora_operator.cloudflare.registry import Registry
 from lunora_operator.cloudflare.retry import RetryPolicy, call_checking_before_retry, call_with_retries
@@ -78,13 +78,24 @@ class AccountClient:
 
 
 def build_sdk(
-    token: str, base_url: str, limiter: SlidingWindowLimiter, retry: RetryPolicy
+    token: str,
+    base_url: str,
+    limiter: SlidingWindowLimiter,
+    retry: RetryPolicy,
+    write_guard: Callable[[], Awaitable[None]] | None = None,
 ) -> cloudflare.AsyncCloudflare:
-    """An AsyncCloudflare whose every HTTP request first takes from the account's budget.
-    The SDK's own retries are off: ours honour the deadline and re-observe after an ambiguous create."""
+    """An AsyncCloudflare whose every HTTP request first takes from the account's budget, and
+    whose every write first passes `write_guard` (the peering's write lease), as late as
+    possible before it is sent. The SDK's own retries are off: ours honour the deadline and
+    re-observe after an ambiguous create."""
 
     async def take_from_budget(request: httpx.Request) -> None:
         await limiter.acquire()
+        if write_guard is not None and request.method not in ("GET", "HEAD"):
+            try:
+                await write_guard()
+            except Exception as refusal:
+                raise WriteRefused(str(refusal)) from None
         CLOUDFLARE_REQUESTS.labels(request.method).inc()
 
     timeout = httpx.Timeout(retry.request_timeout, connect=min(retry.request_timeout, 10.0))
@@ -109,9 +120,15 @@ class CloudflareClients:
     """Process-wide: account clients by (account, base URL, token), one limiter per account id
     whatever the token or base URL. Keys hold a hash of the token, never the token."""
 
-    def __init__(self, budget: RateBudget | None = None, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        budget: RateBudget | None = None,
+        retry: RetryPolicy | None = None,
+        write_guard: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.limiters = AccountLimiters(budget)
         self.retry = retry or RetryPolicy()
+        self.write_guard = write_guard
         self._clients: dict[tuple[str, str, str], AccountClient] = {}
 
     def for_account(self, account_id: str, token: str, base_url: str | None = None) -> AccountClient:
@@ -129,7 +146,9 @@ class CloudflareClients:
         key = (account_id, base_url, hashlib.sha256(token.encode()).hexdigest())
         client = self._clients.get(key)
         if client is None:
-            sdk = build_sdk(token, base_url, self.limiters.for_account(account_id), self.retry)
+            sdk = build_sdk(
+                token, base_url, self.limiters.for_account(account_id), self.retry, self.write_guard
+            )
             client = self._clients[key] = AccountClient(account_id, sdk, self.retry)
         return client
 
