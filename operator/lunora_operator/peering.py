@@ -332,6 +332,17 @@ class WriteLease:
         # Look again as soon as a process in the way would expire.
         expiries = [(peer.deadline - now).total_seconds() + 0.1 for peer in above + holders]
         sent = self.clock()
+        mine = status.get(self.identity) or {}
+        if mine.get(LEASE_FIELD) not in (None, self.token):
+            # Left by an earlier process under this identity (a container restarted in its Pod,
+            # POD_ID being the Pod's name): it is gone, and its mark must not hold others back.
+            with contextlib.suppress(ApiException):
+                await objects.json_patch(
+                    [
+                        {"op": "test", "path": f"/status/{me}/{LEASE_FIELD}", "value": mine[LEASE_FIELD]},
+                        {"op": "remove", "path": f"/status/{me}/{LEASE_FIELD}"},
+                    ]
+                )
         if index in self._held:
             record = self._record(lease=True)
             try:
