@@ -17,6 +17,7 @@ socket="${LUNORA_DOCKER_SOCKET:-/var/run/docker.sock}"
 answers() {
   case "$1" in
     apiserver) [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$PKI_DIR/ca.crt" "https://$NODE_IP:$APISERVER_PORT/readyz")" =~ ^(200|401|403)$ ]] ;;
+    apiserver-443) [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$PKI_DIR/ca.crt" "https://$NODE_IP/readyz")" =~ ^(200|401|403)$ ]] ;;
     registry) [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$NODE_IP:$REGISTRY_PORT/v2/")" == 401 ]] ;;
     docker) [[ "$(curl -s --max-time 2 "http://$NODE_IP:$DOCKER_TCP_PORT/_ping")" == OK ]] ;;
   esac
@@ -32,5 +33,8 @@ forward() {
   wait_until 90 "$name on $NODE_IP:$port" up || { tail -5 "$dir/$name.log" >&2; exit 1; }
 }
 forward apiserver "$APISERVER_PORT" "TCP:127.0.0.1:$APISERVER_PORT"
+# Also on 443, where a client that names https://kubernetes.default.svc (given a hosts entry for
+# it, there being no cluster DNS) connects: kopf's own service-account login does.
+forward apiserver-443 443 "TCP:127.0.0.1:$APISERVER_PORT"
 forward registry "$REGISTRY_PORT" "TCP:127.0.0.1:$REGISTRY_PORT"
 forward docker "$DOCKER_TCP_PORT" "UNIX-CONNECT:$socket"
