@@ -47,6 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 RELEASE = "lunora-operator"
+ACCOUNT = "0123456789abcdef0123456789abcdef"  # the examples' account
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry, pytest.mark.timeout(900)]
 
 
@@ -245,7 +246,7 @@ def test_baseline_release_installed_from_the_registry_reconciles_the_examples(
     it.kubectl.apply(examples(it.api_base_url), "-n", it.demo)
     it.wait_all_ready()
     assert len(it.fake.requests("applications.create")) == 2
-    assert {app["name"] for app in it.fake.applications()} == {
+    assert {app["name"] for app in it.fake.applications(ACCOUNT)} == {
         "demo-webcontainer",
         "demo-transcodercontainer",
     }
@@ -253,8 +254,8 @@ def test_baseline_release_installed_from_the_registry_reconciles_the_examples(
 
 def test_upgrade_to_this_release_with_a_change_in_flight(installation: Installation) -> None:
     it = installation
-    applications = {app["name"]: app["id"] for app in it.fake.applications()}
-    migration_tag = it.fake.script("demo")["migration_tag"]
+    applications = {app["name"]: app["id"] for app in it.fake.applications(ACCOUNT)}
+    migration_tag = it.fake.script("demo", ACCOUNT)["migration_tag"]
     before = len(it.fake.requests())
     regressions: list[str] = []
     stop = threading.Event()
@@ -291,10 +292,12 @@ def test_upgrade_to_this_release_with_a_change_in_flight(installation: Installat
     )
     since = it.fake.requests()[before:]
     assert not [r for r in since if r.operation == "applications.create"], "an application was created again"
-    assert {app["name"]: app["id"] for app in it.fake.applications()} == applications
+    assert {app["name"]: app["id"] for app in it.fake.applications(ACCOUNT)} == applications
     assert len(edits_of(since, applications["demo-webcontainer"])) == 1
-    assert len([r for r in since if r.operation == "applications.rollouts.create"]) == 1
-    assert it.fake.script("demo")["migration_tag"] == migration_tag
+    assert not [
+        r for r in since if r.operation == "applications.rollouts.create"
+    ]  # a size, not a configuration
+    assert it.fake.script("demo", ACCOUNT)["migration_tag"] == migration_tag
     assert not [r for r in since if r.method in WRITES and r.status >= 400], "a write was refused"
     for crd in ("lunoracontainers.lunora.sh", "lunoraapps.lunora.sh", "kopfpeerings.kopf.dev"):
         labels = (
@@ -320,7 +323,7 @@ def test_helm_test_runs_the_smoke_test(installation: Installation) -> None:
 def test_standby_takes_over_when_the_active_process_is_killed(installation: Installation) -> None:
     it = installation
     active = wait_until(it.holder, "one process holding the write lease", timeout=60)
-    web = it.fake.application("demo-webcontainer")["id"]
+    web = it.fake.application("demo-webcontainer", ACCOUNT)["id"]
     before = len(it.fake.requests())
     killed = time.monotonic()
     signal_container(it.testenv, it.pod(active), signal.SIGKILL)
@@ -332,7 +335,9 @@ def test_standby_takes_over_when_the_active_process_is_killed(installation: Inst
     it.wait_all_ready()
     since = it.fake.requests()[before:]
     assert len(edits_of(since, web)) == 1
-    assert len([r for r in since if r.operation == "applications.rollouts.create"]) == 1
+    assert not [
+        r for r in since if r.operation == "applications.rollouts.create"
+    ]  # a size, not a configuration
     assert not [r for r in since if r.operation == "applications.create"]
     # Well inside kopf's default 60 s lifetime: the shorter lifetime is what takes over.
     assert it.measured["takeover after SIGKILL (change applied), s"] < 40
@@ -348,20 +353,16 @@ def test_a_paused_active_process_writes_nothing_after_waking(installation: Insta
     signal_container(it.testenv, it.pod(active), signal.SIGSTOP)
     paused = time.monotonic()
     try:
-        # A new container: a Worker upload with a migration and an application create.
-        it.kubectl.apply(
-            yaml.safe_dump({
-                "apiVersion": "lunora.sh/v1alpha1", "kind": "LunoraContainer", "metadata": {"name": "worker"},
-                "spec": {"app": "demo", "image": {"registry": "docker.io/acme/worker:1.0"}, "defaultPort": 8080},
-            }), "-n", it.demo,
-        )  # fmt: skip
+        # A deletion: the application deleted, then a Worker upload with a deleted_classes
+        # migration. Done twice, the second delete and upload would be refused.
+        it.kubectl("-n", it.demo, "delete", "lunoracontainer", "transcoder", "--wait=false")
         standby = wait_until(
             lambda: (h := it.holder()) and h != active and h, "the standby holding the lease", timeout=60
         )
         it.measured["takeover after SIGSTOP (lease), s"] = time.monotonic() - paused
         wait_until(
-            lambda: it.fake.application("demo-workercontainer"),
-            "the standby created the application",
+            lambda: not [r for r in it.resources() if r["metadata"]["name"] == "transcoder"],
+            "the standby deleted the container",
             timeout=90,
         )
     finally:
@@ -372,10 +373,11 @@ def test_a_paused_active_process_writes_nothing_after_waking(installation: Insta
     )
     logs = it.kubectl("-n", it.system, "logs", active, "--previous").stdout
     assert "another operator process took over" in logs
-    wait_until(lambda: it.ready("worker"), "the new container Ready", timeout=120)
+    it.wait_all_ready()
     assert it.holder() == standby
     since = it.fake.requests()[before:]
-    assert len([r for r in since if r.operation == "applications.create"]) == 1
+    assert len([r for r in since if r.operation == "applications.delete"]) == 1
+    assert it.fake.application("demo-transcodercontainer", ACCOUNT) is None
     uploads = [r for r in since if r.operation == "workers.scripts.update"]
     assert len([u for u in uploads if (u.body or {}).get("metadata", {}).get("migrations")]) == 1
     assert not [r for r in since if r.method in WRITES and r.status >= 400], (
@@ -397,11 +399,12 @@ def test_standby_takes_over_at_once_when_the_active_pod_is_deleted(installation:
 def test_uninstall_leaves_everything_and_a_reinstall_adopts_it(installation: Installation) -> None:
     it = installation
     it.wait_all_ready()
+    kept = it.resources()
     state = it.fake.snapshot()
     before = len(it.fake.requests())
     it.helm_run("uninstall", RELEASE, "--wait", "--timeout", "3m")
     wait_until(lambda: not operator_pods(it.kube, it.system), "the operator Pods gone", timeout=120)
-    assert len(it.resources()) == 4
+    assert len(it.resources()) == len(kept)
     assert all(it.ready(r["metadata"]["name"], r["kind"].lower() + "s") for r in it.resources())
     client.ApiextensionsV1Api(it.kube.api).read_custom_resource_definition("lunoracontainers.lunora.sh")
     assert not [r for r in it.fake.requests()[before:] if r.method in WRITES], (
@@ -421,4 +424,4 @@ def test_uninstall_leaves_everything_and_a_reinstall_adopts_it(installation: Ins
         for u in since
         if u.operation == "workers.scripts.update" and (u.body or {}).get("metadata", {}).get("migrations")
     ]
-    assert it.fake.snapshot()[it.fake.account_id]["applications"] == state[it.fake.account_id]["applications"]
+    assert it.fake.snapshot()[ACCOUNT]["applications"] == state[ACCOUNT]["applications"]
