@@ -329,7 +329,9 @@ def test_standby_takes_over_when_the_active_process_is_killed(installation: Inst
     signal_container(it.testenv, it.pod(active), signal.SIGKILL)
     it.set_max_instances("web", 5)
     wait_until(
-        lambda: edits_of(it.fake.requests()[before:], web) or None, "the change applied after the kill", timeout=60
+        lambda: edits_of(it.fake.requests()[before:], web) or None,
+        "the change applied after the kill",
+        timeout=60,
     )
     it.measured["takeover after SIGKILL (change applied), s"] = time.monotonic() - killed
     it.wait_all_ready()
