@@ -422,13 +422,29 @@ def test_uninstall_leaves_everything_and_a_reinstall_adopts_it(installation: Ins
         "--values", str(it.values(it.current)), "--take-ownership", "--wait", "--timeout", "4m",
     )  # fmt: skip
     wait_until(it.holder, "the reinstalled operator holding the lease", timeout=60)
+    # A pass of the new process over every resource, echoed in its status.
+    requested = f"reinstall-{uuid.uuid4().hex[:8]}"
+    for resource in kept:
+        plural = resource["kind"].lower() + "s"
+        it.kube.custom.patch_namespaced_custom_object(
+            "lunora.sh", "v1alpha1", it.demo, plural, resource["metadata"]["name"],
+            {"metadata": {"annotations": {"reconcile.lunora.sh/requestedAt": requested}}},
+        )  # fmt: skip
+    wait_until(
+        lambda: all(
+            (r.get("status") or {}).get("lastHandledReconcileAt") == requested for r in it.resources()
+        ),
+        "a pass of the reinstalled operator over every resource",
+        timeout=120,
+    )
     it.wait_all_ready()
     since = [r for r in it.fake.requests()[before:] if r.method in WRITES]
     changing = [r for r in since if r.operation.startswith("applications.")]
     assert not changing, f"the reinstall changed applications: {[r.operation for r in changing]}"
-    assert not [
-        u
-        for u in since
-        if u.operation == "workers.scripts.update" and (u.body or {}).get("metadata", {}).get("migrations")
-    ]
     assert it.fake.snapshot()[ACCOUNT]["applications"] == state[ACCOUNT]["applications"]
+    # What a new process writes once (it does not know what the previous one uploaded): the
+    # Worker again, without migrations, and the Worker secrets again, with the same values.
+    uploads = [r for r in since if r.operation == "workers.scripts.update"]
+    assert len(uploads) <= 1
+    assert not [u for u in uploads if (u.body or {}).get("metadata", {}).get("migrations")]
+    assert {r.operation for r in since} <= {"workers.scripts.update", "workers.scripts.secrets.update"}
