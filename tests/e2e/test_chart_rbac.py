@@ -82,7 +82,7 @@ def test_operator_with_only_the_charts_rbac_brings_the_examples_to_ready_and_del
         "watchNamespaces": [namespace],
         "rbac": {"namespaced": namespaced, "aggregateClusterRoles": False},
     }
-    documents = helm.template(release, namespace, values)
+    documents = helm.template(release, namespace, values, "--skip-tests")
     install_without_deployment(kubectl, documents)
     (account,) = find(documents, "ServiceAccount")
     token = service_account_token(kube, namespace, account["metadata"]["name"])
