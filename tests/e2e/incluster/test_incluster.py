@@ -42,6 +42,7 @@ from tests.support.incluster import (
     signal_container,
 )
 from tests.support.kube import KubeClients, Kubectl, wait_until
+from tests.support.leak_scan import find_leaks, known_secrets, namespace_artifacts, scan
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"
@@ -401,6 +402,29 @@ def test_standby_takes_over_at_once_when_the_active_pod_is_deleted(installation:
         lambda: (h := it.holder()) and h != active and h, "another process holding the lease", timeout=60
     )
     it.measured["takeover after Pod deletion (lease), s"] = time.monotonic() - deleted
+
+
+def test_no_secret_value_reaches_the_logs_events_status_or_cloudflare_records(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """The leak scan of the other e2e tests, over the Pods' logs (the previous container's too),
+    both namespaces' Events and ConfigMaps, the resources' status and the fake's records."""
+    it = installation
+    logs = []
+    for pod in operator_pods(it.kube, it.system):
+        for previous in ("false", "true"):
+            result = it.kubectl(
+                "-n", it.system, "logs", pod.metadata.name, f"--previous={previous}", check=False
+            )
+            path = tmp_path / f"{pod.metadata.name}-{previous}.log"
+            path.write_text(result.stdout)
+            logs.append(path)
+    assert any(path.stat().st_size for path in logs)
+    leaks = scan(it.kube, it.demo, it.testenv, logs, [it.fake])
+    leaks += find_leaks(
+        known_secrets(it.kube, it.demo, it.testenv, [it.fake]), namespace_artifacts(it.kube, it.system)
+    )
+    assert not leaks, "\n".join(str(leak) for leak in leaks)
 
 
 def test_uninstall_leaves_everything_and_a_reinstall_adopts_it(installation: Installation) -> None:
