@@ -253,6 +253,8 @@ class WriteLease:
         self._valid_until: dict[int, float] = {}
         self._held: set[int] = set()
         self.lost: str | None = None
+        self.stopping = False
+        """Set when the process begins to stop: it starts no write and takes no lease any more."""
         self._changed = asyncio.Condition()
         self._poke = asyncio.Event()
 
@@ -262,9 +264,13 @@ class WriteLease:
 
     def holds(self) -> bool:
         now = self.clock()
-        return self.lost is None and all(
-            index in self._held and now < self._valid_until.get(index, 0.0)
-            for index in range(len(self.objects))
+        return (
+            self.lost is None
+            and not self.stopping
+            and all(
+                index in self._held and now < self._valid_until.get(index, 0.0)
+                for index in range(len(self.objects))
+            )
         )
 
     async def guard(self, wait: float | None = None) -> None:
@@ -275,6 +281,8 @@ class WriteLease:
             while not self.holds():
                 if self.lost is not None:
                     raise NotActive(self.lost)
+                if self.stopping:
+                    raise NotActive("this operator process is stopping")
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     raise NotActive(
@@ -293,6 +301,8 @@ class WriteLease:
                 for index, objects in enumerate(self.objects):
                     next_round = min(next_round, await self._step(index, objects))
             except _Lost as lost:
+                if self.stopping:  # kopf removed the record as it stopped
+                    return
                 self.lost = str(lost)
                 logger.error("%s", self.lost)
                 await self._notify()
@@ -369,7 +379,7 @@ class WriteLease:
             else:
                 self._valid_until[index] = sent + self.lifetime / 2
             return min([self.lifetime / 4, *expiries])
-        if above or holders:
+        if above or holders or self.stopping:
             return min([self.lifetime / 4, *expiries])
         # Take it: only if the object is still what was looked at (no one took it meanwhile). The
         # records of dead processes go, tokens and all, so a paused holder finds it lost on waking.

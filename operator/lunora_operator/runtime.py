@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +151,28 @@ async def run_operator(
 
     # Created before kopf starts, so kopf's shutdown (which cancels every task it finds that did
     # not exist before it) leaves them to this function.
-    helpers = [asyncio.create_task(relay_stop(), name="stop-flag relay")]
+    started = asyncio.Event()
+
+    def on_signal() -> None:
+        # Stopping: no new Cloudflare write starts, and a standby that is stopping too never takes
+        # over (helm uninstall stops every replica at once). kopf then stops as on its own signal.
+        if lease is not None:
+            lease.stopping = True
+        stop.set()
+
+    async def take_signals() -> None:
+        await started.wait()
+        if ready_flag is not None:
+            ready_flag.set()
+        if threading.current_thread() is threading.main_thread():
+            # After kopf installed its own handlers, which these replace.
+            for number in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(number, on_signal)
+
+    helpers = [
+        asyncio.create_task(relay_stop(), name="stop-flag relay"),
+        asyncio.create_task(take_signals(), name="signal handlers"),
+    ]
     if lease is not None:
         helpers.append(asyncio.create_task(lease.run(on_lost), name="peering write lease"))
     try:
@@ -165,7 +188,7 @@ async def run_operator(
             peering_name=None if options.standalone else options.peering_name,
             memo=kopf.Memo(controller=controller),
             stop_flag=stop,
-            ready_flag=ready_flag,
+            ready_flag=started,
         )
     finally:
         for helper in helpers:

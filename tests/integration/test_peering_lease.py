@@ -124,3 +124,29 @@ async def kopf_keepalive(kube: KubeClients, namespace: str, identity: str, prior
             "kopf.dev", "v1", namespace, "kopfpeerings", PEERING, {"status": {identity: record}},
         )  # fmt: skip
         await asyncio.sleep(1)
+
+
+async def test_a_stopping_process_starts_no_write_and_a_stopping_standby_never_takes_over(
+    kube: KubeClients, peering: str
+) -> None:
+    active = Running(lease(kube, peering, "active", priority=10))
+    await active.lease.guard(wait=10)
+    standby = Running(lease(kube, peering, "standby", priority=0))
+    standby.lease.stopping = True  # both got SIGTERM (helm uninstall)
+    active.lease.stopping = True
+    with pytest.raises(NotActive, match="stopping"):
+        await active.lease.guard(wait=0)
+    active.task.cancel()
+    await asyncio.to_thread(  # the active process left the peering as kopf does on stopping
+        kube.custom.patch_namespaced_custom_object,
+        "kopf.dev", "v1", peering, "kopfpeerings", PEERING, {"status": {"active": None}},
+    )  # fmt: skip
+    with pytest.raises(NotActive, match="stopping"):
+        await standby.lease.guard(wait=0)
+    await asyncio.sleep(LIFETIME / 2)  # two rounds of its lease loop, with no one in its way
+    body = await asyncio.to_thread(
+        kube.custom.get_namespaced_custom_object, "kopf.dev", "v1", peering, "kopfpeerings", PEERING
+    )
+    assert "lease" not in ((body.get("status") or {}).get("standby") or {})  # it took nothing
+    assert not standby.lost
+    standby.task.cancel()
