@@ -96,7 +96,7 @@ def build_controller(
     images: Callable[[Kube], ImageResolver],
     write_guard: Callable[[], Awaitable[None]] | None = None,
 ) -> Controller:
-    kube = KubeGateway(kubernetes_client(options.kubeconfig))
+    kube = KubeGateway(kubernetes_client(options.kubeconfig), write_guard=write_guard)
     return Controller(
         kube=kube,
         cloudflare=CloudflareClients(retry=options.cloudflare_retry, write_guard=write_guard),

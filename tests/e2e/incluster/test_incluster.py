@@ -404,8 +404,13 @@ def test_a_paused_active_process_writes_nothing_after_waking(installation: Insta
     assert len([r for r in since if r.operation == "applications.delete"]) == 1
     assert it.fake.application("demo-transcodercontainer", ACCOUNT) is None
     # One deleted_classes migration: the tag moved by one (a second upload of it would be refused).
-    assert it.fake.script("demo", ACCOUNT)["migration_tag"] == f"v{int(tag_before[1:]) + 1}"
     woken_writes = [(r.operation, r.status) for r in it.fake.requests()[woke:] if r.method in WRITES]
+    described = [
+        (i + before >= woke, r.operation, r.status, ((r.body or {}).get("metadata") or {}).get("migrations"))
+        for i, r in enumerate(since)
+        if r.method in WRITES
+    ]
+    assert it.fake.script("demo", ACCOUNT)["migration_tag"] == f"v{int(tag_before[1:]) + 1}", described
     assert not [r for r in since if r.method in WRITES and r.status >= 400], (
         f"a write was refused: two writers (writes after waking: {woken_writes})"
     )
