@@ -22,7 +22,8 @@ kubectl() { "$LUNORA_TEST_KUBECTL" --kubeconfig "$LUNORA_TEST_KUBECONFIG" "$@"; 
 export HELM_CACHE_HOME="$TESTENV_DIR/helm/cache" HELM_CONFIG_HOME="$TESTENV_DIR/helm/config" HELM_DATA_HOME="$TESTENV_DIR/helm/data"
 helm() { "$LUNORA_TEST_HELM" --kubeconfig "$LUNORA_TEST_KUBECONFIG" "$@"; }
 
-tag="dev-$(git -C "$REPO_ROOT" rev-parse --short HEAD)$([[ -n "$(git -C "$REPO_ROOT" status --porcelain)" ]] && echo -dirty)"
+tag="dev-$(git -C "$REPO_ROOT" rev-parse --short HEAD)"
+[[ -z "$(git -C "$REPO_ROOT" status --porcelain)" ]] || tag="$tag-dirty"
 image="$("$HACK_DIR/image.sh" "$LUNORA_TEST_REGISTRY/lunora-operator:$tag")"
 read -r chart version < <("$HACK_DIR/chart-push.sh")
 
@@ -55,6 +56,10 @@ image:
   repository: $LUNORA_TEST_REGISTRY/lunora-operator
   tag: $tag
 imagePullSecrets: [{name: registry}]
+# Only its own namespace, with a peering of its own: the test cluster is shared, and an operator
+# watching every namespace would reconcile other tests' resources (and pause their operators).
+watchNamespaces: [$demo]
+peering: {name: lunora-operator-run-in-cluster}
 docker: {host: "tcp://$NODE_IP:$DOCKER_TCP_PORT"}
 logFormat: plain
 # No Service networking in the test cluster: the API server is served on the node's bridge.
