@@ -75,7 +75,7 @@ extraVolumeMounts:
 VALUES
 log "installing $chart $version ($image) into $system"
 helm upgrade --install lunora-operator "$chart" --version "$version" --plain-http -n "$system" \
-  --values "$run_dir/values.yaml" --take-ownership --wait --timeout 5m >/dev/null
+  --values "$run_dir/values.yaml" --take-ownership --force-conflicts --wait --timeout 5m >/dev/null
 examples="$(for f in "$REPO_ROOT"/examples/*.yaml; do cat "$f"; echo "---"; done)"
 printf '%s\n' "$examples" | sed -e "s#http://127.0.0.1:18787/client/v4#https://$NODE_IP:$fake_port/client/v4#" \
   | kubectl apply -n "$demo" -f - >/dev/null

@@ -292,7 +292,7 @@ def test_upgrade_to_this_release_with_a_change_in_flight(installation: Installat
         it.set_max_instances("web", 4)
         it.helm_run(
             "upgrade", RELEASE, it.chart, "--version", it.current_chart_version, "--plain-http",
-            "--values", str(it.values(it.current, replicaCount=2)), "--take-ownership", "--wait", "--timeout", "4m",
+            "--values", str(it.values(it.current, replicaCount=2)), "--take-ownership", "--force-conflicts", "--wait", "--timeout", "4m",
         )  # fmt: skip
         it.wait_all_ready()
     finally:
@@ -469,7 +469,7 @@ def test_uninstall_leaves_everything_and_a_reinstall_adopts_it(installation: Ins
     )
     it.helm_run(
         "install", RELEASE, it.chart, "--version", it.current_chart_version, "--plain-http",
-        "--values", str(it.values(it.current)), "--take-ownership", "--wait", "--timeout", "4m",
+        "--values", str(it.values(it.current)), "--take-ownership", "--force-conflicts", "--wait", "--timeout", "4m",
     )  # fmt: skip
     wait_until(it.holder, "the reinstalled operator holding the lease", timeout=60)
     it.reconcile_now()  # a pass of the new process over every resource
