@@ -41,6 +41,7 @@ docker tag "$LUNORA_TEST_BASE_IMAGE" lunora-test/busybox:example
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 printf '%s' "$LUNORA_TEST_REGISTRY_PASSWORD" > "$run_dir/registry-password"
 "$REPO_ROOT/.venv/bin/lunora-operator" fake-cloudflare --port "$fake_port" --registry "$LUNORA_TEST_REGISTRY" \
   --registry-user "$LUNORA_TEST_REGISTRY_USER" --registry-password-file "$run_dir/registry-password" \
