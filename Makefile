@@ -6,13 +6,22 @@ PYTEST := hack/pytest.sh
 # The settings testenv-up wrote; hack/lib.sh alone decides where they live.
 TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
-.PHONY: help run setup test test-unit test-integration lint format testenv-up testenv-down clean crds chart
+.PHONY: help run run-in-cluster image chart-push setup test test-unit test-integration lint format testenv-up testenv-down clean crds chart
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 run: setup testenv-up ## the operator against the test cluster and the fake Cloudflare, with examples/ applied
 	@hack/run.sh
+
+run-in-cluster: setup testenv-up ## the same in the test cluster: image and chart from the test registry, helm install, examples/ Ready
+	@hack/run-in-cluster.sh
+
+image: setup testenv-up ## build the operator image (Dockerfile, Debian-made base) and push it to the test registry; prints its size
+	@source $(TESTENV_ENV) && hack/image.sh "$$LUNORA_TEST_REGISTRY/lunora-operator:dev-$$(git rev-parse --short HEAD)"
+
+chart-push: setup testenv-up ## helm package the chart and push it to the test registry (oci://…/charts)
+	@hack/chart-push.sh
 
 setup: ## create .venv with the package and pinned dev dependencies
 	@hack/setup.sh

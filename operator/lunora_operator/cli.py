@@ -183,6 +183,15 @@ def run(
             help="Do not peer: nothing then keeps a second process from acting too (run exactly one).",
         ),
     ] = False,
+    peering_lifetime: Annotated[
+        int,
+        typer.Option(
+            help="Seconds a keep-alive in the peering counts: a standby takes over this long after the "
+            "active process died; the active one writes to Cloudflare only while its own is younger "
+            "than half of it.",
+            min=4,
+        ),
+    ] = 10,
     resync_interval: Annotated[
         float, typer.Option(help="Seconds between drift checks of resources nothing changed.")
     ] = 600.0,
@@ -222,7 +231,14 @@ def run(
     from lunora_operator.images import ImagePipeline, ImageSettings
     from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
-    from lunora_operator.runtime import WORKER_THREADS, RunOptions, build_controller, run_operator
+    from lunora_operator.runtime import (
+        WORKER_THREADS,
+        LeaseLost,
+        RunOptions,
+        build_controller,
+        run_operator,
+        write_lease,
+    )
 
     if not namespace and not all_namespaces:
         raise typer.BadParameter(
@@ -237,6 +253,7 @@ def run(
         standalone=standalone,
         priority=priority,
         peering_name=peering,
+        peering_lifetime=peering_lifetime,
         settings=ControllerSettings(resync_interval=resync_interval),
         cloudflare_retry=RetryPolicy(
             deadline=cloudflare_deadline,
@@ -255,17 +272,60 @@ def run(
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="lunora")
         )
-        controller = build_controller(options, lambda kube, clock: PipelineImageResolver(images, kube, clock))
+        lease = write_lease(options)
+        controller = build_controller(
+            options,
+            lambda kube, clock: PipelineImageResolver(images, kube, clock),
+            write_guard=None if lease is None else lease.guard,
+        )
         try:
-            await run_operator(options, controller)
+            await run_operator(options, controller, lease=lease)
         finally:
             await images.close()
 
     try:
         asyncio.run(main())
-    except PeeringUnavailable as error:
+    except (PeeringUnavailable, LeaseLost) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def status(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="The namespaces the operator watches (as given to run)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="The operator watches every namespace.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    peering: Annotated[
+        str, typer.Option(help="The peering the operator processes join.")
+    ] = "lunora-operator",
+    standalone: Annotated[
+        bool, typer.Option("--standalone", help="The operator runs without peering: check the CRDs only.")
+    ] = False,
+) -> None:
+    """Check an installation: the CRDs are served, and one operator process of the peering is
+    active (holds the write lease). Lists the peering's processes. Exit 1 when either fails."""
+    from lunora_operator.install_check import check_installation
+    from lunora_operator.runtime import kubernetes_client
+
+    if not namespace and not all_namespaces:
+        raise typer.BadParameter(
+            "name the namespaces the operator watches, or pass --all-namespaces", param_hint="--namespace"
+        )
+    places: list[str | None] = [None] if all_namespaces else list(namespace or [])
+    lines, healthy = check_installation(
+        kubernetes_client(kubeconfig), None if standalone else peering, places
+    )
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(0 if healthy else 1)
 
 
 @app.command()

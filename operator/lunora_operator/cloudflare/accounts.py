@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 import cloudflare
 import httpx
 
 from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare.applications import Applications
-from lunora_operator.cloudflare.errors import AuthFailed
+from lunora_operator.cloudflare.errors import AuthFailed, WriteRefused
 from lunora_operator.cloudflare.limiter import AccountLimiters, RateBudget, SlidingWindowLimiter
 from lunora_operator.cloudflare.logs import install_log_filters
 from lunora_operator.cloudflare.registry import Registry
@@ -55,13 +55,24 @@ class AccountClient:
 
 
 def build_sdk(
-    token: str, base_url: str, limiter: SlidingWindowLimiter, retry: RetryPolicy
+    token: str,
+    base_url: str,
+    limiter: SlidingWindowLimiter,
+    retry: RetryPolicy,
+    write_guard: Callable[[], Awaitable[None]] | None = None,
 ) -> cloudflare.AsyncCloudflare:
-    """An AsyncCloudflare whose every HTTP request first takes from the account's budget.
-    The SDK's own retries are off: ours honour the deadline and re-observe after an ambiguous create."""
+    """An AsyncCloudflare whose every HTTP request first takes from the account's budget, and
+    whose every write first passes `write_guard` (the peering's write lease), as late as
+    possible before it is sent. The SDK's own retries are off: ours honour the deadline and
+    re-observe after an ambiguous create."""
 
     async def take_from_budget(request: httpx.Request) -> None:
         await limiter.acquire()
+        if write_guard is not None and request.method not in ("GET", "HEAD"):
+            try:
+                await write_guard()
+            except Exception as refusal:
+                raise WriteRefused(str(refusal)) from None
         CLOUDFLARE_REQUESTS.labels(request.method).inc()
 
     timeout = httpx.Timeout(retry.request_timeout, connect=min(retry.request_timeout, 10.0))
@@ -96,10 +107,15 @@ class CloudflareClients:
     HTTP client behind."""
 
     def __init__(
-        self, budget: RateBudget | None = None, retry: RetryPolicy | None = None, clock: Clock = SYSTEM_CLOCK
+        self,
+        budget: RateBudget | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        write_guard: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         install_log_filters()
         self.clock = clock
+        self.write_guard = write_guard
         self.limiters = AccountLimiters(budget, clock)
         self.retry = retry or RetryPolicy()
         self._clients: dict[ClientKey, AccountClient] = {}
@@ -115,7 +131,9 @@ class CloudflareClients:
         key = (account_id, base_url, hashlib.sha256(token.encode()).hexdigest())
         client = self._clients.get(key)
         if client is None:
-            sdk = build_sdk(token, base_url, self.limiters.for_account(account_id), self.retry)
+            sdk = build_sdk(
+                token, base_url, self.limiters.for_account(account_id), self.retry, self.write_guard
+            )
             client = self._clients[key] = AccountClient(Transport(account_id, sdk, self.retry, self.clock))
         self._hold(("account", account_id, base_url) if holder is None else holder, key)
         return client

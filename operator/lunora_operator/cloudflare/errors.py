@@ -108,6 +108,11 @@ class NamespaceMismatch(Conflict):
     reason = "NamespaceMismatch"
 
 
+class WriteRefused(httpx.ConnectError):
+    """A write this process may not send now (it does not hold the peering's write lease);
+    raised before the request leaves, so Cloudflare never saw it."""
+
+
 def may_have_been_processed(error: Exception) -> bool:
     """True when Cloudflare may have carried out a request that failed retryably: anything but
     a 429 or a connection that was never made. A create is then looked up before it is retried."""
@@ -219,6 +224,8 @@ def from_exception(error: Exception, operation: str, *, now: datetime) -> Cloudf
         )
     if isinstance(error, cloudflare.APIConnectionError):
         cause = error.__cause__
+        if isinstance(cause, WriteRefused):
+            return ConnectionFailed(f"{operation}: not sent: {cause}", sent=False, reason="NotActive")
         sent = not isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout))
         # Never the cause's text: an httpx protocol error quotes the request header it refused,
         # which holds the token.
