@@ -117,7 +117,9 @@ class FakeKube:
         if pod is None or pod.obj["metadata"].get("deletionTimestamp"):
             return
         pod.running_since = self._now()
-        self._set(name, {"phase": "Running", "podIP": pod.ip, "containerStatuses": [{"state": {"running": {}}}]})
+        self._set(
+            name, {"phase": "Running", "podIP": pod.ip, "containerStatuses": [{"state": {"running": {}}}]}
+        )
         if pod.script.exit_after is not None:
             self._later(pod.script.exit_after, self._exit, name, pod.script.exit_code)
 
@@ -126,7 +128,14 @@ class FakeKube:
         if pod is None or "terminated" in str(pod.obj.get("status")):
             return
         phase = "Succeeded" if code == 0 else "Failed"
-        self._set(name, {"phase": phase, "podIP": pod.ip, "containerStatuses": [{"state": {"terminated": {"exitCode": code}}}]})
+        self._set(
+            name,
+            {
+                "phase": phase,
+                "podIP": pod.ip,
+                "containerStatuses": [{"state": {"terminated": {"exitCode": code}}}],
+            },
+        )
 
     def _remove(self, name: str) -> None:
         pod = self.pods.pop(name, None)
@@ -150,7 +159,10 @@ class FakeKube:
         self._later(0, self._emit, "ADDED", pod)
         if script.waiting is not None:
             reason, message = script.waiting
-            status = {"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": reason, "message": message}}}]}
+            status = {
+                "phase": "Pending",
+                "containerStatuses": [{"state": {"waiting": {"reason": reason, "message": message}}}],
+            }
             self._later(0.2, self._set, name, status)
         elif not script.never_starts:
             self._later(script.start_delay, self._run, name)
@@ -184,7 +196,12 @@ class FakeKube:
     async def probe_port(self, ip: str, port: int, ping_endpoint: str, limit: float) -> str | None:
         pod = self._pod_at(ip)
         delay = pod.script.ports.get(port) if pod is not None else None
-        if pod is None or pod.running_since is None or delay is None or self._now() < pod.running_since + delay:
+        if (
+            pod is None
+            or pod.running_since is None
+            or delay is None
+            or self._now() < pod.running_since + delay
+        ):
             return NOT_LISTENING.format(port=port)
         return None
 

@@ -96,7 +96,9 @@ async def test_a_port_that_never_listens_fails_the_start_once_the_port_budget_is
     failure = await refused(instance)
 
     assert failure.answer.text == texts.START_FAILED_PREFIX + texts.NOT_LISTENING.format(port=8080)
-    assert texts.PORT_READY_TIMEOUT - texts.INSTANCE_POLL_INTERVAL <= now() - start <= texts.PORT_READY_TIMEOUT
+    assert (
+        texts.PORT_READY_TIMEOUT - texts.INSTANCE_POLL_INTERVAL <= now() - start <= texts.PORT_READY_TIMEOUT
+    )
     assert kube.live_pods(), "the instance keeps running, as on Cloudflare"
 
 
@@ -141,7 +143,9 @@ async def test_a_place_freed_within_the_budget_lets_the_waiting_start_through() 
 
 async def test_111_114_ready_on_holds_requests_until_every_probe_answers_its_status() -> None:
     probes = (ReadyProbe("/ready", 8080, 200), ReadyProbe("live", 9090, 204))
-    kube = FakeKube(Script(start_delay=0.5, ports={8080: 0.1}, ready={"/ready": (3.0, 200), "/live": (1.0, 204)}))
+    kube = FakeKube(
+        Script(start_delay=0.5, ports={8080: 0.1}, ready={"/ready": (3.0, 200), "/live": (1.0, 204)})
+    )
     instance = fleet_with(kube, config(ready_on=probes)).instance("web", "a")
     start = now()
 
@@ -170,11 +174,15 @@ async def test_113_ready_on_fails_with_lunoras_text_when_the_budget_runs_out_and
 
 async def test_a_shorter_readiness_budget_is_named_in_the_text() -> None:
     kube = FakeKube(Script(ports={8080: 0.1}))
-    fleet = fleet_with(kube, config(ready_on=(ReadyProbe("ready", 8080, 200),)), budgets=Budgets(readiness=2.0))
+    fleet = fleet_with(
+        kube, config(ready_on=(ReadyProbe("ready", 8080, 200),)), budgets=Budgets(readiness=2.0)
+    )
 
     failure = await refused(fleet.instance("web", "a"))
 
-    assert failure.answer.text.endswith('readiness check "ready" (port 8080) did not return 200 within 2000ms')
+    assert failure.answer.text.endswith(
+        'readiness check "ready" (port 8080) did not return 200 within 2000ms'
+    )
 
 
 async def test_sleep_after_stops_an_idle_instance_with_sigterm() -> None:
@@ -190,7 +198,11 @@ async def test_sleep_after_stops_an_idle_instance_with_sigterm() -> None:
     assert kube.deleted == [(kube.created[0]["metadata"]["name"], None)]
     assert kube.deleted_at[0] - idle_from == pytest.approx(10, abs=0.01)
     await asyncio.sleep(0.5)
-    assert instance.state() == {"status": "stopped_with_code", "exitCode": SIGTERM_EXIT, "lastChange": pytest.approx(instance.state()["lastChange"])}
+    assert instance.state() == {
+        "status": "stopped_with_code",
+        "exitCode": SIGTERM_EXIT,
+        "lastChange": pytest.approx(instance.state()["lastChange"]),
+    }
 
 
 async def test_requests_renew_activity_and_an_in_flight_request_keeps_the_instance_awake() -> None:
@@ -285,7 +297,10 @@ async def test_stop_sends_sigterm_then_the_grace_period_and_sigkill_kills_at_onc
     await a.stop()
     await b.stop("SIGKILL")
 
-    assert kube.deleted == [(kube.created[0]["metadata"]["name"], None), (kube.created[1]["metadata"]["name"], 0)]
+    assert kube.deleted == [
+        (kube.created[0]["metadata"]["name"], None),
+        (kube.created[1]["metadata"]["name"], 0),
+    ]
 
 
 async def test_a_restarted_router_finds_running_instances_and_resumes_their_hard_timeout() -> None:
@@ -323,7 +338,11 @@ async def test_a_restarted_router_continues_the_run_numbers_it_finds() -> None:
 
 def declared_env(manifest: dict[str, object]) -> dict[str, object]:
     container = manifest["spec"]["containers"][0]  # type: ignore[index]
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"] if not e["name"].startswith("CLOUDFLARE_")}
+    return {
+        e["name"]: e.get("value", e.get("valueFrom"))
+        for e in container["env"]
+        if not e["name"].startswith("CLOUDFLARE_")
+    }
 
 
 async def test_122_123_start_env_vars_replace_the_declared_env_and_outlive_the_run() -> None:
@@ -343,7 +362,9 @@ async def test_122_123_start_env_vars_replace_the_declared_env_and_outlive_the_r
     assert dict(kube.overrides["a"].env_vars or {}) == {"SANDBOX": "1"}
 
 
-async def test_124_other_env_vars_on_a_running_instance_conflict_and_destroy_restores_the_declared_env() -> None:
+async def test_124_other_env_vars_on_a_running_instance_conflict_and_destroy_restores_the_declared_env() -> (
+    None
+):
     from lunora_operator.local.errors import Conflict
 
     kube = FakeKube()
@@ -369,7 +390,9 @@ def parse(body: dict[str, object]):  # type: ignore[no-untyped-def]
 
 
 async def test_99_a_missing_secret_fails_the_start_closed_naming_secret_and_key() -> None:
-    kube = FakeKube(Script(waiting=("CreateContainerConfigError", "couldn't find key api-key in Secret ns/transcoder")))
+    kube = FakeKube(
+        Script(waiting=("CreateContainerConfigError", "couldn't find key api-key in Secret ns/transcoder"))
+    )
     declared = config(secrets=(SecretEnv("API_KEY", "transcoder", "api-key"),))
     instance = fleet_with(kube, declared).instance("web", "a")
 
@@ -409,7 +432,9 @@ async def test_an_image_the_node_cannot_pull_fails_the_start_with_the_kubelets_w
 
 
 async def test_a_build_without_a_pushed_image_is_still_provisioning() -> None:
-    failure = await refused(fleet_with(FakeKube(), config(image=None, image_source="build")).instance("web", "a"))
+    failure = await refused(
+        fleet_with(FakeKube(), config(image=None, image_source="build")).instance("web", "a")
+    )
 
     assert failure.answer == texts.NO_INSTANCE
     assert "status.image.ref" in failure.detail
