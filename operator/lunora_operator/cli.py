@@ -310,7 +310,7 @@ def router(
 ) -> None:
     """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
     is started on demand as a Pod and stopped after sleepAfter or hardTimeout, like Cloudflare's
-    Container Durable Object. The lifecycle API is under /_api/ (see docs/local-mode.md)."""
+    Container Durable Object. The lifecycle API is under /_api/."""
     import asyncio
     import contextlib
     import logging

@@ -14,6 +14,7 @@ CHECKED = [
     PACKAGE / "wrangler",
     PACKAGE / "codegen",
     PACKAGE / "planner",
+    PACKAGE / "local",
     PACKAGE / "render.py",
     PACKAGE / "cli.py",
     ROOT / "crds",
@@ -21,6 +22,7 @@ CHECKED = [
     ROOT / "tests" / "unit",
     ROOT / "tests" / "support",
     ROOT / "tests" / "corpus",
+    ROOT / "tests" / "e2e" / "local",
 ]
 CITATION = re.compile(r"§\s*\d|\b[\w-]+\.md\b(?<!README\.md)|\bspec/")
 
