@@ -76,10 +76,16 @@ CLUSTER_ID_FILE="$PKI_DIR/cluster.id"
 cluster_id() { cat "$CLUSTER_ID_FILE" 2>/dev/null || true; }
 
 # Starts "$@" in its own session (so stop can kill the whole group), logging to $log_file
-# and recording the pid in $pid_file.
+# and recording the pid in $pid_file. Descriptors above stderr are closed first: a daemon
+# started under `flock /tmp/lunora-heavy.lock` must not keep holding the lock.
 start_daemon() {
   local pid_file="$1" log_file="$2"; shift 2
-  setsid "$@" >>"$log_file" 2>&1 < /dev/null &
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"; if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@" >>"$log_file" 2>&1 < /dev/null
+  ) &
   echo $! > "$pid_file"
 }
 
