@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from lunora_operator.testing.environment import TestEnvironment
-from tests.support.kube import KubeClients
+from tests.support.kube import KubeClients, Kubectl
 from tests.support.local_mode import (
+    REPO_ROOT,
     Router,
     build_instance_image,
     container_manifest,
@@ -53,7 +54,12 @@ def instance_image(
 
 
 @pytest.fixture
-def local_app(resources: Resources, kube: KubeClients, testenv: TestEnvironment, namespace: str) -> str:
+def local_app(
+    resources: Resources, kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironment, namespace: str
+) -> str:
+    # The cluster is shared: a session of another branch may have applied its own CRDs since
+    # this session's, and the API server drops fields its CRD does not know even on reads.
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO_ROOT / "crds"))
     return create_local_app(kube, resources.apply, testenv, namespace)
 
 
