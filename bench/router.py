@@ -119,7 +119,7 @@ def bare_pod_first_byte(kube: KubeClients, namespace: str, image: str, pull_secr
         "spec": {
             "restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "automountServiceAccountToken": False,
             "imagePullSecrets": [{"name": pull_secret}],
-            "containers": [{"name": "instance", "image": image, "resources": {"limits": {"cpu": "2", "memory": "256Mi"}}}],
+            "containers": [{"name": "instance", "image": image, "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "2", "memory": "256Mi"}}}],
         },
     }  # fmt: skip
     start = time.monotonic()
@@ -202,7 +202,7 @@ def main() -> None:
     apply = lambda text: kubectl.apply(text, "-n", namespace)  # noqa: E731
     front = nginx = None
     try:
-        create_local_app(kube, apply, testenv, namespace)
+        create_local_app(kube, kubectl, testenv, namespace)
         apply(container_manifest("bench", image, instanceType="standard-3"))
         apply(container_manifest("sleepy", image, sleepAfter=SLEEP_AFTER))
         apply(container_manifest("hard", image, hardTimeout=HARD_TIMEOUT, sleepAfter=600))

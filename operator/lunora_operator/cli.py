@@ -311,7 +311,6 @@ def router(
     """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
     is started on demand as a Pod and stopped after sleepAfter or hardTimeout, like Cloudflare's
     Container Durable Object. The lifecycle API is under /_api/."""
-    import asyncio
     import contextlib
     import logging
 
@@ -334,8 +333,10 @@ def router(
         pod_settings=PodSettings(grace_seconds=grace_period),
         access_log=access_log,
     )
+    import uvloop  # the data plane's event loop: less CPU per proxied request than asyncio's own
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_router(settings))
+        uvloop.run(run_router(settings))
 
 
 @app.command()

@@ -21,7 +21,7 @@ import yaml
 from lunora_operator.images.push import push_image
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.apiserver import free_port
-from tests.support.kube import KubeClients
+from tests.support.kube import KubeClients, Kubectl
 from tests.support.registry import TestRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,8 +62,12 @@ def build_instance_image(docker_client: Any, registry: TestRegistry, base_image:
     return push_image(docker_client.api, repository, tag, registry.auth).reference
 
 
-def create_local_app(kube: KubeClients, kubectl_apply: Any, testenv: TestEnvironment, namespace: str) -> str:
-    """A local-mode LunoraApp whose instance Pods pull with a dockerconfigjson Secret."""
+def create_local_app(kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironment, namespace: str) -> str:
+    """A local-mode LunoraApp whose instance Pods pull with a dockerconfigjson Secret.
+
+    The cluster is shared: a session of another branch may have applied its own CRDs since, and
+    the API server drops fields its CRD does not know even on reads, so this branch's go first."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO_ROOT / "crds"))
     auth = base64.b64encode(f"{testenv.registry_user}:{testenv.registry_password}".encode()).decode()
     config = {"auths": {testenv.registry: {"auth": auth}}}
     kube.core.create_namespaced_secret(
@@ -74,7 +78,7 @@ def create_local_app(kube: KubeClients, kubectl_apply: Any, testenv: TestEnviron
             "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
         },
     )
-    kubectl_apply(
+    kubectl.apply(
         yaml.safe_dump(
             {
                 "apiVersion": "lunora.sh/v1alpha1",
@@ -86,7 +90,9 @@ def create_local_app(kube: KubeClients, kubectl_apply: Any, testenv: TestEnviron
                     "local": {"registry": testenv.registry, "pullSecret": PULL_SECRET},
                 },
             }
-        )
+        ),
+        "-n",
+        namespace,
     )
     return APP
 

@@ -41,6 +41,8 @@ def _touches(path: str) -> bool:
 def is_reserved(target: str) -> bool:
     """Whether a request target (path and query, as sent) reaches `/__lunora/`."""
     form = target.split("?", 1)[0].split("#", 1)[0]
+    if "%" not in form and RESERVED_SEGMENT not in form:
+        return False  # nothing to decode, and no spelling of the segment to normalise
     for _ in range(DECODING_ROUNDS):
         if _touches(form):
             return True

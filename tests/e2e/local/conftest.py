@@ -15,7 +15,6 @@ import pytest
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients, Kubectl
 from tests.support.local_mode import (
-    REPO_ROOT,
     Router,
     build_instance_image,
     container_manifest,
@@ -57,10 +56,7 @@ def instance_image(
 def local_app(
     resources: Resources, kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironment, namespace: str
 ) -> str:
-    # The cluster is shared: a session of another branch may have applied its own CRDs since
-    # this session's, and the API server drops fields its CRD does not know even on reads.
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO_ROOT / "crds"))
-    return create_local_app(kube, resources.apply, testenv, namespace)
+    return create_local_app(kube, kubectl, testenv, namespace)
 
 
 @pytest.fixture
