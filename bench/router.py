@@ -17,6 +17,7 @@ bare Pod, timers within 1 s. Needs the test environment, `wrk` and `nginx` (Debi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from typing import Any
 
 import docker
 import httpx
+import urllib3
 from kubernetes import watch
 from tests.support.apiserver import free_port
 from tests.support.kube import KubeClients, Kubectl, wait_until
@@ -149,6 +151,10 @@ class DeletionWatch:
         threading.Thread(target=self._run, args=(kube, namespace), daemon=True).start()
 
     def _run(self, kube: KubeClients, namespace: str) -> None:
+        with contextlib.suppress(urllib3.exceptions.HTTPError):  # stop() cuts the stream
+            self._follow(kube, namespace)
+
+    def _follow(self, kube: KubeClients, namespace: str) -> None:
         for event in self._watch.stream(
             kube.core.list_namespaced_pod, namespace, label_selector="lunora.sh/role=instance"
         ):
@@ -216,7 +222,10 @@ def main() -> None:
             "nginx": f"http://127.0.0.1:{nginx_port}/index.html",
             "router": f"{front.url}/bench/b1/index.html",
         }
-        print(f"wrk, {args.seconds} s per run; busybox httpd in a standard-3 Pod; nginx with 1 worker")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"wrk, {args.seconds} s per run; busybox httpd in a standard-3 Pod; nginx with 1 worker; load average {load}"
+        )
         print(
             f"  {'':8} {'1 conn: p50 ms':>15} {'p99 ms':>8} {'32 conns: req/s':>16} {'p50 ms':>8} {'p99 ms':>8}"
         )
@@ -244,6 +253,9 @@ def main() -> None:
         )
 
         sleep_late, hard_late = timer_lateness(front, kube, namespace)
+        print(
+            f"load average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+        )
         print(f"timers: sleepAfter {SLEEP_AFTER} s fired {sleep_late:+.3f} s late, hardTimeout {HARD_TIMEOUT} s {hard_late:+.3f} s late"
               " (target within 1 s; seen through the Pods' watch)")  # fmt: skip
     finally:
