@@ -85,6 +85,8 @@ async def http(
             await response.write(chunk)
         await response.write_eof()
         return response
+    except ConnectionResetError:  # the caller went away mid-response: nothing left to answer
+        return response
     finally:
         upstream.release()
 
