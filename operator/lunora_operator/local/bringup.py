@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from lunora_operator.local import errors, texts
+from lunora_operator.local import errors, names, texts
 from lunora_operator.local.backend import PodExists
 from lunora_operator.local.config import ReadyProbe
 from lunora_operator.local.pod_spec import instance_pod
@@ -207,6 +207,16 @@ async def _wait_probe(instance: Instance, run: int, probe: ReadyProbe, deadline:
 
 _MISSING_SECRET = re.compile(r'secrets? "(?P<name>[^"]+)" not found')
 _MISSING_KEY = re.compile(r"couldn't find key (?P<key>\S+) in Secret (?P<namespace>[^/\s]+)/(?P<name>\S+)")
+
+
+def cannot_start(instance: Instance, pod: PodState) -> bool:
+    """Whether the run's Pod will not start by itself. A missing override Secret is the one
+    exception: the router has just written it, and the kubelet, which reads Secrets through a
+    cache, retries until it sees it."""
+    if pod.fatal is None:
+        return False
+    own = names.override_secret_name(instance.config.name, instance.key)
+    return not (pod.waiting_reason == CONFIG_ERROR and own in (pod.waiting_message or ""))
 
 
 def fatal_error(instance: Instance, pod: PodState) -> errors.Unavailable:

@@ -211,7 +211,7 @@ class Instance:
         self.pod = pod
         if pod.live:
             self._follow(pod)
-            if pod.fatal is not None and self.run_failure is None:
+            if self.run_failure is None and bringup.cannot_start(self, pod):
                 self.run_failure = bringup.fatal_error(self, pod)
                 self.spawn(self.halt(0))
         elif was_live or self.capacity.holds(self.key):

@@ -51,6 +51,8 @@ class Script:
     ready: dict[str, tuple[float, int]] = field(default_factory=dict)
     """readyOn path -> (seconds after running, status then); before it, 503."""
     ignores_sigterm: bool = False
+    waiting_for: float | None = None
+    """With `waiting`: seconds until the kubelet's retry succeeds and the process runs."""
 
 
 @dataclass
@@ -164,6 +166,8 @@ class FakeKube:
                 "containerStatuses": [{"state": {"waiting": {"reason": reason, "message": message}}}],
             }
             self._later(0.2, self._set, name, status)
+            if script.waiting_for is not None:
+                self._later(script.waiting_for, self._run, name)
         elif not script.never_starts:
             self._later(script.start_delay, self._run, name)
 

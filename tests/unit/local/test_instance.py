@@ -412,6 +412,23 @@ def fleet_running(instance: Instance) -> int:
     return instance.capacity.used
 
 
+async def test_the_override_secret_the_kubelet_has_not_seen_yet_is_waited_for() -> None:
+    kube = FakeKube()
+    instance = fleet_with(kube).instance("web", "a")
+    secret = f"web-{instance.key}-start"
+    kube.scripts["a"] = Script(
+        waiting=("CreateContainerConfigError", f'secret "{secret}" not found'),
+        waiting_for=1.0,
+        ports={8080: 0.1},
+    )
+
+    await instance.start(parse({"envVars": {"A": "1"}}))
+
+    assert instance.state()["status"] == "running"
+    assert not kube.deleted
+    assert not kube.events
+
+
 async def test_a_missing_secret_object_is_named_too() -> None:
     kube = FakeKube(Script(waiting=("CreateContainerConfigError", 'secret "transcoder" not found')))
     declared = config(secrets=(SecretEnv("API_KEY", "transcoder", "api-key"),))
