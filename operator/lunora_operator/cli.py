@@ -290,6 +290,77 @@ def run(
         raise typer.Exit(1) from None
 
 
+def _listen_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter(f"{value!r} is not HOST:PORT", param_hint="--listen")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@app.command()
+def router(
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of the app and its instance Pods.")
+    ],
+    app_name: Annotated[
+        str, typer.Option("--app", help="The LunoraApp (local mode) whose containers to serve.")
+    ],
+    listen: Annotated[str, typer.Option(help="HOST:PORT to serve on.")] = "0.0.0.0:8080",
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    grace_period: Annotated[
+        int,
+        typer.Option(
+            help="terminationGracePeriodSeconds of instance Pods: SIGTERM, then SIGKILL after it.", min=0
+        ),
+    ] = 5,
+    instance_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a start may take to get a running instance (the platform's: 8).", min=0.1),
+    ] = 8.0,
+    port_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds from a start until every port listens (the platform's: 20).", min=0.1),
+    ] = 20.0,
+    readiness_timeout: Annotated[
+        float, typer.Option(help="Seconds all readyOn probes of a start get (Lunora's: 30).", min=0.1)
+    ] = 30.0,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
+    is started on demand as a Pod and stopped after sleepAfter or hardTimeout, like Cloudflare's
+    Container Durable Object. The lifecycle API is under /_api/."""
+    import contextlib
+    import logging
+
+    from lunora_operator.local.pod_spec import PodSettings
+    from lunora_operator.local.router import RouterSettings, run_router
+    from lunora_operator.local.settings import Budgets
+
+    host, port = _listen_address(listen)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = RouterSettings(
+        namespace=namespace,
+        app=app_name,
+        host=host,
+        port=port,
+        kubeconfig=kubeconfig,
+        budgets=Budgets(instance_get=instance_timeout, port_ready=port_timeout, readiness=readiness_timeout),
+        pod_settings=PodSettings(grace_seconds=grace_period),
+        access_log=access_log,
+    )
+    import uvloop  # the data plane's event loop: less CPU per proxied request than asyncio's own
+
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(run_router(settings))
+
+
 @app.command()
 def status(
     namespace: Annotated[
