@@ -132,7 +132,7 @@ class Outcome(enum.Enum):
 
 class Exchange:
     __slots__ = (
-        "_body_sent", "_chunked_out", "_failure", "_outcome", "_reading_paused", "_upstream", "body",
+        "_body_sent", "_chunked_out", "_failure", "_out", "_outcome", "_reading_paused", "_upstream", "body",
         "caller", "close_after", "gone", "head_sent", "http10", "internal", "message", "method", "status",
         "target", "task",
     )  # fmt: skip
@@ -166,6 +166,8 @@ class Exchange:
         self._chunked_out = False
         self._body_sent = body is None
         self._reading_paused = False
+        self._out: list[bytes] = []
+        """Response bytes read in one go from the instance, written in one go to the caller."""
 
     async def run(self, routes: Routes) -> None:
         try:
@@ -276,17 +278,25 @@ class Exchange:
         self._chunked_out = streamed and not self.http10
         kept = Message(headers).end_to_end
         connection = http1.connection_header(not self.close_after, self.http10)
-        self.caller.write(http1.response_head(status, reason, kept, self._chunked_out, connection))
+        self._out.append(http1.response_head(status, reason, kept, self._chunked_out, connection))
 
     def response_body(self, data: bytes) -> None:
-        self.caller.write(http1.chunk(data) if self._chunked_out else data)
+        self._out.append(http1.chunk(data) if self._chunked_out else data)
+
+    def flush(self) -> None:
+        out = self._out
+        if not out:
+            return
+        self.caller.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
         if self.caller.write_paused and not self._reading_paused and self._upstream is not None:
             self._reading_paused = True
             self._upstream.pause_reading()
 
     def response_end(self, keep_alive: bool) -> None:
         if self._chunked_out:
-            self.caller.write(http1.LAST_CHUNK)
+            self._out.append(http1.LAST_CHUNK)
+        self.flush()
         upstream, self._upstream = self._upstream, None
         if upstream is not None:
             if keep_alive and self._body_sent and not self._reading_paused:
@@ -296,6 +306,7 @@ class Exchange:
         self._settle(Outcome.DONE)
 
     def upstream_failed(self, error: BaseException | None) -> None:
+        self.flush()
         upstream, self._upstream = self._upstream, None
         if self.head_sent:
             self.close_after = True  # the caller sees the response cut short

@@ -25,6 +25,9 @@ class ResponseSink(Protocol):
 
     def response_body(self, data: bytes) -> None: ...
 
+    def flush(self) -> None:
+        """Everything read from one packet has been reported: pass it on."""
+
     def response_end(self, keep_alive: bool) -> None:
         """The whole response was read; `keep_alive`: the connection may carry another request."""
 
@@ -103,6 +106,10 @@ class Upstream(asyncio.Protocol):
             self._fail(ValueError("the container switched protocols on a plain request"))
         except httptools.HttpParserError as error:
             self._fail(ValueError(f"the container answered something other than HTTP/1.1 ({error})"))
+        else:
+            sink = self._sink
+            if sink is not None:
+                sink.flush()
 
     def eof_received(self) -> bool:
         self._lost(None)
