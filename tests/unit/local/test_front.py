@@ -23,6 +23,8 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 def numbered() -> Handler:
     async def handler(request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         path = request.line.split()[1].encode()
+        if path == b"/0":
+            await asyncio.sleep(0.2)  # answered last, were the requests forwarded all at once
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(path), path))
         return True
 

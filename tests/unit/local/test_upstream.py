@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.unit.local.loopback import config, front_for
 from tests.unit.local.wire import Caller, Request, answer, instance
 
@@ -26,15 +28,20 @@ async def test_connections_to_the_instance_are_kept_alive_and_reused() -> None:
             caller.close()
 
 
-async def test_an_instance_that_closes_each_connection_gets_a_new_one_per_request() -> None:
+@pytest.mark.parametrize("closes", [True, False])
+async def test_a_response_saying_connection_close_is_its_connections_last(closes: bool) -> None:
+    """busybox httpd closes each connection; an instance may also only say so and leave the
+    connection open. Either way the next request goes on a new one."""
+    last = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
     async with (
-        instance(answer(OK, keep_alive=False)) as pod,
+        instance(answer(last, keep_alive=not closes)) as pod,
         front_for(config(default_port=pod.port)) as (port, _, _),
     ):
         caller = await Caller.connect(port)
         for _ in range(3):
             await caller.send(b"GET /web/a/ HTTP/1.1\r\nHost: r\r\n\r\n")
-            assert (await caller.response()).body == b"ok"
+            response = await caller.response()
+            assert (response.body, response.header("Connection")) == (b"ok", None)
 
         assert pod.connections == 3
         caller.close()
