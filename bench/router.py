@@ -1,7 +1,7 @@
 """The local-mode router against nginx and a bare Pod, on the real node.
 
     flock /tmp/lunora-heavy.lock .venv/bin/python -m bench.router [--seconds 3] [--rounds 5] [--cold 5]
-        [--proxy-only] [--profile DIR]
+        [--proxy-only] [--profile DIR] [--baseline CHECKOUT]
 
 Prints, in one run:
 - throughput and p50/p99 latency (wrk) directly to an instance Pod, through the router, and
@@ -11,7 +11,9 @@ Prints, in one run:
   three back to back (in a rotated order), a ratio is taken within each round, and the median
   and spread over the rounds are printed with the load average before each round. Beside the
   rates, the CPU time the router and the nginx worker spent per request (from /proc), which the
-  other load on the machine moves far less than a rate;
+  other load on the machine moves far less than a rate. `--baseline` adds another commit's
+  router (a checkout, e.g. `git worktree add /tmp/base main`) to the same rounds, for a before
+  and after under the same conditions; `--profile` samples the router with py-spy;
 - cold start: a new id through the router to its first byte, against a bare Pod of the same
   image created through the API and asked until its first byte;
 - how late sleepAfter (2 s) and hardTimeout (4 s) stop their instances, from the Pods' watch.
@@ -140,7 +142,7 @@ def spread(values: list[float], digits: int = 2) -> str:
 
 def compare(targets: dict[str, tuple[str, int | None]], rounds: int, seconds: int) -> None:
     """Runs every target once per round, in a rotated order, and prints medians and per-round
-    ratios: router against nginx in the same round."""
+    ratios: each router against nginx in the same round."""
     names = list(targets)
     single: dict[str, list[Run]] = {name: [] for name in names}
     loaded: dict[str, list[Run]] = {name: [] for name in names}
@@ -165,30 +167,56 @@ def compare(targets: dict[str, tuple[str, int | None]], rounds: int, seconds: in
             f" {median(r.rps for r in loaded[name]):16.0f} {median(r.p50 for r in loaded[name]):8.3f}"
             f" {median(r.p99 for r in loaded[name]):8.3f} {(f'{median(cpu):11.3f}' if cpu else ''):>11}"
         )
-    ratios = [r.rps / n.rps for r, n in zip(loaded["router"], loaded["nginx"], strict=True)]
-    added = [r.p50 - d.p50 for r, d in zip(single["router"], single["direct"], strict=True)]
     nginx_added = [n.p50 - d.p50 for n, d in zip(single["nginx"], single["direct"], strict=True)]
-    print(f"  router/nginx throughput per round: {', '.join(f'{x:.2f}' for x in ratios)}")
-    print(f"  router/nginx throughput {spread(ratios)} (target >= 0.5)")
-    print(f"  router added p50 {spread(added, 3)} ms (target < 1); nginx added {spread(nginx_added, 3)} ms")
-    cpu_router = [r.cpu_ms for r in loaded["router"] if r.cpu_ms is not None]
     cpu_nginx = [r.cpu_ms for r in loaded["nginx"] if r.cpu_ms is not None]
-    print(f"  CPU per request: router {spread(cpu_router, 3)} ms, nginx worker {spread(cpu_nginx, 3)} ms")
+    print(f"  nginx: added p50 {spread(nginx_added, 3)} ms; CPU per request {spread(cpu_nginx, 3)} ms")
+    for name in names:
+        if name in ("direct", "nginx"):
+            continue
+        ratios = [r.rps / n.rps for r, n in zip(loaded[name], loaded["nginx"], strict=True)]
+        added = [r.p50 - d.p50 for r, d in zip(single[name], single["direct"], strict=True)]
+        cpu = [r.cpu_ms for r in loaded[name] if r.cpu_ms is not None]
+        print(f"  {name}: throughput/nginx per round {', '.join(f'{x:.2f}' for x in ratios)}")
+        print(f"  {name}: throughput/nginx {spread(ratios)} (target >= 0.5)")
+        print(f"  {name}: added p50 {spread(added, 3)} ms (target < 1); CPU per request {spread(cpu, 3)} ms")
 
 
 def profile(url: str, pid: int, seconds: int, out: Path) -> None:
-    """py-spy samples the router while wrk loads it; a speedscope file and the top functions."""
+    """py-spy samples the router while wrk loads it with 32 connections; prints where the samples
+    were, by package and by function (the collapsed stacks stay in `out`)."""
     out.mkdir(parents=True, exist_ok=True)
-    speedscope = out / "router.speedscope.json"
-    spy = subprocess.Popen(
-        [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "250",
-         "--duration", str(seconds + 1), "--format", "speedscope", "--output", str(speedscope), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    raw = out / "router.stacks.txt"
+    spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "200",
+           "--duration", str(seconds), "--nonblocking", "--nolineno"]  # fmt: skip
+    recording = subprocess.Popen([*spy, "--format", "raw", "--output", str(raw)], stdout=subprocess.DEVNULL)
     time.sleep(0.5)
     wrk(url, 32, seconds)
-    spy.wait(seconds + 30)
-    print(f"profile of the router under 32 connections: {speedscope} (open in speedscope.app)")
+    recording.wait(seconds + 30)
+    leaves: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[leaf] = leaves.get(leaf, 0) + int(count)
+        package = _package(stack)
+        packages[package] = packages.get(package, 0) + int(count)
+    total = sum(leaves.values()) or 1
+    print(f"profile of the router under 32 connections ({total} samples; stacks in {raw}):")
+    print("  by package of the innermost frame not in asyncio/uvloop: "
+          + ", ".join(f"{name} {n * 100 / total:.0f}%" for name, n in sorted(packages.items(), key=lambda x: -x[1])))  # fmt: skip
+    for leaf, n in sorted(leaves.items(), key=lambda x: -x[1])[:12]:
+        print(f"  {n * 100 / total:5.1f}%  {leaf}")
+
+
+def _package(stack: str) -> str:
+    """Who the sample's time is for: the innermost frame outside the event loop's own code."""
+    for frame in reversed(stack.split(";")):
+        for name in ("lunora_operator", "aiohttp", "httptools", "multidict", "yarl", "kubernetes", "urllib3"):
+            if f"/{name}/" in frame or f"({name}/" in frame:
+                return name
+        if "/asyncio/" not in frame and "/uvloop/" not in frame:
+            return "other"
+    return "event loop"
 
 
 def start_nginx(work: Path, upstream: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -272,6 +300,15 @@ class DeletionWatch:
         self._watch.stop()
 
 
+def baseline_router(testenv: TestEnvironment, namespace: str, work: Path, checkout: Path) -> Router:
+    """The router of another checkout (its `operator/` first on the path) for the same app."""
+    router = Router(testenv, namespace, work / "baseline-router.log", "--grace-period", "1")
+    code = "from lunora_operator.cli import app; app()"
+    router.command = ["env", f"PYTHONPATH={checkout.resolve() / 'operator'}", sys.executable, "-c", code,
+                      *router.command[1:]]  # fmt: skip
+    return router.start()
+
+
 def timer_lateness(front: Router, kube: KubeClients, namespace: str) -> tuple[float, float]:
     deletions = DeletionWatch(kube, namespace)
     front.get("/hard/h1/index.html")
@@ -296,6 +333,11 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5, help="cold starts of each kind")
     parser.add_argument("--proxy-only", action="store_true", help="skip the cold starts and the timers")
     parser.add_argument("--profile", type=Path, help="also record a py-spy profile of the router here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit: its router (run with this venv) is measured beside this one",
+    )
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
@@ -315,7 +357,7 @@ def main() -> None:
     kube.create_namespace(namespace)
     kube.wait_for_service_account(namespace, "default")
     apply = lambda text: kubectl.apply(text, "-n", namespace)  # noqa: E731
-    front = nginx = None
+    front = nginx = baseline = None
     try:
         create_local_app(kube, kubectl, testenv, namespace)
         apply(container_manifest("bench", image, instanceType="standard-3"))
@@ -327,15 +369,18 @@ def main() -> None:
         ip = kube.core.read_namespaced_pod(pod, namespace).status.pod_ip
         nginx, nginx_port = start_nginx(work / "nginx", f"{ip}:8080")
         assert front.process is not None
-        compare(
-            {
-                "direct": (f"http://{ip}:8080/index.html", None),
-                "nginx": (f"http://127.0.0.1:{nginx_port}/index.html", nginx_worker(nginx.pid)),
-                "router": (f"{front.url}/bench/b1/index.html", front.process.pid),
-            },
-            args.rounds,
-            args.seconds,
-        )
+        targets = {
+            "direct": (f"http://{ip}:8080/index.html", None),
+            "nginx": (f"http://127.0.0.1:{nginx_port}/index.html", nginx_worker(nginx.pid)),
+            "router": (f"{front.url}/bench/b1/index.html", front.process.pid),
+        }
+        if args.baseline is not None:
+            baseline = baseline_router(testenv, namespace, work, args.baseline)
+            assert baseline.process is not None
+            targets["baseline"] = (f"{baseline.url}/bench/b1/index.html", baseline.process.pid)
+        compare(targets, args.rounds, args.seconds)
+        if baseline is not None:
+            baseline.close()  # two routers would both run the timers below
         if args.profile is not None:
             profile(f"{front.url}/bench/b1/index.html", front.process.pid, args.seconds, args.profile)
         if args.proxy_only:
@@ -360,6 +405,8 @@ def main() -> None:
             nginx.wait(10)
         if front is not None:
             front.close()
+        if baseline is not None:
+            baseline.close()
         kube.delete_namespace(namespace)
         shutil.rmtree(work, ignore_errors=True)
 
