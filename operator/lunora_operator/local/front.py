@@ -195,14 +195,14 @@ class FrontProtocol(asyncio.Protocol):
             raise HeadTooLarge
 
     def _pause(self, why: int) -> None:
-        if not self._reading_paused and self.transport is not None:
+        if not self._reading_paused and self.transport is not None and not self.transport.is_closing():
             self.transport.pause_reading()
         self._reading_paused |= why
 
     def _resume(self, why: int) -> None:
         was = self._reading_paused
         self._reading_paused &= ~why
-        if was and not self._reading_paused and self.transport is not None and not self._closing:
+        if was and not self._reading_paused and self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 
     def _bad_request(self, error: httptools.HttpParserError) -> None:
