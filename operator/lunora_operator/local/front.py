@@ -202,7 +202,12 @@ class FrontProtocol(asyncio.Protocol):
     def _resume(self, why: int) -> None:
         was = self._reading_paused
         self._reading_paused &= ~why
-        if was and not self._reading_paused and self.transport is not None and not self.transport.is_closing():
+        if (
+            was
+            and not self._reading_paused
+            and self.transport is not None
+            and not self.transport.is_closing()
+        ):
             self.transport.resume_reading()
 
     def _bad_request(self, error: httptools.HttpParserError) -> None:
