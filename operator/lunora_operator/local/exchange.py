@@ -60,7 +60,7 @@ class RequestBody:
     """A request's body as the parser delivers it, until the exchange forwards it; past the high
     water mark the caller's connection stops being read."""
 
-    __slots__ = ("_caller", "_chunks", "_full", "_size", "_waiter", "discarded", "ended", "gone")
+    __slots__ = ("_caller", "_chunks", "_full", "_size", "_waiter", "discarded", "ended", "gone", "stopped")
 
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
@@ -71,6 +71,7 @@ class RequestBody:
         self.ended = False
         self.gone = False
         self.discarded = False
+        self.stopped = False
 
     def feed(self, data: bytes) -> None:
         if self.discarded:
@@ -90,6 +91,11 @@ class RequestBody:
         self.gone = True
         self._wake()
 
+    def stop(self) -> None:
+        """The instance has answered (or is gone): whoever reads gets the end now."""
+        self.stopped = True
+        self._wake()
+
     def discard(self) -> None:
         """Nobody will read the rest: drop what came and what comes."""
         self.discarded = True
@@ -101,8 +107,8 @@ class RequestBody:
 
     async def read(self) -> bytes | None:
         """What has come since the last read, joined; None at the end."""
-        while not self._chunks:
-            if self.ended:
+        while not self._chunks or self.stopped:
+            if self.ended or self.stopped:
                 return None
             if self.gone:
                 raise ClientGone
@@ -182,6 +188,8 @@ class Exchange:
             log.exception("forwarding %s %r failed", self.method.decode(), self.target)
             self.reply(answer(errors.proxy_failed("the router failed")))
         finally:
+            if self._upstream is not None:
+                self._upstream.close()
             if self.body is not None and not self.body.ended:
                 self.body.discard()  # the rest of it is not read: the connection cannot go on
                 self.close_after = True
@@ -248,6 +256,8 @@ class Exchange:
         except ClientGone:
             self.client_lost()
             raise
+        if outcome.done():
+            return
         if chunked:
             upstream.write(http1.LAST_CHUNK)
         self._body_sent = True
@@ -336,6 +346,8 @@ class Exchange:
         self.caller.write(data)
 
     def _settle(self, outcome: Outcome) -> None:
+        if self.body is not None:
+            self.body.stop()  # the body's forwarding ends with the exchange
         future = self._outcome
         if future is not None and not future.done():
             future.set_result(outcome)

@@ -259,3 +259,20 @@ async def test_expect_100_continue_is_answered_before_the_body_is_sent() -> None
         assert (interim.status, final.status, final.body) == (100, 200, b"ok")
         assert pod.requests[0].body == b"data"
         caller.close()
+
+
+async def test_an_answer_before_the_body_is_all_sent_ends_the_request_and_its_connection() -> None:
+    """An instance may refuse an upload at once (413); the caller gets that answer, and since the
+    rest of its body will not be read, the connection closes after it rather than waiting."""
+    too_large = b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n"
+    async with (
+        instance(answer(too_large), read_bodies=False) as pod,
+        front_for(config(default_port=pod.port)) as (port, fleet, _),
+    ):
+        caller = await Caller.connect(port)
+        await caller.send(b"POST /web/a/ HTTP/1.1\r\nHost: r\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 10)
+        response = await caller.response()
+
+        assert response.status == 413
+        assert await caller.closed()
+        await eventually(lambda: fleet.instance("web", "a").inflight == 0, "the request no longer in flight")
