@@ -39,6 +39,8 @@ lint: setup ## ruff lint, format check and mypy (strict) on the package
 	@$(VENV)/bin/ruff check operator tests bench charts
 	@$(VENV)/bin/ruff format --check operator tests bench charts
 	@$(VENV)/bin/mypy
+	@# every tier collects as make test collects it (a conftest below tests/ may not set pytest_plugins)
+	@out=$$($(PYTEST) tests --collect-only -q 2>&1) || { echo "$$out" | tail -30; exit 1; }
 
 format: setup ## apply ruff fixes and formatting
 	@$(VENV)/bin/ruff check --fix operator tests bench charts
