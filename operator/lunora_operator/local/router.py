@@ -57,21 +57,13 @@ class RouterBackend(KubeObjects, Probes):
         Probes.__init__(self)
 
 
-def _response(reply: Reply) -> web.Response:
-    return web.Response(
-        status=reply.status,
-        body=reply.body,
-        headers={"Content-Type": reply.content_type, **dict(reply.headers)},
-    )
-
-
 async def serve_request(
     fleet: Fleet, session: aiohttp.ClientSession, request: web.Request
 ) -> web.StreamResponse:
     """aiohttp's way in: WebSockets (and other upgrades) the forwarding path hands over."""
     found = destination(fleet, request.raw_path, request.headers.get(TARGET_PORT_HEADER))
     if isinstance(found, Reply):
-        return _response(found)
+        return lifecycle_api.response(found)
     instance = found.instance
     try:
         ip = await instance.open()

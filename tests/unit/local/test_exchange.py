@@ -106,6 +106,24 @@ async def test_a_response_without_a_length_is_chunked_to_a_1_1_caller_and_closed
         caller.close()
 
 
+async def test_a_chunked_response_is_passed_on_chunked_and_both_connections_go_on() -> None:
+    async def chunked(request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst,\r\n")
+        await writer.drain()
+        writer.write(b"6\r\nsecond\r\n0\r\nX-Trailer: t\r\n\r\n")
+        return True
+
+    async with instance(chunked) as pod, front_for(config(default_port=pod.port)) as (port, _, _):
+        caller = await Caller.connect(port)
+        for _ in range(2):
+            await caller.send(b"GET /web/a/ HTTP/1.1\r\nHost: r\r\n\r\n")
+            response = await caller.response()
+
+            assert (response.body, response.header("Transfer-Encoding")) == (b"first,second", "chunked")
+        assert pod.connections == 1, "the instance's connection was kept for the second request"
+        caller.close()
+
+
 async def test_large_bodies_pass_whole_both_ways() -> None:
     size = 24 * 1024 * 1024
     payload = bytes(range(256)) * (size // 256)

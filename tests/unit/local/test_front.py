@@ -133,6 +133,30 @@ async def test_a_websocket_upgrade_mid_connection_goes_to_the_aiohttp_bridge() -
         caller.close()
 
 
+async def test_an_upgrade_other_than_websocket_is_proxied_as_a_plain_request() -> None:
+    """Cloudflare passes on only WebSocket upgrades: another (h2c) reaches the instance as a plain
+    request without its Upgrade headers, and the caller's connection goes on."""
+    async with instance(answer(OK)) as pod, front_for(config(default_port=pod.port)) as (port, _, _):
+        caller = await Caller.connect(port)
+        await caller.send(
+            b"GET /web/a/h2 HTTP/1.1\r\nHost: r\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-Kept: 1\r\n\r\n"
+        )
+        upgraded = await caller.response()
+        await caller.send(b"GET /web/a/next HTTP/1.1\r\nHost: r\r\n\r\n")
+        following = await caller.response()
+
+        assert (upgraded.status, upgraded.body, following.body) == (200, b"ok", b"ok")
+        seen = pod.requests[0]
+        assert (seen.line, seen.header("X-Kept"), seen.header("Host")) == (
+            "GET /h2 HTTP/1.1",
+            "1",
+            "container",
+        )
+        assert not seen.names & {"upgrade", "connection", "http2-settings"}
+        caller.close()
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
