@@ -87,6 +87,7 @@ class Upstream(asyncio.Protocol):
     def close(self) -> None:
         self._sink = None
         self.closed = True
+        self._wake()  # a request body waiting to be written ends with the connection
         if self.transport is not None:
             self.transport.abort()
 

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from lunora_operator.local.upstream import Pool
 from tests.unit.local.loopback import config, front_for
 from tests.unit.local.wire import Caller, Request, answer, instance
 
@@ -145,3 +146,31 @@ async def test_204_and_304_pass_without_a_body_or_added_framing() -> None:
         assert got[2].body == b"ok", "the bodiless responses left nothing behind on the connection"
         assert pod.connections == 1
         caller.close()
+
+
+async def test_closing_a_connection_ends_a_wait_to_write_to_it() -> None:
+    """A request body waits while the instance does not read; when the request ends (the caller
+    left, the router stops) and its connection is closed, that wait ends too."""
+    release = asyncio.Event()
+
+    async def not_reading(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(not_reading, "127.0.0.1", 0)
+    try:
+        upstream = await Pool().connect(("127.0.0.1", server.sockets[0].getsockname()[1]))
+        assert upstream.transport is not None
+        _, high_water = upstream.transport.get_write_buffer_limits()
+        while upstream.transport.get_write_buffer_size() <= high_water:  # past what the kernel takes
+            upstream.write(b"x" * 4 * 1024 * 1024)
+        waiting = asyncio.ensure_future(upstream.drain())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+
+        upstream.close()
+
+        await asyncio.wait_for(waiting, 5)
+    finally:
+        release.set()
+        server.close()
