@@ -133,6 +133,31 @@ async def test_a_websocket_upgrade_mid_connection_goes_to_the_aiohttp_bridge() -
         caller.close()
 
 
+async def test_an_upgrade_pipelined_behind_a_request_waits_for_its_answer() -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.2)  # the upgrade has long been read when this answers
+        return web.Response(text="slow")
+
+    app = web.Application()
+    app.router.add_get("/ws", _echo)
+    app.router.add_get("/slow", slow)
+    async with serving(app) as pod_port, front_for(config(default_port=pod_port)) as (port, _, _):
+        caller = await Caller.connect(port)
+        key = base64.b64encode(os.urandom(16))
+        await caller.send(
+            b"GET /web/a/slow HTTP/1.1\r\nHost: r\r\n\r\n"
+            b"GET /web/a/ws HTTP/1.1\r\nHost: r\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key + _masked_text("after")
+        )
+
+        first = await caller.response()
+        switched = await caller.response()
+
+        assert (first.status, first.body, switched.status) == (200, b"slow", 101)
+        assert await caller.reader.readexactly(12) == b"\x81\x0aecho after"
+        caller.close()
+
+
 async def test_an_upgrade_other_than_websocket_is_proxied_as_a_plain_request() -> None:
     """Cloudflare passes on only WebSocket upgrades: another (h2c) reaches the instance as a plain
     request without its Upgrade headers, and the caller's connection goes on."""
