@@ -2,9 +2,9 @@
 extension also uses) in an asyncio Protocol, each request forwarded as an `Exchange`, and
 responses written in request order on each keep-alive connection.
 
-An Upgrade request (a WebSocket) is not forwarded here: its connection is handed, with the head
-as parsed and every byte after it, to the aiohttp application, which bridges WebSockets frame
-by frame and keeps the connection from then on. Requests under `/_api/` are forwarded to that
+An Upgrade request is not forwarded here: its connection is handed, with the head as parsed and
+every byte after it, to the aiohttp application, which bridges WebSockets frame by frame (and
+proxies any other Upgrade as a plain request) and keeps the connection from then on. Requests under `/_api/` are forwarded to that
 application too, over an in-process socket pair, so the lifecycle API stays aiohttp's.
 """
 
