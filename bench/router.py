@@ -153,8 +153,11 @@ def compare(targets: dict[str, tuple[str, int | None]], rounds: int, seconds: in
         print(f"  round {number + 1}: load average {load()}; order {', '.join(order)}", flush=True)
         for name in order:
             url, pid = targets[name]
-            single[name].append(wrk(url, 1, seconds))
-            loaded[name].append(wrk(url, 32, seconds, pid))
+            try:
+                single[name].append(wrk(url, 1, seconds))
+                loaded[name].append(wrk(url, 32, seconds, pid))
+            except SystemExit as failed:
+                raise SystemExit(f"{name}, round {number + 1}: {failed}") from None
     print(
         f"  {'':8} {'1 conn: p50 ms':>15} {'p99 ms':>8} {'32 conns: req/s':>16} {'p50 ms':>8} {'p99 ms':>8}"
         f" {'CPU ms/req':>11}   (medians over the rounds)"
