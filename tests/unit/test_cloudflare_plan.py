@@ -25,13 +25,14 @@ def api_app(**changes: object) -> dict[str, object]:
         "instances": 0,
         "max_instances": 3,
         "configuration": {
-            "image": "registry.cloudflare.com/acct/web:1",
+            "image": "docker.io/acme/web:1",
             "vcpu": 0.5,
             "memory_mib": 4096,
             "disk": {"size_mb": 8000},
+            "observability": {"logs": {"enabled": True}},
         },
+        "constraints": {"tiers": [1, 2]},
         "durable_objects": {"namespace_id": "ns-1"},
-        "observability": {"logs": {"enabled": True}},
     }
     app.update(changes)
     return app
@@ -79,17 +80,18 @@ def test_plan_of_an_equal_application_is_empty() -> None:
 def test_plan_sends_configuration_changes_to_the_rollout_and_the_rest_to_the_patch() -> None:
     plan = plan_update(
         application_from_api(api_app()),
-        desired(image="registry.cloudflare.com/acct/web:2", max_instances=4, observability_logs=False),
+        desired(image="docker.io/acme/web:2", max_instances=4, observability_logs=False),
     )
-    assert plan.edit == {"max_instances": 4, "observability": {"logs": {"enabled": False}}}
+    assert plan.edit == {"max_instances": 4}
     assert plan.target_configuration == {
-        "image": "registry.cloudflare.com/acct/web:2",
+        "image": "docker.io/acme/web:2",
         "instance_type": "standard-1",
+        "observability": {"logs": {"enabled": False}},
     }
     assert plan.differences == [
-        "configuration.image: 'registry.cloudflare.com/acct/web:1' -> 'registry.cloudflare.com/acct/web:2'",
+        "configuration.image: 'docker.io/acme/web:1' -> 'docker.io/acme/web:2'",
+        "configuration.observability.logs.enabled: True -> False",
         "max_instances: 3 -> 4",
-        "observability.logs.enabled: True -> False",
     ]
 
 
@@ -101,19 +103,20 @@ def test_create_params_follow_wrangler() -> None:
         "instances": 0,
         "max_instances": 3,
         "configuration": {
-            "image": "registry.cloudflare.com/acct/web:1",
+            "image": "docker.io/acme/web:1",
             "vcpu": 2,
             "memory_mib": 8192,
             "disk": {"size_mb": 16001},
+            "observability": {"logs": {"enabled": True}},
         },
+        "constraints": {"tiers": [1, 2]},
         "durable_objects": {"namespace_id": "ns-1"},
-        "observability": {"logs": {"enabled": True}},
         "rollout_active_grace_period": 0,
     }
-    assert create_params(desired(instance_type=CustomInstanceType(2, 8192, 16000)), "ns")[
-        "configuration"
-    ] == {
-        "image": "registry.cloudflare.com/acct/web:1",
+    assert create_params(
+        desired(instance_type=CustomInstanceType(2, 8192, 16000), observability_logs=False), "ns"
+    )["configuration"] == {
+        "image": "docker.io/acme/web:1",
         "instance_type": "standard-3",
     }
 

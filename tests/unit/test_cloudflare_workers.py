@@ -24,25 +24,37 @@ async def test_upload_sends_wranglers_metadata_and_creates_one_namespace_per_new
     assert uploaded.id == SCRIPT
     assert uploaded.migration_tag == "v1"
     (request,) = fake.requests("workers.scripts.update")
+    assert request.query == {"excludeScript": "true", "bindings_inherit": "strict"}
     assert request.body["metadata"] == {
         "main_module": "index.js",
-        "compatibility_date": "2025-04-01",
         "bindings": [
-            {"type": "durable_object_namespace", "name": "WEB", "class_name": "Web"},
-            {"type": "durable_object_namespace", "name": "API", "class_name": "Api"},
+            {"name": "WEB", "type": "durable_object_namespace", "class_name": "Web"},
+            {"name": "API", "type": "durable_object_namespace", "class_name": "Api"},
         ],
-        "keep_bindings": ["secret_text", "secret_key"],
         "containers": [{"class_name": "Web"}],
+        "compatibility_date": "2025-04-01",
+        "compatibility_flags": [],
         "migrations": {"new_tag": "v1", "steps": [{"new_sqlite_classes": ["Web", "Api"]}]},
+        "keep_bindings": ["secret_text", "secret_key"],
     }
+    assert list(request.body["metadata"]) == [
+        *("main_module", "bindings", "containers", "compatibility_date", "compatibility_flags"),
+        *("migrations", "keep_bindings"),
+    ]
     assert request.body["files"] == {
-        "index.js": {"content_type": "application/javascript+module", "size": len(upload.modules["index.js"])}
+        "index.js": {
+            "part": "index.js",
+            "content_type": "application/javascript+module",
+            "size": len(upload.modules["index.js"]),
+        }
     }
     namespaces = await account.durable_objects.namespaces(SCRIPT)
     assert set(namespaces) == {"Web", "Api"}
     assert namespaces == fake.namespaces(SCRIPT)
     observed = await account.scripts.observe(SCRIPT)
-    assert observed == uploaded
+    assert observed == dataclasses.replace(uploaded, version_id=None)
+    assert uploaded.version_id is not None
+    assert await account.scripts.version_namespaces(SCRIPT, uploaded.version_id) == namespaces
 
 
 async def test_namespaces_are_only_this_scripts(account: AccountClient) -> None:
@@ -67,8 +79,11 @@ async def test_wrong_old_tag_is_refused_and_the_right_one_applies(
 
     with pytest.raises(InvalidRequest) as refused:
         await account.scripts.upload(SCRIPT, second)
-    assert "current migration tag is 'v1'" in refused.value.message
-    assert "old_tag is 'v0'" in refused.value.message
+    assert refused.value.code == "10079"
+    assert (
+        "Actor migration tag precondition failed, got tag 'v0' when expected tag is 'v1'."
+        in refused.value.message
+    )
     assert set(fake.namespaces(SCRIPT)) == {"Web"}
 
     applied = await account.scripts.upload(
@@ -84,7 +99,7 @@ async def test_wrong_old_tag_is_refused_and_the_right_one_applies(
 
 
 async def test_a_script_without_tag_refuses_an_old_tag(account: AccountClient) -> None:
-    with pytest.raises(InvalidRequest, match="current migration tag is None"):
+    with pytest.raises(InvalidRequest, match="got tag 'v1' when expected tag is ''"):
         await account.scripts.upload(SCRIPT, worker_upload(["Web"], old_tag="v1", new_tag="v2"))
 
 
@@ -130,7 +145,7 @@ async def test_binding_a_class_without_migration_is_refused(account: AccountClie
     with pytest.raises(InvalidRequest) as refused:
         await account.scripts.upload(SCRIPT, worker_upload(["Web"], new_tag=None))
     assert "Cannot create binding for class 'Web'" in refused.value.message
-    assert "Did you forget to apply a Durable Object migration?" in refused.value.message
+    assert "Configure a migration in your Wrangler configuration to add this class." in refused.value.message
 
 
 async def test_a_container_class_must_be_a_durable_object_class(account: AccountClient) -> None:
@@ -141,7 +156,7 @@ async def test_a_container_class_must_be_a_durable_object_class(account: Account
 
 async def test_a_new_class_must_be_in_the_code(account: AccountClient) -> None:
     upload = dataclasses.replace(worker_upload(["Web"]), modules={"index.js": b"export default {};"})
-    with pytest.raises(InvalidRequest, match="class Web that is not exported by script"):
+    with pytest.raises(InvalidRequest, match="to class 'Web' that is not exported by script"):
         await account.scripts.upload(SCRIPT, upload)
 
 
@@ -159,7 +174,7 @@ async def test_application_needs_a_container_enabled_namespace(
     with pytest.raises(InvalidRequest) as refused:
         await account.applications.create(desired(), namespace_id)
 
-    assert refused.value.code == "VALIDATE_INPUT"
+    assert refused.value.code == "DURABLE_OBJECT_NOT_CONTAINER_ENABLED"
     assert "durable_objects.namespace_id: " in refused.value.message
     assert "no containers entry" in refused.value.message
     assert fake.applications() == []

@@ -209,7 +209,10 @@ async def test_a_worker_deployed_over_from_outside_is_uploaded_again_on_the_drif
         "demo",
         WorkerUpload(
             main_module="index.js",
-            modules={"index.js": b"export default { fetch() { return new Response('not yours') } };\n"},
+            modules={
+                "index.js": b"export class WebContainer {}\n"
+                b"export default { fetch() { return new Response('not yours') } };\n"
+            },
             compatibility_date="2025-09-01",
         ),
     )

@@ -18,7 +18,6 @@ from lunora_operator.cloudflare import (
     Rollout,
     WorkerUpload,
 )
-from lunora_operator.reconcile.application import observability_logs
 from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting
 from lunora_operator.reconcile.worker import MigrationSteps, container_classes, durable_object_bindings
 
@@ -146,5 +145,7 @@ def worker_upload_request(
         else None,
         compatibility_date=bundle.compatibility_date,
         compatibility_flags=list(bundle.compatibility_flags or ()),
-        observability=observability_logs(config),
+        observability=observability
+        if isinstance(observability := config.get("observability"), Mapping)
+        else None,
     )

@@ -8,9 +8,14 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from lunora_operator.testing.fake_cloudflare import rules as st
+from lunora_operator.cloudflare.models import DEFAULT_REGISTRY
+from lunora_operator.testing.fake_cloudflare import applications as app_rules
+from lunora_operator.testing.fake_cloudflare import workers
+from lunora_operator.testing.fake_cloudflare.account import Account, AccountLimits, Module
+from lunora_operator.testing.fake_cloudflare.applications import Durations
 from lunora_operator.testing.fake_cloudflare.endpoints import ENDPOINTS_BY_OPERATION, RecordedRequest, redact
 from lunora_operator.testing.fake_cloudflare.faults import Fault
+from lunora_operator.testing.fake_cloudflare.registry import parse_reference
 from lunora_operator.testing.fake_cloudflare.state import FakeState
 
 
@@ -22,7 +27,7 @@ class FakeControls:
         self.state = state
         self.account_id = account_id
 
-    def _account(self, account_id: str | None) -> st.Account:
+    def _account(self, account_id: str | None) -> Account:
         return self.state.account(account_id or self.account_id)
 
     # --- faults ---------------------------------------------------------------------------------
@@ -46,7 +51,25 @@ class FakeControls:
         if status not in ("completed", "reverted"):
             raise ValueError(f"a rollout finishes as completed or reverted, not {status!r}")
         with self.state.locked():
-            st.finish_rollout(self._account(account_id), application_id, status)
+            app_rules.finish_rollout(self._account(account_id), application_id, status)
+
+    def set_durations(self, *, rollout_step: float = 0.0, delete: float = 0.0) -> None:
+        """How long each step of a `full_auto` rollout and a deletion take from now on (seconds
+        on the fake's clock; 0, the default, is at once). A deleted application stays listed, and
+        keeps its Durable Object namespace, until its deletion ends."""
+        self.state.durations = Durations(rollout_step=rollout_step, delete=delete)
+
+    def set_limits(self, limits: AccountLimits) -> None:
+        """The account limits creates are held to and `GET /containers/me` reports."""
+        self.state.limits = limits
+
+    def add_image(self, reference: str, account_id: str | None = None) -> None:
+        """An image Cloudflare's managed registry holds (registry.cloudflare.com/<account>/…):
+        applications may use it. Images on the configured registry are asked of it instead."""
+        if parse_reference(reference).host != DEFAULT_REGISTRY:
+            raise ValueError(f"{reference} is not on {DEFAULT_REGISTRY}; push it to its registry instead")
+        with self.state.locked():
+            self._account(account_id).managed_images.add(reference)
 
     def clear_faults(self) -> None:
         self.state.clear_faults()
@@ -80,7 +103,9 @@ class FakeControls:
             return {
                 **script.api(),
                 "metadata": redact("workers.scripts.update", {"metadata": script.metadata})["metadata"],
-                "modules": {name: content_type for name, (content_type, _content) in script.modules.items()},
+                "modules": {name: module.content_type for name, module in script.modules.items()},
+                "parts": {name: module.part for name, module in script.modules.items()},
+                "versions": [version.api(script) for version in script.versions],
             }
 
     def namespaces(self, script_name: str | None = None, account_id: str | None = None) -> dict[str, str]:
@@ -131,13 +156,17 @@ class FakeControls:
             account = self._account(account_id)
             if script_name in account.scripts:
                 raise ValueError(f"Worker {script_name} already exists in the fake")
-            st.upload_script(
+            workers.upload_script(
                 account,
                 script_name,
                 metadata,
-                {"index.js": ("application/javascript+module", source.encode())},
+                {"index.js": Module("index.js", "application/javascript+module", source.encode())},
+                source="wrangler",
             )
         return self.namespaces(script_name, account_id)
+
+    def limits(self) -> AccountLimits:
+        return self.state.limits
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the fake holds, as JSON, without secret values."""
