@@ -222,7 +222,7 @@ def run(
     from lunora_operator.images import ImagePipeline, ImageSettings
     from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
-    from lunora_operator.runtime import RunOptions, build_controller, run_operator
+    from lunora_operator.runtime import WORKER_THREADS, RunOptions, build_controller, run_operator
 
     if not namespace and not all_namespaces:
         raise typer.BadParameter(
@@ -253,9 +253,9 @@ def run(
     async def main() -> None:
         # Image pushes hold a worker thread for minutes; Kubernetes calls must not queue behind them.
         asyncio.get_running_loop().set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lunora")
+            concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="lunora")
         )
-        controller = build_controller(options, lambda kube: PipelineImageResolver(images, kube))
+        controller = build_controller(options, lambda kube, clock: PipelineImageResolver(images, kube, clock))
         try:
             await run_operator(options, controller)
         finally:

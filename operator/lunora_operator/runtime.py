@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kopf
-from kubernetes import client, config
+from kubernetes import client
 
+from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
 from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.handlers.inventory import KopfInventory
+from lunora_operator.kube.connection import CONNECTION_POOL, kubernetes_configuration
 from lunora_operator.kube.gateway import Kube, KubeGateway
 from lunora_operator.peering import DEFAULT_PEERING, ensure_peering_objects, start_time_priority
 from lunora_operator.reconcile.container import ImageResolver
 
 logger = logging.getLogger(__name__)
+
+WORKER_THREADS = CONNECTION_POOL
+"""Threads for blocking calls (Kubernetes, the Docker engine): an image push holds one for
+minutes, and Kubernetes calls must not queue behind it."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class RunOptions:
     namespaces: Sequence[str] = ()
     all_namespaces: bool = False
     kubeconfig: Path | None = None
+    """The kubeconfig (the command line reads $KUBECONFIG into it); None: the Pod's service account."""
     liveness_endpoint: str | None = None
     standalone: bool = False
     """Without peering: nothing stops a second process from acting too (run one replica, Recreate)."""
@@ -39,30 +44,22 @@ class RunOptions:
     cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def kubernetes_client(kubeconfig: Path | None) -> client.ApiClient:
-    """From the kubeconfig given (or $KUBECONFIG), else the Pod's service account."""
-    configuration = client.Configuration()
-    path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
-    if path is not None:
-        config.load_kube_config(config_file=str(path), client_configuration=configuration)  # type: ignore[no-untyped-call]
-    else:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration)
-
-
 def _events(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
     kopf.event(kopf.Body(dict(body)), type=type, reason=reason, message=message)  # type: ignore[arg-type]
 
 
-def build_controller(options: RunOptions, images: Callable[[Kube], ImageResolver]) -> Controller:
-    kube = KubeGateway(kubernetes_client(options.kubeconfig))
+def build_controller(
+    options: RunOptions, images: Callable[[Kube, Clock], ImageResolver], clock: Clock = SYSTEM_CLOCK
+) -> Controller:
+    kube = KubeGateway(client.ApiClient(kubernetes_configuration(options.kubeconfig)))
     return Controller(
         kube=kube,
-        cloudflare=CloudflareClients(retry=options.cloudflare_retry),
-        images=images(kube),
+        cloudflare=CloudflareClients(retry=options.cloudflare_retry, clock=clock),
+        images=images(kube, clock),
         inventory=KopfInventory(),
         settings=options.settings,
         events=_events,
+        clock=clock,
     )
 
 
@@ -71,17 +68,16 @@ async def run_operator(
     controller: Controller,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     import lunora_operator.handlers  # noqa: F401  (registers the handlers)
 
-    if options.kubeconfig is not None:
-        os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
     priority = options.priority
     if not options.standalone:
-        priority = start_time_priority(time.time()) if priority is None else priority
+        priority = start_time_priority(clock.now().timestamp()) if priority is None else priority
         await asyncio.to_thread(
             ensure_peering_objects,
-            kubernetes_client(options.kubeconfig),
+            client.ApiClient(kubernetes_configuration(options.kubeconfig)),
             options.peering_name,
             options.namespaces,
             options.all_namespaces,
@@ -95,7 +91,7 @@ async def run_operator(
         # A named peering is mandatory for kopf: paused until the peering object shows no peer
         # above this process. Standalone names none.
         peering_name=None if options.standalone else options.peering_name,
-        memo=kopf.Memo(controller=controller),
+        memo=kopf.Memo(controller=controller, kubeconfig=options.kubeconfig),
         stop_flag=stop_flag,
         ready_flag=ready_flag,
     )

@@ -4,7 +4,7 @@ wrangler's defaults for what the entry leaves out."""
 from __future__ import annotations
 
 from lunora_operator.cloudflare import Constraints, CustomInstanceType, RolloutPolicy
-from lunora_operator.reconcile.application import application_spec
+from lunora_operator.wrangler.application import application_spec
 
 
 def test_defaults_follow_wrangler() -> None:

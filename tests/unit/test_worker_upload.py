@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lunora_operator.reconcile.worker import (
+from lunora_operator.wrangler.worker_upload import (
     MigrationHistoryGap,
     container_classes,
     declaring_tag,

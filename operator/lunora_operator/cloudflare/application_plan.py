@@ -67,6 +67,11 @@ class UpdatePlan:
         person: nothing is written, neither a PATCH nor a rollout (as wrangler 4.86 does)."""
         return not self.up_to_date and not self.writes
 
+    @property
+    def held_differences(self) -> list[str]:
+        """The differences a held update leaves: all of them."""
+        return list(self.differences) if self.held else []
+
 
 def plan_update(live: Application, desired: DesiredApplication) -> UpdatePlan:
     """Compares the normalised live application with the desired one. What Cloudflare applies in

@@ -50,6 +50,8 @@ def application_from_api(data: Mapping[str, Any]) -> Application:
     constraints: Mapping[str, Any] = data.get("constraints") or {}
     tiers = constraints.get("tiers")
     durable_objects = data.get("durable_objects") or {}
+    health = data.get("health") or {}
+    counts = health.get("instances") if isinstance(health, Mapping) else None
     return Application(
         id=str(data["id"]),
         name=str(data["name"]),
@@ -68,6 +70,7 @@ def application_from_api(data: Mapping[str, Any]) -> Application:
         namespace_id=durable_objects.get("namespace_id"),
         active_rollout_id=data.get("active_rollout_id"),
         scheduling_policy=str(data.get("scheduling_policy") or "default"),
+        running_instances=_integer(counts.get("active")) if isinstance(counts, Mapping) else None,
     )
 
 

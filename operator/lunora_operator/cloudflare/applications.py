@@ -119,7 +119,7 @@ class Applications:
         patched = False
         rollout_id: str | None = None
         if not plan.writes:
-            return ApplicationUpdate(patched=False, rollout_id=None, differences=plan.differences)
+            return ApplicationUpdate(False, None, plan.differences, application=live)
         try:
             if plan.edit:
                 await self._transport.call(
@@ -134,7 +134,10 @@ class Applications:
         finally:
             # After the writes: a listing that started while they were under way is not trusted.
             self.listing.mark_changed(live.name)
-        return ApplicationUpdate(patched=patched, rollout_id=rollout_id, differences=plan.differences)
+        after = await self.find(live.name)
+        if after is None:
+            raise NotFound(f"application {live.name} ({live.id}) was deleted during its update")
+        return ApplicationUpdate(patched, rollout_id, plan.differences, application=after)
 
     async def _roll_out(self, plan: UpdatePlan) -> str:
         live, desired = plan.live, plan.desired

@@ -4,10 +4,11 @@ closed status schema), one finalizer name, quiet Events."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import kopf
+
+from lunora_operator.kube.connection import connection_info
 
 PREFIX = "lunora.sh"
 FINALIZER = f"{PREFIX}/finalizer"
@@ -54,8 +55,10 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.login()
-def on_login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
-    """The kubeconfig `run` was given (it sets $KUBECONFIG), else the Pod's service account."""
-    if os.environ.get("KUBECONFIG"):
-        return kopf.login_with_kubeconfig(settings=settings, **kwargs)
+def on_login(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The kubeconfig `run` was given, read again at each login; else the Pod's service account
+    (its token file is read again at each login: the kubelet rotates it)."""
+    kubeconfig = memo.get("kubeconfig")
+    if kubeconfig is not None:
+        return connection_info(kubeconfig)
     return kopf.login_with_service_account(settings=settings, **kwargs)

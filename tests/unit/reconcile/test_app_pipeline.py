@@ -5,7 +5,6 @@ Kubernetes and a FakeCloudflare."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,9 +13,7 @@ from lunora_operator.cloudflare import AccountClient, WorkerUpload
 from lunora_operator.kube.gateway import OwnerReference
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED, DURABLE_OBJECT_READY, WORKER_DEPLOYED
-from lunora_operator.reconcile.container import reconcile_container
 from lunora_operator.reconcile.errors import Stalled, Waiting
-from lunora_operator.reconcile.records import ContainerRecord
 from lunora_operator.testing import Fault
 from tests.support.cloudflare import TOKEN
 from tests.support.reconcile import (
@@ -25,15 +22,8 @@ from tests.support.reconcile import (
     OUTPUT_CONFIG_MAP,
     Harness,
     container_body,
-    running_harness,
     secret_ref,
 )
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    async with running_harness() as running:
-        yield running
 
 
 def condition(outcome: AppOutcome, condition_type: str) -> tuple[str, str] | None:
@@ -504,7 +494,7 @@ async def test_a_name_collision_holds_the_newer_container_while_the_older_render
     assert '"web", "web-two"' in collision.message
     assert [c["class_name"] for c in harness.output_config()["containers"]] == ["WebContainer"]
 
-    run = await reconcile_container(ContainerRecord.from_body(newer), harness.controller.container_deps)
+    run = await harness.steps(newer)
     assert isinstance(run.error, Stalled)
     assert run.error.reason == "NameCollision"
     stalled = run.draft.conditions["Stalled"]

@@ -10,6 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lunora_operator.api.app import WorkerBundle
+from lunora_operator.cloudflare import DurableObjectBinding, MigrationUpload, WorkerUpload
+from lunora_operator.wrangler.migrations import replay
+
 
 class MigrationHistoryGap(ValueError):
     """Cloudflare's migration tag is not in the rendered history."""
@@ -76,11 +80,32 @@ def migration_steps(history: Sequence[Mapping[str, Any]], deployed_tag: str | No
 
 
 def declaring_tag(config: Mapping[str, Any], class_name: str) -> str | None:
-    """The tag of the migration that (last) declared `class_name`."""
-    found = None
-    for entry in _entries(config, "migrations"):
-        declared = [*(entry.get("new_sqlite_classes") or ()), *(entry.get("new_classes") or ())]
-        declared += [m.get("to") for m in entry.get("renamed_classes") or () if isinstance(m, Mapping)]
-        if class_name in declared and isinstance(entry.get("tag"), str):
-            found = str(entry["tag"])
-    return found
+    """The tag of the migration that declared `class_name` (as it is named now)."""
+    return replay(_entries(config, "migrations")).declared_by.get(class_name)
+
+
+def worker_upload(
+    config: Mapping[str, Any], bundle: WorkerBundle, files: Mapping[str, bytes], steps: MigrationSteps | None
+) -> WorkerUpload:
+    """The upload of the bundle's modules with what the config declares for them."""
+    return WorkerUpload(
+        main_module=bundle.main_module,
+        modules=dict(files),
+        bindings=[
+            DurableObjectBinding(name, class_name) for name, class_name in durable_object_bindings(config)
+        ],
+        container_classes=container_classes(config),
+        migrations=MigrationUpload(
+            old_tag=steps.old_tag,
+            new_tag=steps.new_tag,
+            steps=[dict(step) for step in steps.steps],  # type: ignore[misc]  # wrangler's step shape
+        )
+        if steps is not None
+        else None,
+        compatibility_date=bundle.compatibility_date,
+        compatibility_flags=list(bundle.compatibility_flags or ()),
+        # The Worker's observability settings, carried whole as wrangler carries them.
+        observability=observability
+        if isinstance(observability := config.get("observability"), Mapping)
+        else None,
+    )

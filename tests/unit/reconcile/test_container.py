@@ -4,7 +4,6 @@ application), driven directly over in-memory Kubernetes and a FakeCloudflare."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,10 +22,9 @@ from lunora_operator.reconcile.conditions import (
     STALLED,
     find,
 )
-from lunora_operator.reconcile.container import ContainerRun, ResolvedImage, reconcile_container
-from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.container import ContainerRun, ResolvedImage
+from lunora_operator.reconcile.errors import Held, Stalled, Transient, Waiting
 from lunora_operator.reconcile.images import PipelineImageResolver
-from lunora_operator.reconcile.records import ContainerRecord
 from lunora_operator.render import RenderError, render
 from tests.support.reconcile import (
     BASE_CONFIG_MAP,
@@ -35,19 +33,13 @@ from tests.support.reconcile import (
     TOKEN_SECRET,
     Harness,
     container_body,
-    running_harness,
+    holding_base,
     secret_ref,
 )
 
 
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    async with running_harness() as running:
-        yield running
-
-
 async def one_pass(h: Harness, body: dict[str, Any]) -> ContainerRun:
-    return await reconcile_container(ContainerRecord.from_body(body), h.controller.container_deps)
+    return await h.steps(body)
 
 
 def condition(run: ContainerRun, condition_type: str) -> tuple[str, str, str] | None:
@@ -117,7 +109,8 @@ async def test_a_registry_image_is_resolved_as_written(harness: Harness) -> None
     run = await one_pass(harness, body)
 
     assert condition(run, IMAGE_READY) == ("True", "Resolved", "registry image docker.io/acme/web:2.5")
-    assert run.draft.facts["image"] == {"ref": "docker.io/acme/web:2.5"}
+    assert run.image is not None
+    assert run.image.reference == "docker.io/acme/web:2.5"
     assert harness.images.calls == []
 
 
@@ -147,12 +140,12 @@ async def test_image_errors_keep_their_reason_and_stall_only_when_retrying_canno
     harness: Harness, error: ImageError, kind: type, condition_flag: str
 ) -> None:
     harness.kube.put_config_map("jobs-context", {"Dockerfile": "FROM scratch\n"})
-    resolver = PipelineImageResolver(cast(ImagePipeline, FailingPipeline(error)), harness.kube)
-    deps = dataclasses.replace(harness.controller.container_deps, images=resolver)
+    resolver = PipelineImageResolver(cast(ImagePipeline, FailingPipeline(error)), harness.kube, harness.clock)
+    deps = dataclasses.replace(harness.deps, images=resolver)
     harness.apply(harness.app())
     body = harness.apply(container_body("jobs", image=BUILD))
 
-    run = await reconcile_container(ContainerRecord.from_body(body), deps)
+    run = await harness.steps(body, deps)
 
     assert type(run.error) is kind
     assert condition(run, IMAGE_READY) == ("False", str(error.reason), error.message)
@@ -230,7 +223,8 @@ async def test_a_full_pass_is_ready_with_its_facts(harness: Harness) -> None:
         "image": {"ref": "docker.io/acme/web:1.0"},
         "migrationTag": "v1",
         "configHash": status["configHash"],
-        "instances": {"max": 3},
+        "instances": {"max": 3, "running": 0},
+        "lastSyncTime": "2026-01-01T00:00:00Z",
         "observedGeneration": 1,
     }
     conditions = {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
@@ -254,13 +248,21 @@ async def test_a_built_image_is_rendered_and_reported_with_its_digest(harness: H
     harness.apply(harness.app())
     body = harness.apply(container_body("jobs", image=BUILD))
 
-    run = await one_pass(harness, body)
+    error = await harness.controller.reconcile_container(body)
 
-    assert run.error is None
+    assert error is None
     digest = "sha256:" + "ab" * 32
-    assert condition(run, IMAGE_READY) == ("True", "Pushed", f"{BUILT_IMAGE} ({digest})")
-    assert ("Normal", "Pushed", f"built and pushed {BUILT_IMAGE} ({digest})") in run.events
-    assert run.draft.facts["image"] == {"ref": BUILT_IMAGE, "digest": "sha256:" + "ab" * 32}
+    status = harness.kube.status_of("lunoracontainers", "jobs")
+    assert find(status["conditions"], IMAGE_READY) == {
+        "type": IMAGE_READY,
+        "status": "True",
+        "reason": "Pushed",
+        "message": f"{BUILT_IMAGE} ({digest})",
+        "observedGeneration": 1,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }
+    assert ("jobs", "Normal", "Pushed", f"built and pushed {BUILT_IMAGE} ({digest})") in harness.events
+    assert status["image"] == {"ref": BUILT_IMAGE, "digest": digest}
     application = harness.fake.application("demo-jobscontainer")
     assert application is not None
     assert application["configuration"]["image"] == BUILT_IMAGE
@@ -284,37 +286,11 @@ async def test_a_blank_api_token_stalls_naming_its_secret(harness: Harness, imag
     assert harness.fake.requests() == []
 
 
-async def test_the_config_hash_follows_the_containers_own_entry_not_its_neighbours(harness: Harness) -> None:
-    harness.apply(harness.app())
-    web = harness.apply(container_body("web", maxInstances=3))
-    first = (await one_pass(harness, web)).facts["configHash"]
-
-    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
-    assert (await one_pass(harness, harness.current("LunoraContainer", "api"))).error is None
-    after_neighbour = (await one_pass(harness, harness.current("LunoraContainer", "web"))).facts["configHash"]
-
-    changed = harness.current("LunoraContainer", "web")
-    changed["spec"]["maxInstances"] = 4
-    harness.apply(changed)
-    after_own_change = (await one_pass(harness, harness.current("LunoraContainer", "web"))).facts[
-        "configHash"
-    ]
-
-    assert after_neighbour == first
-    assert after_own_change != first
-
-
 async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness: Harness) -> None:
     # wrangler's hidden `rollout_kind: "none"`, kept from the base config, starts no rollout: the
     # new image waits, the condition says so, and later passes neither repeat an Event nor
     # rewrite the status.
-    harness.kube.put_config_map(
-        BASE_CONFIG_MAP,
-        {
-            "wrangler.jsonc": '{\n  "name": "demo",\n  "main": "index.js",\n'
-            '  "containers": [{"class_name": "WebContainer", "rollout_kind": "none"}]\n}\n'
-        },
-    )
+    harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": holding_base("WebContainer")})
     harness.apply(harness.app())
     first = await one_pass(harness, harness.apply(container_body("web")))
     assert first.error is None
@@ -324,13 +300,13 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
     changed = harness.apply(container_body("web", generation=2, image={"registry": "docker.io/acme/web:2.0"}))
     held = await one_pass(harness, changed)
 
-    assert held.error is None
+    assert isinstance(held.error, Held)
     assert harness.fake.requests("applications.rollouts.create") == []
     stored = harness.fake.application("demo-webcontainer")
     assert stored is not None
     assert stored["configuration"]["image"] == "docker.io/acme/web:1.0"
     assert condition(held, DEPLOYED) == (
-        "True",
+        "False",
         "RolloutHeld",
         f"application demo-webcontainer ({application['id']}) differs in configuration.image: "
         "'docker.io/acme/web:1.0' -> 'docker.io/acme/web:2.0'; "
@@ -342,6 +318,28 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
     patches = len(harness.kube.status_patches)
     await harness.controller.reconcile_container(harness.current("LunoraContainer", "web"))
     assert len(harness.kube.status_patches) == patches
+
+
+async def test_a_held_change_writes_nothing_not_even_what_applies_in_place(harness: Harness) -> None:
+    """wrangler 4.86 with rollout_kind "none" sends neither the PATCH nor the rollout."""
+    harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": holding_base("WebContainer")})
+    harness.apply(harness.app())
+    assert (await one_pass(harness, harness.apply(container_body("web", maxInstances=3)))).error is None
+
+    changed = container_body(
+        "web", generation=2, maxInstances=5, image={"registry": "docker.io/acme/web:2.0"}
+    )
+    held = await one_pass(harness, harness.apply(changed))
+
+    assert isinstance(held.error, Held)
+    stored = harness.fake.application("demo-webcontainer")
+    assert stored is not None
+    assert (stored["max_instances"], stored["configuration"]["image"]) == (3, "docker.io/acme/web:1.0")
+    assert harness.fake.requests("applications.edit") == []
+    assert [event[1] for event in held.events if event[1] == "Updated"] == []
+    assert condition(held, DEPLOYED)[:2] == ("False", "RolloutHeld")  # type: ignore[index]
+    assert "max_instances: 3 -> 5" in held.error.message
+    assert "configuration.image" in held.error.message
 
 
 async def _roll_out_web_2(harness: Harness) -> tuple[dict[str, Any], ContainerRun]:
