@@ -84,3 +84,36 @@ async def test_the_uploaded_version_names_the_namespace_where_the_listing_may_no
     assert uploaded.version_id is not None
     assert await account.durable_objects.namespaces(SCRIPT) == {"Web": preview}
     assert await account.scripts.version_namespaces(SCRIPT, uploaded.version_id) == {"Web": real}
+
+
+async def test_a_bundle_of_several_modules_arrives_as_wranglers_parts(
+    fake: FakeCloudflare, account: AccountClient
+) -> None:
+    upload = WorkerUpload(
+        main_module="index.js",
+        modules={
+            "lib/classes.js": b"export class Web {}\n",
+            "index.js": b'export { Web } from "./lib/classes.js";\nexport default {};\n',
+            "banner.txt": b"hello",
+        },
+        compatibility_date="2025-09-01",
+        bindings=[DurableObjectBinding("WEB", "Web")],
+        container_classes=["Web"],
+        migrations=MigrationUpload(None, "v1", [{"new_sqlite_classes": ["Web"]}]),
+    )
+
+    await account.scripts.upload(SCRIPT, upload)
+
+    stored = fake.script(SCRIPT)
+    assert stored is not None
+    assert stored["parts"] == {
+        "index.js": "index.js",
+        "lib/classes.js": "lib/classes.js",
+        "banner.txt": "banner.txt",
+    }
+    assert stored["modules"] == {
+        "index.js": "application/javascript+module",
+        "lib/classes.js": "application/javascript+module",
+        "banner.txt": "text/plain",
+    }
+    assert next(iter(stored["parts"])) == "index.js"
