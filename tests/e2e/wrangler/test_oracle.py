@@ -397,8 +397,12 @@ def test_an_app_wrangler_deployed_is_taken_over_as_it_is(
         resources.apply(containers_manifest(container_specs(testenv, updated=False)))
         found = {name: resources.wait_condition("lunoracontainer", name, timeout=180) for name in APPS}
         resources.wait_condition("lunoraapp", "oracle")
+        rendered = open_document(resources.config_map("oracle-wrangler")["wrangler.jsonc"], "jsonc")
     finally:
         operator.stop()
+
+    # The history the user deployed is the history rendered: no entry added or rewritten.
+    assert rendered.get(["migrations"]) == json.loads(config)["migrations"]
 
     after = {compared.name: compared.read(fake) for compared in fields}
     report(
