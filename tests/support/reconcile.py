@@ -442,6 +442,7 @@ def standard_inputs(kube: MemoryKube) -> None:
 @contextlib.asynccontextmanager
 async def running_harness() -> AsyncIterator[Harness]:
     async with FakeCloudflare(token=TOKEN) as fake:
+        fake.add_image(BUILT_IMAGE)  # what ScriptedImages says it pushed
         clients = CloudflareClients(retry=FAST_RETRY)
         kube = MemoryKube()
         standard_inputs(kube)

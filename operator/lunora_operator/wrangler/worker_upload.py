@@ -12,7 +12,6 @@ from typing import Any
 
 from lunora_operator.api.app import WorkerBundle
 from lunora_operator.cloudflare import DurableObjectBinding, MigrationUpload, WorkerUpload
-from lunora_operator.wrangler.application import observability_logs
 from lunora_operator.wrangler.migrations import replay
 
 
@@ -105,5 +104,8 @@ def worker_upload(
         else None,
         compatibility_date=bundle.compatibility_date,
         compatibility_flags=list(bundle.compatibility_flags or ()),
-        observability=observability_logs(config),
+        # The Worker's observability settings, carried whole as wrangler carries them.
+        observability=observability
+        if isinstance(observability := config.get("observability"), Mapping)
+        else None,
     )
