@@ -31,7 +31,7 @@ from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.fake_cloudflare import RecordedRequest
-from tests.support.clock import SteppedWallClock
+from tests.support.clock import ManualClock, SteppedWallClock
 from tests.support.cloudflare import FAST_RETRY, TOKEN
 
 NAMESPACE = "team-a"
@@ -339,6 +339,8 @@ class Harness:
     controller: Controller
     events: list[tuple[str, str, str, str]]
     clock: SteppedWallClock
+    fake_clock: ManualClock
+    """The fake's monotonic time: deletions and rollouts with durations end when it moves."""
 
     @property
     def cloudflare_block(self) -> dict[str, Any]:
@@ -441,7 +443,8 @@ def standard_inputs(kube: MemoryKube) -> None:
 
 @contextlib.asynccontextmanager
 async def running_harness() -> AsyncIterator[Harness]:
-    async with FakeCloudflare(token=TOKEN) as fake:
+    fake_clock = ManualClock()
+    async with FakeCloudflare(token=TOKEN, clock=fake_clock.monotonic) as fake:
         fake.add_image(BUILT_IMAGE)  # what ScriptedImages says it pushed
         clients = CloudflareClients(retry=FAST_RETRY)
         kube = MemoryKube()
@@ -458,7 +461,7 @@ async def running_harness() -> AsyncIterator[Harness]:
             kube, clients, images, inventory, FAST_SETTINGS, events=record_event, clock=clock
         )
         try:
-            yield Harness(fake, clients, kube, inventory, images, controller, events, clock)
+            yield Harness(fake, clients, kube, inventory, images, controller, events, clock, fake_clock)
         finally:
             await controller.close()
             await clients.aclose()
