@@ -84,7 +84,11 @@ async def test_changed_image_rolls_out_once(fake: FakeCloudflare, account: Accou
     assert stored is not None
     assert stored["version"] == 2
     assert stored["configuration"]["image"] == "docker.io/acme/web:2"
-    assert stored["active_rollout_id"] == update.rollout_id
+    # The rollout ended (at once here), so it is no longer the application's active one.
+    assert "active_rollout_id" not in stored
+    latest = await account.applications.latest_rollout(live.id)
+    assert latest is not None
+    assert (latest.id, latest.status) == (update.rollout_id, "completed")
     # Observed again, the application now equals the desired one.
     again = await observed(account, desired(image="docker.io/acme/web:2"), namespace_id)
     assert again.live.version == 2

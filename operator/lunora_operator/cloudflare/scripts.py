@@ -133,6 +133,23 @@ class WorkerScripts:
 
         return await self._transport.call_once(f"uploading Worker {script_name}", send, check)
 
+    async def deployed_version(self, script_name: str) -> str | None:
+        """The version the Worker's latest deployment sends (most of) its traffic to
+        (`GET …/scripts/{name}/deployments`); None when it has none or does not exist."""
+        path = f"/accounts/{self._transport.account_id}/workers/scripts/{quote(script_name, safe='')}/deployments"
+
+        async def attempt() -> str | None:
+            envelope = cast(Mapping[str, Any], await self._transport.sdk.get(path, cast_to=object))
+            deployments = cast(Mapping[str, Any], envelope.get("result") or {}).get("deployments") or []
+            versions = (deployments[0].get("versions") or []) if deployments else []
+            chosen = max(versions, key=lambda v: v.get("percentage") or 0, default=None)
+            return str(chosen["version_id"]) if chosen and chosen.get("version_id") else None
+
+        try:
+            return await self._transport.call(f"reading the deployment of Worker {script_name}", attempt)
+        except NotFound:
+            return None
+
     async def version_namespaces(self, script_name: str, version_id: str) -> dict[str, str]:
         """Class -> Durable Object namespace id of the classes the version binds
         (`GET …/scripts/{name}/versions/{id}`), where wrangler looks up a bound class."""

@@ -65,6 +65,7 @@ def _plan(run: AppRun, flavour: str) -> Plan:
                 else "the empty base config",
                 previous_name=f"ConfigMap {run.output_name} key {key}",
                 deployed_migrations=deployed,
+                # Cloudflare has applied none of the history: a removed class may leave it.
                 undeployed=never_deployed(run),
             )
         )

@@ -39,6 +39,8 @@ class AppMemory:
     """The Worker's migration tag on Cloudflare (None: no Worker, or no migrations yet)."""
     namespace_ids: dict[str, str] = field(default_factory=dict)
     """Durable Object class -> namespace id, for this Worker."""
+    version_id: str | None = None
+    """The Worker version this process last uploaded (its bindings name the namespaces)."""
     namespaces_stale: bool = False
     """An upload since the last listing may have added or removed namespaces."""
     uploaded_hash: str | None = None

@@ -14,6 +14,7 @@ from lunora_operator.name_lists import counted, few
 from lunora_operator.reconcile.app_run import AppRun
 from lunora_operator.reconcile.conditions import DURABLE_OBJECT_READY, WORKER_DEPLOYED
 from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.worker_observe import worker_namespaces
 from lunora_operator.reconcile.worker_secrets import digest, sync_worker_secrets
 from lunora_operator.wrangler.worker_upload import (
     MigrationHistoryGap,
@@ -117,6 +118,7 @@ async def _upload(run: AppRun, request: WorkerUpload) -> None:
     memory.script_exists = True
     memory.uploaded_hash = _upload_key(request)
     memory.uploaded_etag = run.worker_etag = script.etag
+    memory.version_id = script.version_id
     if run.worker_drift is not None:
         run.events.append(("Warning", "WorkerDrifted", f"{run.worker_drift}; uploaded it again"))
     migrations = request.migrations
@@ -167,7 +169,9 @@ async def resolve_namespaces(run: AppRun) -> None:
     memory = run.memory
     classes = {r.names.class_name for r in run.rendered.values()}
     if memory.namespaces_stale or classes - set(memory.namespace_ids):
-        memory.namespace_ids = await run.account.durable_objects.namespaces(run.app.spec.worker_name)
+        memory.namespace_ids = await worker_namespaces(
+            run.account, run.app.spec.worker_name, memory.version_id
+        )
         memory.namespaces_stale = False
     missing = sorted(classes - set(memory.namespace_ids))
     if missing:

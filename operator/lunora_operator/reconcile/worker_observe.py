@@ -9,6 +9,19 @@ from lunora_operator.cloudflare import AccountClient
 from lunora_operator.reconcile.app_run import AppRun, WorkerOnCloudflare
 
 
+async def worker_namespaces(
+    account: AccountClient, worker_name: str, version_id: str | None
+) -> dict[str, str]:
+    """Durable Object class -> namespace id, found as wrangler finds a container's: a bound class
+    in the bindings of the Worker's version (the one uploaded, else the one deployed), any other
+    class in the namespace listing. A preview Worker's namespaces carry the parent's script
+    name, so the listing alone can name the wrong one."""
+    listed = await account.durable_objects.namespaces(worker_name)
+    version = version_id or await account.scripts.deployed_version(worker_name)
+    bound = await account.scripts.version_namespaces(worker_name, version) if version else {}
+    return {**listed, **bound}
+
+
 async def observe_worker(run: AppRun, fresh: bool = False) -> None:
     """Reads the Worker from Cloudflare unless the memory knows it and neither the pass nor
     `fresh` asks to look again."""
@@ -25,7 +38,8 @@ async def observe_worker(run: AppRun, fresh: bool = False) -> None:
         run.worker_drift = f"Worker {worker_name} was changed outside the operator"
         memory.uploaded_hash = memory.uploaded_etag = None
     memory.deployed_tag = script.migration_tag if script is not None else None
-    memory.namespace_ids = await run.account.durable_objects.namespaces(worker_name) if script else {}
+    memory.version_id = None  # the deployed one, until this process uploads its own
+    memory.namespace_ids = await worker_namespaces(run.account, worker_name, None) if script else {}
     memory.namespaces_stale = False
     memory.deployed_known = True
     run.worker_known = run.worker_observed = True

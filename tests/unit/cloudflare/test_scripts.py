@@ -79,12 +79,8 @@ async def test_the_uploaded_version_names_the_namespace_where_the_listing_may_no
     the listing's first match is the preview's, the uploaded version's binding is the real one."""
     uploaded = await account.scripts.upload(SCRIPT, worker_upload(["Web"]))
     (real,) = fake.namespaces(SCRIPT).values()
-    decoy = {"id": "f" * 32, "name": "preview", "script": SCRIPT, "class": "Web", "use_sqlite": True}
-    held = fake.state.account(fake.account_id).namespaces
-    listed = {decoy["id"]: decoy, **held}
-    held.clear()
-    held.update(listed)
+    preview = fake.add_preview_namespace(SCRIPT, "Web")
 
     assert uploaded.version_id is not None
-    assert await account.durable_objects.namespaces(SCRIPT) == {"Web": decoy["id"]}
+    assert await account.durable_objects.namespaces(SCRIPT) == {"Web": preview}
     assert await account.scripts.version_namespaces(SCRIPT, uploaded.version_id) == {"Web": real}

@@ -287,7 +287,7 @@ async def test_a_blank_api_token_stalls_naming_its_secret(harness: Harness, imag
 
 
 async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness: Harness) -> None:
-    # wrangler's hidden `rollout_kind: "none"`, kept from the base config, starts no rollout: the
+    # wrangler's hidden `rollout_kind: "none"`, kept from the base config, writes no change: the
     # new image waits, the condition says so, and later passes neither repeat an Event nor
     # rewrite the status.
     harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": holding_base("WebContainer")})
@@ -310,7 +310,7 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
         "RolloutHeld",
         f"application demo-webcontainer ({application['id']}) differs in configuration.image: "
         "'docker.io/acme/web:1.0' -> 'docker.io/acme/web:2.0'; "
-        'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind',
+        'rollout_kind "none" writes no change (as wrangler): apply it yourself or drop rollout_kind',
     )
     assert [event for event in held.events if event[1] in {"Updated", "RolloutHeld"}] == []
 

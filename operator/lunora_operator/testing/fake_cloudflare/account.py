@@ -135,19 +135,25 @@ class Account:
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     managed_images: set[str] = field(default_factory=set)
     """References held by Cloudflare's managed registry (registry.cloudflare.com/<account>/…)."""
+    previews: set[str] = field(default_factory=set)
+    """Namespaces of preview Workers: listed with their parent's script name, yet not its own."""
     deleting: dict[str, float] = field(default_factory=dict)
     """Application id -> when (on the fake's clock) its deletion ends."""
     rollout_started: dict[str, float] = field(default_factory=dict)
     """Rollout id -> when (on the fake's clock) it started progressing by itself."""
 
+    def own_namespaces(self) -> dict[str, dict[str, Any]]:
+        """The namespaces scripts own (a preview Worker's are not its parent's)."""
+        return {ns_id: ns for ns_id, ns in self.namespaces.items() if ns_id not in self.previews}
+
     def namespace_for(self, script: str, class_name: str) -> dict[str, Any] | None:
-        for namespace in self.namespaces.values():
+        for namespace in self.own_namespaces().values():
             if namespace["script"] == script and namespace["class"] == class_name:
                 return namespace
         return None
 
     def script_classes(self, script: str) -> set[str]:
-        return {ns["class"] for ns in self.namespaces.values() if ns["script"] == script}
+        return {ns["class"] for ns in self.own_namespaces().values() if ns["script"] == script}
 
     def applications_on(self, namespace_id: str) -> list[dict[str, Any]]:
         return [

@@ -295,6 +295,8 @@ def _end_rollout(account: Account, app: dict[str, Any], rollout: dict[str, Any],
     for step in rollout["steps"]:
         step["status"] = status
     account.rollout_started.pop(rollout["id"], None)
+    if app.get("active_rollout_id") == rollout["id"]:
+        del app["active_rollout_id"]  # an ended rollout is no longer the application's active one
     if status == "completed":
         rollout["progress"]["current_step"] = rollout["progress"]["total_steps"]
     else:

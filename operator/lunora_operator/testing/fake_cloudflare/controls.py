@@ -11,7 +11,7 @@ from typing import Any
 from lunora_operator.cloudflare.models import DEFAULT_REGISTRY
 from lunora_operator.testing.fake_cloudflare import applications as app_rules
 from lunora_operator.testing.fake_cloudflare import workers
-from lunora_operator.testing.fake_cloudflare.account import Account, AccountLimits, Module
+from lunora_operator.testing.fake_cloudflare.account import Account, AccountLimits, Module, new_hex_id
 from lunora_operator.testing.fake_cloudflare.applications import Durations
 from lunora_operator.testing.fake_cloudflare.endpoints import ENDPOINTS_BY_OPERATION, RecordedRequest, redact
 from lunora_operator.testing.fake_cloudflare.faults import Fault
@@ -109,9 +109,10 @@ class FakeControls:
             }
 
     def namespaces(self, script_name: str | None = None, account_id: str | None = None) -> dict[str, str]:
-        """Durable Object class -> namespace id (of one script, or of all as `script.class`)."""
+        """Durable Object class -> namespace id (of one script, or of all as `script.class`);
+        preview Workers' namespaces left out."""
         with self.state.locked():
-            namespaces = self._account(account_id).namespaces.values()
+            namespaces = self._account(account_id).own_namespaces().values()
             if script_name is not None:
                 return {ns["class"]: ns["id"] for ns in namespaces if ns["script"] == script_name}
             return {f"{ns['script']}.{ns['class']}": ns["id"] for ns in namespaces}
@@ -167,6 +168,26 @@ class FakeControls:
 
     def limits(self) -> AccountLimits:
         return self.state.limits
+
+    def add_preview_namespace(self, script_name: str, class_name: str, account_id: str | None = None) -> str:
+        """A preview Worker's namespace for `class_name`, listed first and under its parent's
+        script name, as the namespace listing shows preview namespaces; it is not the script's
+        own. Returns its id."""
+        namespace_id = new_hex_id()
+        with self.state.locked():
+            account = self._account(account_id)
+            namespace = {
+                "id": namespace_id,
+                "name": f"{script_name}-preview_{class_name}",
+                "script": script_name,
+                "class": class_name,
+                "use_sqlite": True,
+            }
+            listed = {namespace_id: namespace, **account.namespaces}
+            account.namespaces.clear()
+            account.namespaces.update(listed)
+            account.previews.add(namespace_id)
+        return namespace_id
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the fake holds, as JSON, without secret values."""

@@ -71,7 +71,7 @@ def upload_script(
     exported = exported_names(modules, str(main_module))
     existing = account.scripts.get(script_name)
     current_tag = existing.migration_tag if existing else None
-    namespaces = {ns_id: dict(ns) for ns_id, ns in account.namespaces.items()}
+    namespaces = {ns_id: dict(ns) for ns_id, ns in account.own_namespaces().items()}
 
     def class_namespace(class_name: str) -> str | None:
         for ns_id, namespace in namespaces.items():
@@ -176,7 +176,7 @@ def upload_script(
                 f"Worker {script_name}",
                 10021,
             )
-    for deleted in set(account.namespaces) - set(namespaces):
+    for deleted in set(account.own_namespaces()) - set(namespaces):
         del account.namespaces[deleted]
     account.namespaces.update(namespaces)
     digest = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode())
