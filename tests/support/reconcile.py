@@ -46,7 +46,9 @@ WORKER_CLASSES = ("WebContainer", "ApiContainer", "JobsContainer", "TranscoderCo
 """Classes the default Worker bundle exports (FakeCloudflare refuses a migration for a class the
 modules do not mention)."""
 BUILT_IMAGE = "registry.cloudflare.com/023e105f4ecef8ad9ca31a8372d0c353/demo-jobscontainer:ctx-1"
-FAST_SETTINGS = ControllerSettings(resync_interval=600.0, render_quiet=0.005, render_max_delay=0.05)
+FAST_SETTINGS = ControllerSettings(
+    resync_interval=600.0, render_quiet=0.005, render_max_delay=0.05, finalizer_patience=0.0
+)
 
 
 def holding_base(class_name: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from lunora_operator.reconcile.app_run import AppOutcome, WorkerOnCloudflare
 from lunora_operator.reconcile.errors import StepError, Waiting
+from lunora_operator.reconcile.steps import NAMESPACE_TERMINATING
 
 RETRY_SECONDS = 5.0
 
@@ -34,6 +35,8 @@ def departure_wait(
     may go. `worker` is what Cloudflare has of the app's Worker (None when it could not be read)."""
     if class_left(worker, class_name):
         return None
+    if outcome.error is not None and outcome.error.reason == NAMESPACE_TERMINATING:
+        return None  # the app goes with its namespace: as when it is deleted, nothing is rendered
     if container in outcome.rendered:
         return Waiting(
             "RenderPending", f"the rendered config still lists LunoraContainer {container}", RETRY_SECONDS

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lunora_operator.api.validation import ResourceInvalid
+from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare import AccountClient, CloudflareClients
 from lunora_operator.kube.gateway import Kube, KubeUnavailable
 from lunora_operator.name_lists import counted
 from lunora_operator.reconcile.accounts import app_account
 from lunora_operator.reconcile.app_renders import AppRenders
 from lunora_operator.reconcile.app_run import AppMemory
+from lunora_operator.reconcile.application_apply import OBSERVE_MAX_AGE
 from lunora_operator.reconcile.departure import RETRY_SECONDS, departure_wait
 from lunora_operator.reconcile.errors import StepError, Waiting, invalid
 from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory
@@ -30,6 +32,9 @@ from lunora_operator.reconcile.steps import Halt, Step, run_steps
 from lunora_operator.reconcile.worker_observe import read_worker
 
 logger = logging.getLogger(__name__)
+APP_PATIENCE_SECONDS = 30.0
+"""How long one call of an app's finalizer waits for its containers before it says it waits."""
+APP_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -84,7 +89,11 @@ class Finalizers:
         inventory: Inventory,
         renders: AppRenders,
         events: EventSink,
+        clock: Clock = SYSTEM_CLOCK,
+        patience: float = APP_PATIENCE_SECONDS,
     ) -> None:
+        self._clock = clock
+        self.patience = patience
         self._kube = kube
         self._cloudflare = cloudflare
         self._inventory = inventory
@@ -123,14 +132,17 @@ class Finalizers:
                 f"{name or recorded_id} was left in place; delete it with `wrangler containers delete`",
             )
             raise Halt
-        deleted = await account.applications.delete(name) if name else None
+        # One listing answers the lookups of many containers deleted together.
+        deleted = await account.applications.delete(name, max_age=OBSERVE_MAX_AGE) if name else None
         if recorded_id and (deleted is None or deleted.id != recorded_id):
             deleted = await account.applications.delete_id(str(recorded_id)) or deleted
         if deleted is None:
             return
         logger.info("deleted application %s (%s)", deleted.name, deleted.id)
-        # Cloudflare may list an application for a while after its deletion started, and its class
-        # cannot be deleted while it does.
+        if departure.app is None or departure.app.deleting:
+            return  # no class is deleted after it: the deletion Cloudflare started is enough
+        # Cloudflare may list an application for a while after its deletion started, and refuses
+        # to delete a class whose namespace still serves one.
         still = await account.applications.find(deleted.name)
         if still is not None:
             raise Waiting(
@@ -180,11 +192,17 @@ class Finalizers:
             raise error
 
     async def finalize_app(self, body: Mapping[str, Any]) -> None:
+        """Waits (up to `patience` seconds per call) for the app's containers being deleted to go:
+        their finalizers still use its token. Deleted together, they usually go within it, so
+        the normal case posts no failure Event; a container that does not go is named."""
         record = AppRecord.from_body(body)
-        leaving = sorted(c.name for c in self._inventory.containers(record.key) if c.deleting)
-        if leaving:
-            raise Waiting(
-                "ContainersDeleting",
-                f"waiting for {counted(leaving, 'LunoraContainer')} to remove their Cloudflare applications",
-                retry_after=2.0,
-            )
+        started = self._clock.monotonic()
+        while leaving := sorted(c.name for c in self._inventory.containers(record.key) if c.deleting):
+            if self._clock.monotonic() - started >= self.patience:
+                raise Waiting(
+                    "ContainersDeleting",
+                    f"waiting for {counted(leaving, 'LunoraContainer')} to remove their Cloudflare "
+                    "applications",
+                    retry_after=2.0,
+                )
+            await self._clock.sleep(APP_POLL_SECONDS)

@@ -4,6 +4,7 @@ an app deleted with its containers waits for their finalizers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from lunora_operator.api.app import WorkerBundle
 from lunora_operator.cloudflare import WorkerUpload
+from lunora_operator.kube.gateway import NamespaceTerminating
 from lunora_operator.reconcile.conditions import WORKER_DEPLOYED, find
 from lunora_operator.reconcile.errors import Stalled, StepError, Waiting
 from lunora_operator.testing import Fault
@@ -300,3 +302,35 @@ async def test_an_app_waiting_for_many_containers_names_a_few_and_counts_the_res
         "waiting for 100 LunoraContainers (c0x00, c0x01, c0x02 and 97 more) to remove their "
         "Cloudflare applications"
     )
+
+
+async def test_an_app_deleted_with_its_containers_goes_as_soon_as_they_do_without_saying_it_waited(
+    harness: Harness,
+) -> None:
+    """The normal case of `kubectl delete -f`: the containers go within the call's patience, so
+    no failure (and no Event kopf would post for one) is raised."""
+    web = await harness.ready_container()
+    app = harness.current("LunoraApp", "demo")
+    harness.apply(marked_deleted(web))
+    harness.controller.finalizers.patience = 30.0
+    asyncio.get_running_loop().call_later(0.1, harness.remove, "LunoraContainer", "web")
+
+    await harness.controller.finalize_app(app)  # returns: nothing raised, nothing posted
+
+
+async def test_in_a_namespace_being_deleted_the_container_goes_although_nothing_can_be_rendered(
+    harness: Harness,
+) -> None:
+    """Deleted with its namespace, a container may be called before its app is marked deleted;
+    the API server then refuses every write, and the app goes with the namespace anyway."""
+    deleting = harness.apply(marked_deleted(await harness.ready_container()))
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+
+    async def refused(namespace: str, name: str, *_: Any) -> None:
+        raise NamespaceTerminating(f'writing ConfigMap "{namespace}/{name}" failed: 403 Forbidden')
+
+    harness.kube.write_config_map = refused  # type: ignore[method-assign]
+
+    await harness.controller.finalize_container(deleting)
+
+    assert harness.fake.application("demo-webcontainer") is None
