@@ -210,19 +210,34 @@ class Applications:
         app = await self._sdk.containers.applications.get(application_id, account_id=self._account_id)
         return application_from_api(dump(app))
 
+    async def get(self, application_id: str) -> Application | None:
+        """The application with this id, or None."""
+        try:
+            return await self._transport.call(
+                f"looking up application {application_id}", lambda: self._get(application_id)
+            )
+        except NotFound:
+            return None
+
     async def delete(self, name: str, max_age: float | None = None) -> Application | None:
         """Deletes the application with this name; returns what was deleted, None when there was
-        none (or it went meanwhile)."""
-        live = await self.find(name, max_age)
+        none (or it went meanwhile). Cloudflare may list it for a while after."""
+        return await self._delete(await self.find(name, max_age))
+
+    async def delete_id(self, application_id: str) -> Application | None:
+        """Deletes the application with this id, as `delete` does."""
+        return await self._delete(await self.get(application_id))
+
+    async def _delete(self, live: Application | None) -> Application | None:
         if live is None:
             return None
         try:
             await self._transport.call(
-                f"deleting application {name} ({live.id})",
+                f"deleting application {live.name} ({live.id})",
                 lambda: self._sdk.containers.applications.delete(live.id, account_id=self._account_id),
             )
         except NotFound:
             return None
         finally:
-            self.listing.mark_changed(name)
+            self.listing.mark_changed(live.name)
         return live

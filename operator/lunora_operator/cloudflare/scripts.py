@@ -12,6 +12,7 @@ from urllib.parse import quote
 from lunora_operator.cloudflare.errors import NotFound
 from lunora_operator.cloudflare.models import WorkerScript, WorkerUpload
 from lunora_operator.cloudflare.transport import Transport
+from lunora_operator.name_lists import few
 
 # Secret bindings are managed through the secrets endpoint; an upload keeps them.
 KEEP_BINDINGS = ("secret_text", "secret_key")
@@ -24,7 +25,7 @@ def upload_metadata(upload: WorkerUpload) -> dict[str, Any]:
     endpoint, and an upload must not drop them."""
     if upload.main_module not in upload.modules:
         raise ValueError(
-            f"main module {upload.main_module!r} is not among the modules {sorted(upload.modules)}"
+            f"main module {upload.main_module!r} is not among the modules ({few(sorted(upload.modules))})"
         )
     metadata: dict[str, Any] = {
         "main_module": upload.main_module,

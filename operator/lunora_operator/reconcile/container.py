@@ -163,7 +163,10 @@ async def durable_object(run: ContainerRun) -> None:
     assert run.outcome is not None
     assert run.rendered is not None
     class_name = run.rendered.names.class_name
-    namespace_id = run.outcome.namespace_ids.get(class_name) if run.outcome.error is None else None
+    # Known namespaces hold even when a later step of the app failed (a migration waiting for
+    # `wrangler deploy`); before that, the app's error is what this container waits for.
+    usable = run.outcome.error is None or run.outcome.namespaces_resolved
+    namespace_id = run.outcome.namespace_ids.get(class_name) if usable else None
     if namespace_id is None:
         raise (
             _app_error(run.outcome)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lunora_operator.api.naming import find_collisions
+from lunora_operator.name_lists import few
 from lunora_operator.wrangler.desired import (
     OWNED_ENTRY_PATHS,
     DesiredContainer,
@@ -282,10 +283,10 @@ def merge_config(
             document.set(["migrations"], history)
         changes.append("restored migrations rendered before")
     if withdrawn:
-        changes.append(f"withdrew {', '.join(withdrawn)} from migrations never deployed")
+        changes.append(f"withdrew {few(withdrawn)} from migrations never deployed")
     if recovered:
         document.append(["migrations"], recovered)
-        declared = ", ".join(recovered.get("new_sqlite_classes", [])) or "no classes of this app"
+        declared = few(recovered.get("new_sqlite_classes", [])) or "no classes of this app"
         changes.append(f"recovered migration {recovered['tag']} from the deployed Worker ({declared})")
     created = [d.names.class_name for d in desired if d.names.class_name not in state.live]
     dropped = [r.class_name for r in deleting if r.class_name in state.live]
@@ -296,8 +297,8 @@ def merge_config(
         summary = "; ".join(
             part
             for part in (
-                f"new_sqlite_classes {', '.join(created)}" if created else "",
-                f"deleted_classes {', '.join(dropped)}" if dropped else "",
+                f"new_sqlite_classes {few(created)}" if created else "",
+                f"deleted_classes {few(dropped)}" if dropped else "",
             )
             if part
         )

@@ -516,6 +516,28 @@ async def test_a_bundle_upload_refuses_bindings_it_would_drop(harness: Harness) 
     assert harness.uploads() == []
 
 
+async def test_a_class_removed_before_the_worker_applied_any_migration_leaves_none_behind(
+    harness: Harness,
+) -> None:
+    """Even on a run not asked to look at Cloudflare: a removal asks whether the Worker ever
+    applied a migration before it picks `deleted_classes` or withdrawing the class."""
+    harness.fake.inject("workers.scripts.update", Fault(status=400, times=None))
+    harness.apply(harness.app())
+    harness.apply(container_body("web"))
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+    memory = AppMemory()
+    first = await harness.run_app(memory, observe=True)
+    assert first.error is not None
+    assert "WebContainer" in json.dumps(migrations(harness.output_config()))
+
+    harness.remove("LunoraContainer", "web")  # gone without its finalizer
+    await harness.run_app(memory, observe=False)
+
+    history = migrations(harness.output_config())
+    assert "WebContainer" not in json.dumps(history)
+    assert history == [{"tag": "v1", "new_sqlite_classes": ["ApiContainer"]}]
+
+
 async def test_a_bound_class_finds_its_namespace_in_the_uploaded_versions_bindings(harness: Harness) -> None:
     memory = await _render_one(harness)
     real = harness.fake.namespaces("demo")["WebContainer"]
