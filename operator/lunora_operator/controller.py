@@ -22,7 +22,7 @@ from lunora_operator.reconcile.app_run import AppOutcome
 from lunora_operator.reconcile.container import ContainerDeps, ImageResolver
 from lunora_operator.reconcile.container_pass import ContainerPasses
 from lunora_operator.reconcile.errors import StepError
-from lunora_operator.reconcile.finalizers import Finalizers
+from lunora_operator.reconcile.finalizers import APP_PATIENCE_SECONDS, Finalizers
 from lunora_operator.reconcile.loops import Loops, Stopped
 from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory, requested_at
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter, no_events
@@ -37,6 +37,8 @@ class ControllerSettings:
     render_quiet: float = 0.2
     render_max_delay: float = 2.0
     flavour: str = "lunora"
+    finalizer_patience: float = APP_PATIENCE_SECONDS
+    """Seconds one call of an app's finalizer waits for its containers to go before it says so."""
 
 
 class Controller:
@@ -69,7 +71,9 @@ class Controller:
         )
         deps = ContainerDeps(kube, cloudflare, inventory, images, self.renders)
         self.containers = ContainerPasses(deps, self.status, inventory, events, clock)
-        self.finalizers = Finalizers(kube, cloudflare, inventory, self.renders, events)
+        self.finalizers = Finalizers(
+            kube, cloudflare, inventory, self.renders, events, clock, self.settings.finalizer_patience
+        )
 
     # --- watch events ----------------------------------------------------------------------------
 
