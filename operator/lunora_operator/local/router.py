@@ -22,9 +22,11 @@ from lunora_operator.api.base import GROUP, VERSION
 from lunora_operator.local import errors, lifecycle_api, names, proxy
 from lunora_operator.local.backend import InstanceBackend
 from lunora_operator.local.catalog import Catalog
+from lunora_operator.local.egress_forward import EgressControl
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.informer import Informer
 from lunora_operator.local.instance import Context
+from lunora_operator.local.pod_exec import KubePodExecutor
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.pods import KubeObjects
 from lunora_operator.local.probes import Probes
@@ -47,6 +49,8 @@ class RouterSettings:
     budgets: Budgets = field(default_factory=Budgets)
     pod_settings: PodSettings = field(default_factory=PodSettings)
     access_log: bool = False
+    egress_control: str | None = None
+    """The egress proxy's control API, where runtime egress calls go; None: not served."""
 
 
 class RouterBackend(KubeObjects, Probes):
@@ -84,10 +88,15 @@ async def serve_request(
         instance.leave()
 
 
-def build_app(fleet: Fleet, session: aiohttp.ClientSession, ready: asyncio.Event) -> web.Application:
+def build_app(
+    fleet: Fleet,
+    session: aiohttp.ClientSession,
+    ready: asyncio.Event,
+    services: lifecycle_api.Services = lifecycle_api.NO_SERVICES,
+) -> web.Application:
     async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.raw_path.startswith(lifecycle_api.PREFIX):
-            return await lifecycle_api.handle(fleet, ready.is_set, request)
+            return await lifecycle_api.handle(fleet, ready.is_set, request, services)
         return await serve_request(fleet, session, request)
 
     app = web.Application(client_max_size=0)
@@ -137,8 +146,14 @@ async def running_router(
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
     )
+    executor = (
+        KubePodExecutor(api.configuration, settings.namespace)
+        if settings.pod_settings.exec_helper_image is not None
+        else None
+    )
+    egress = EgressControl(settings.egress_control, session) if settings.egress_control else None
     runner = web.AppRunner(
-        build_app(fleet, session, ready),
+        build_app(fleet, session, ready, lifecycle_api.Services(executor, egress)),
         access_log=log if settings.access_log else None,
         handle_signals=False,
     )
@@ -161,6 +176,8 @@ async def running_router(
         for informer in [*informers, pods]:
             informer.stop()
         await runner.cleanup()
+        if executor is not None:
+            await executor.close()
         await session.close()
         await kube.close()
         api.close()  # type: ignore[no-untyped-call]

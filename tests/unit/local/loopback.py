@@ -14,6 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from lunora_operator.local.config import ContainerConfig
 from lunora_operator.local.fleet import Fleet
+from lunora_operator.local.lifecycle_api import NO_SERVICES, Services
+from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.probes import Probes
 from lunora_operator.local.router import build_app
 from tests.unit.local.fakes import FakeKube, Script, config, fleet_with
@@ -37,6 +39,17 @@ class LoopbackKube(FakeKube):
         return await self.probes.probe_ready(ip, port, path, limit)
 
 
+async def upstream() -> web.Application:
+    """An instance's server: answers every GET with `ok`."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    return app
+
+
 @asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[int]:
     runner = web.AppRunner(app)
@@ -52,13 +65,15 @@ async def serving(app: web.Application) -> AsyncIterator[int]:
 @asynccontextmanager
 async def router_for(
     *configs: ContainerConfig,
+    services: Services = NO_SERVICES,
+    pod_settings: PodSettings | None = None,
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Fleet, LoopbackKube]]:
     kube = LoopbackKube()
-    fleet = fleet_with(kube, *configs)
+    fleet = fleet_with(kube, *configs, pod_settings=pod_settings)
     session = aiohttp.ClientSession(auto_decompress=False)
     ready = asyncio.Event()
     ready.set()
-    client = TestClient(TestServer(build_app(fleet, session, ready)))
+    client = TestClient(TestServer(build_app(fleet, session, ready, services)))
     await client.start_server()
     try:
         yield client, fleet, kube
@@ -68,4 +83,4 @@ async def router_for(
         await kube.probes.close()
 
 
-__all__ = ["config", "router_for", "serving"]
+__all__ = ["config", "router_for", "serving", "upstream"]
