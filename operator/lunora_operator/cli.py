@@ -61,7 +61,8 @@ def render(
     flavour: Annotated[
         Flavour,
         typer.Option(
-            help="lunora (extends @lunora/container/do) or cloudflare (extends @cloudflare/containers)."
+            help="lunora (extends @lunora/container/do), cloudflare (extends @cloudflare/containers), or "
+            "local (wrangler dev against a local-mode router: classes forward to LUNORA_ROUTER_URL)."
         ),
     ] = "lunora",
     image: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from lunora_operator.codegen.containers_ts import Flavour
 from lunora_operator.wrangler.document import format_of
@@ -27,8 +28,8 @@ def render_args(case: Path) -> RenderArgs:
             name, reference = value.split("=", 1)
             options.images[name] = reference
         elif flag == "--flavour":
-            assert value in ("lunora", "cloudflare")
-            options.flavour = "lunora" if value == "lunora" else "cloudflare"
+            assert value in ("lunora", "cloudflare", "local")
+            options.flavour = cast(Flavour, value)
     return options
 
 

@@ -20,7 +20,7 @@ from lunora_operator.render import GENERATED_TS, RenderError, render
 from tests.support.render_corpus import CASES, RENDER_CASES, base_config, render_args
 
 UPDATE = os.environ.get("LUNORA_UPDATE_GOLDEN") == "1"
-FLAVOURS: tuple[Flavour, ...] = ("lunora", "cloudflare")
+FLAVOURS: tuple[Flavour, ...] = ("lunora", "cloudflare", "local")
 
 
 def rendered(case: Path, workdir: Path, flavour: Flavour) -> dict[str, str]:
