@@ -217,6 +217,14 @@ func serve(stdin io.Reader) (int, []byte) {
 		return answer(400, "BAD_REQUEST", "%v", err)
 	}
 	env := environment(req.Env)
+	if req.Cwd != nil {
+		// Checked here: with its own process group the child's chdir error would name the command.
+		if info, err := os.Stat(*req.Cwd); err != nil {
+			return done(req, result{Code: codeCannotExec, Stderr: fmt.Sprintf("exec: cwd: %v\n", err)})
+		} else if !info.IsDir() {
+			return done(req, result{Code: codeCannotExec, Stderr: fmt.Sprintf("exec: cwd %s: not a directory\n", *req.Cwd)})
+		}
+	}
 	path, err := lookup(req.Command, env)
 	if err != nil {
 		return done(req, result{Code: codeNotFound, Stderr: fmt.Sprintf("exec: %q: not found in PATH\n", req.Command)})
@@ -245,7 +253,7 @@ func serve(stdin io.Reader) (int, []byte) {
 
 	if err := cmd.Start(); err != nil {
 		code := codeCannotExec
-		if errors.Is(err, fs.ErrNotExist) && req.Cwd == nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			code = codeNotFound
 		}
 		return done(req, result{Code: code, Stderr: fmt.Sprintf("exec: %v\n", err)})
