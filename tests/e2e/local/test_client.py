@@ -20,6 +20,8 @@ from tests.e2e.local.conftest import Router, container_manifest, live_pods
 from tests.support.kube import KubeClients
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 
 def picks(*values: float) -> Callable[[], float]:
     """`Containers(random=...)`: pool instances in this order."""

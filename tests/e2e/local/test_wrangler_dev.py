@@ -25,6 +25,8 @@ from tests.support.apiserver import free_port
 from tests.support.kube import KubeClients
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 # The Worker: `/exec` runs a command through Lunora's exec RPC, `/state` asks getState(), any
 # other path is fetched from instance `?instance=` (default video-42) of container `web`.
 WORKER = """\
