@@ -84,11 +84,18 @@ def dev_worker(workdir: Path, manifest: str, keep_containers: bool) -> Path:
 
 @contextmanager
 def wrangler_dev(
-    testenv: TestEnvironment, config: Path, router: Router, state: Path, *flags: str
+    testenv: TestEnvironment,
+    config: Path,
+    router: Router,
+    state: Path,
+    *flags: str,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[httpx.Client]:
     port = free_port()
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("CLOUDFLARE_")}
     env = {
-        **os.environ,
+        **inherited,
+        **(extra_env or {}),
         "CI": "true",
         "WRANGLER_SEND_METRICS": "false",
         "WRANGLER_HIDE_BANNER": "true",
@@ -150,9 +157,17 @@ def test_a_worker_under_wrangler_dev_reaches_its_container_in_the_cluster(
     front = router("--exec-helper-image", exec_helper_image)
     config = dev_worker(tmp_path / "worker", manifest, keep_containers)
     flags = ["--enable-containers=false"] if keep_containers else []
+    # With `containers[]` naming a registry image, wrangler 4.86 asks for Cloudflare credentials
+    # before it looks at --enable-containers (it never uses them in dev): a developer who ran
+    # `wrangler login` has some; here placeholders stand in, and no Cloudflare API call is made with them.
+    credentials = (
+        {"CLOUDFLARE_API_TOKEN": "unused-in-dev", "CLOUDFLARE_ACCOUNT_ID": "0" * 32}
+        if keep_containers
+        else {}
+    )
     assert ("containers" in open_document(config.read_text(), "jsonc").get([])) is keep_containers
 
-    with wrangler_dev(testenv, config, front, tmp_path, *flags) as worker:
+    with wrangler_dev(testenv, config, front, tmp_path, *flags, extra_env=credentials) as worker:
         never = worker.get("/state?instance=never-started")
         first = worker.get("/cgi-bin/whoami")
         again = worker.get("/cgi-bin/whoami")
