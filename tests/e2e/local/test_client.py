@@ -154,8 +154,10 @@ async def test_81_84_exec_timeouts_and_oversized_output_kill_the_command(
     resources.apply(container_manifest("runner", instance_image))
     front = router("--exec-helper-image", exec_helper_image)
 
+    # Not `sh -c "sleep 37"`, which the shell would exec in its own place: here sleep is the
+    # shell's child, which only a kill of the whole process group ends.
     timed_out = raw_exec(
-        front, "runner", "job-1", {"args": ["-c", "sleep 37"], "command": "sh", "timeoutMs": 1000}
+        front, "runner", "job-1", {"args": ["-c", "sleep 37; echo never"], "command": "sh", "timeoutMs": 1000}
     )
     too_big = raw_exec(
         front, "runner", "job-1", {"args": ["-c", "head -c 1100000 /dev/zero"], "command": "sh"}
