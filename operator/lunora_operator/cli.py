@@ -61,7 +61,8 @@ def render(
     flavour: Annotated[
         Flavour,
         typer.Option(
-            help="lunora (extends @lunora/container/do) or cloudflare (extends @cloudflare/containers)."
+            help="lunora (extends @lunora/container/do), cloudflare (extends @cloudflare/containers), or "
+            "local (wrangler dev against a local-mode router: classes forward to LUNORA_ROUTER_URL)."
         ),
     ] = "lunora",
     image: Annotated[
@@ -328,6 +329,20 @@ def router(
         float, typer.Option(help="Seconds all readyOn probes of a start get (Lunora's: 30).", min=0.1)
     ] = 30.0,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    exec_helper_image: Annotated[
+        str | None,
+        typer.Option(
+            help="Image holding the exec helper (hack/exec-helper-image.sh); instance Pods copy it in "
+            "with an init container. Without it exec answers 501."
+        ),
+    ] = None,
+    egress_control: Annotated[
+        str | None,
+        typer.Option(
+            help="URL of the egress proxy's control API, where runtime egress calls (allowHost, ...) "
+            "go. Without it they answer 501."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
 ) -> None:
     """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
@@ -352,8 +367,9 @@ def router(
         port=port,
         kubeconfig=kubeconfig,
         budgets=Budgets(instance_get=instance_timeout, port_ready=port_timeout, readiness=readiness_timeout),
-        pod_settings=PodSettings(grace_seconds=grace_period),
+        pod_settings=PodSettings(grace_seconds=grace_period, exec_helper_image=exec_helper_image),
         access_log=access_log,
+        egress_control=egress_control,
     )
     import uvloop  # the data plane's event loop: less CPU per proxied request than asyncio's own
 

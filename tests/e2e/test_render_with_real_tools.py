@@ -15,6 +15,7 @@ import pytest
 
 from lunora_operator.api.resources import LunoraContainer
 from lunora_operator.api.validation import validate_resource
+from lunora_operator.codegen.containers_ts import Flavour
 from lunora_operator.render import render, write_output
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.wrangler.desired import desired_container
@@ -31,13 +32,13 @@ def node(testenv: TestEnvironment, tmp_path_factory: pytest.TempPathFactory) -> 
     return NodeTools(root=testenv.node_tools, state=tmp_path_factory.mktemp("wrangler-state"))
 
 
-def render_in_place(case: Path, workdir: Path) -> Path:
+def render_in_place(case: Path, workdir: Path, flavour: Flavour | None = None) -> Path:
     """Copies the case and renders it into its own base config, as a repository would."""
     shutil.copytree(case, workdir, dirs_exist_ok=True)
     base = base_config(workdir)
     options = render_args(case)
     output = render(
-        [workdir / "resources"], workdir, base=base, images=options.images, flavour=options.flavour
+        [workdir / "resources"], workdir, base=base, images=options.images, flavour=flavour or options.flavour
     )
     write_output(output, workdir)
     return base
@@ -110,15 +111,21 @@ def test_wrangler_rejects_what_the_render_would_never_write(node: NodeTools, tmp
     assert "rollout_step_percentage" in result.stderr
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_generated_typescript_type_checks(case: Path, node: NodeTools, tmp_path: Path) -> None:
-    render_in_place(case, tmp_path / "render")
+@pytest.mark.parametrize(
+    ("case", "flavour"),
+    [(case, None) for case in CASES] + [(case, "local") for case in CASES],
+    ids=lambda p: getattr(p, "name", p or "as-rendered"),
+)
+def test_generated_typescript_type_checks(
+    case: Path, flavour: Flavour | None, node: NodeTools, tmp_path: Path
+) -> None:
+    render_in_place(case, tmp_path / "render", flavour)
     project = tmp_path / "check"
     (project / "_generated").mkdir(parents=True)
     shutil.copy(
         tmp_path / "render" / "_generated" / "containers.ts", project / "_generated" / "containers.ts"
     )
-    if render_args(case).flavour == "lunora":
+    if (flavour or render_args(case).flavour) == "lunora":
         shutil.copy(LUNORA_DO, project / "lunora-container-do.d.ts")
 
     result = node.tsc(project)

@@ -39,13 +39,8 @@ def _digest(root: Path, extra: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def build_instance_image(docker_client: Any, registry: TestRegistry, base_image: str, work: Path) -> str:
-    """busybox httpd with CGI scripts (whoami, env, a /ready that turns 200 after READY_AFTER
-    seconds) and a WebSocket echo server, pushed to the test registry; its digest reference."""
-    tag = _digest(IMAGES, base_image)
-    repository = registry.repository("lunora-test/local-instance")
-    context, build = work / "context", work / "wsecho"
-    shutil.copytree(IMAGES / "instance", context, dirs_exist_ok=True)
+def _build_wsecho(work: Path, binary: Path) -> None:
+    build = work / "wsecho"
     build.mkdir(parents=True, exist_ok=True)
     shutil.copy(IMAGES / "wsecho" / "main.go", build / "main.go")
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GOWORK": "off"}
@@ -53,13 +48,49 @@ def build_instance_image(docker_client: Any, registry: TestRegistry, base_image:
         subprocess.run(
             ["go", "mod", "init", "lunora.local/wsecho"], cwd=build, env=env, check=True, capture_output=True
         )
-    subprocess.run(
-        ["go", "build", "-trimpath", "-o", str(context / "wsecho"), "."], cwd=build, env=env, check=True
-    )
+    subprocess.run(["go", "build", "-trimpath", "-o", str(binary), "."], cwd=build, env=env, check=True)
+
+
+def build_instance_image(docker_client: Any, registry: TestRegistry, base_image: str, work: Path) -> str:
+    """busybox httpd with CGI scripts (whoami, env, a /ready that turns 200 after READY_AFTER
+    seconds) and a WebSocket echo server, pushed to the test registry; its digest reference."""
+    tag = _digest(IMAGES, base_image)
+    repository = registry.repository("lunora-test/local-instance")
+    context = work / "context"
+    shutil.copytree(IMAGES / "instance", context, dirs_exist_ok=True)
+    _build_wsecho(work, context / "wsecho")
     docker_client.images.build(
         path=str(context), tag=f"{repository}:{tag}", buildargs={"BASE": base_image}, rm=True
     )
     return push_image(docker_client.api, repository, tag, registry.auth).reference
+
+
+def build_shellless_image(docker_client: Any, registry: TestRegistry, work: Path) -> str:
+    """The WebSocket echo server alone on `scratch` (no shell, no other file), serving on 8080."""
+    tag = _digest(IMAGES / "wsecho", "scratch")
+    repository = registry.repository("lunora-test/shellless-instance")
+    context = work / "context"
+    context.mkdir(parents=True, exist_ok=True)
+    _build_wsecho(work, context / "wsecho")
+    (context / "Dockerfile").write_text(
+        'FROM scratch\nCOPY wsecho /bin/wsecho\nENTRYPOINT ["/bin/wsecho", "8080"]\n'
+    )
+    docker_client.images.build(path=str(context), tag=f"{repository}:{tag}", rm=True)
+    return push_image(docker_client.api, repository, tag, registry.auth).reference
+
+
+def build_exec_helper_image(testenv: TestEnvironment) -> str:
+    """hack/exec-helper-image.sh into the test registry; the pushed reference with its digest."""
+    result = subprocess.run(
+        [str(REPO_ROOT / "hack" / "exec-helper-image.sh"), f"{testenv.registry}/lunora-test/exec-helper"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "DOCKER_HOST": testenv.docker_host},
+    )
+    assert result.returncode == 0, f"hack/exec-helper-image.sh failed: {result.stderr}"
+    return result.stdout.strip()
 
 
 def create_local_app(kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironment, namespace: str) -> str:

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from lunora_operator.codegen.containers_ts import Flavour
 from lunora_operator.render import GENERATED_TS, RenderError, render
@@ -36,8 +37,8 @@ def render_args(case: Path) -> RenderArgs:
             name, reference = value.split("=", 1)
             options.images[name] = reference
         elif flag == "--flavour":
-            assert value in ("lunora", "cloudflare")
-            options.flavour = "lunora" if value == "lunora" else "cloudflare"
+            assert value in ("lunora", "cloudflare", "local")
+            options.flavour = cast(Flavour, value)
     return options
 
 
@@ -45,7 +46,7 @@ def base_config(directory: Path) -> Path:
     return next(p for p in directory.iterdir() if format_of(p.name) and p.name.startswith("wrangler"))
 
 
-FLAVOURS: tuple[Flavour, ...] = ("lunora", "cloudflare")
+FLAVOURS: tuple[Flavour, ...] = ("lunora", "cloudflare", "local")
 
 
 def rendered(case: Path, workdir: Path, flavour: Flavour) -> dict[str, str]:

@@ -317,7 +317,7 @@ def test_in_place_a_users_own_rollout_steps_survive(project: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value", "choices"),
-    [("--flavour", "workers", "'lunora', 'cloudflare'"), ("--format", "yaml", "'toml', 'jsonc'")],
+    [("--flavour", "workers", "'lunora', 'cloudflare', 'local'"), ("--format", "yaml", "'toml', 'jsonc'")],
 )
 def test_format_and_flavour_are_typed_choices(project: Path, option: str, value: str, choices: str) -> None:
     result = run(project, option, value)

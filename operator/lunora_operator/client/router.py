@@ -1,21 +1,21 @@
 """The HTTP mapping onto the local-mode router (or any gateway serving the same routes).
 
-Every route the client uses is written here and only here:
+The routes themselves are `lunora_operator.router_routes`, the table the router serves too:
 
 - `<base>/<container>/<instance><path>?<query>`: the request proxied to the instance, any method,
   headers and body as given (the port header `cf-container-target-port` selects the port).
-- `<base>/_api/containers/<container>/instances/<instance>/<action>`: the router's lifecycle API.
+- `<base>/_api/containers/<container>/instances/<instance>/<action>`: the router's own API.
   `POST start` (body: the options object `{envVars?, entrypoint?, labels?, enableInternet?}`),
   `POST stop` (`{signal?}`), `POST destroy`, `POST renew` (renewActivityTimeout), `GET state`
-  (getState: the state object). Egress and exec, not served by the router yet, follow the same
-  shape: `POST allowHost` / `denyHost` / `removeAllowedHost` / `removeDeniedHost` (`{hostname}`),
-  `POST setAllowedHosts` / `setDeniedHosts` (`{hosts}`), and `POST exec` (body
+  (getState: the state object); `POST allowHost` / `denyHost` / `removeAllowedHost` /
+  `removeDeniedHost` (`{hostname}`), `POST setAllowedHosts` / `setDeniedHosts` (`{hosts}`),
+  served when the router has an egress proxy; and `POST exec` (body
   `{args, command, cwd?, env?, timeoutMs?}`, reply `200 {code, stdout, stderr}`, 413 over budget,
-  504 on timeout, 400 for a bad body; the port header honoured).
+  504 on timeout, 400 for a bad body).
 - Errors are JSON `{code, message}` (or `{"error": {code, message}}`) with Lunora's codes. A route
   the router does not serve (404 "no such endpoint ...", 405, 501) means the method is not exposed.
 
-The lifecycle API is apart from `/<container>/<instance>/`, whose `/__lunora/` paths the router
+The router's API is apart from `/<container>/<instance>/`, whose `/__lunora/` paths the router
 refuses with 403 as Lunora does; a container name never starts with `_`.
 """
 
@@ -27,41 +27,17 @@ from urllib.parse import quote
 
 import httpx
 
+from lunora_operator import router_routes as routes
 from lunora_operator.api.naming import binding_name
 from lunora_operator.client.body import read_capped
 from lunora_operator.client.errors import LifecycleNotExposed, LunoraError
 from lunora_operator.client.transport import InstanceTarget, LifecycleMethod
 from lunora_operator.client.wire import JsonValue
 
-API_PREFIX = "_api"
-EXEC_ACTION = "exec"
 # Each method: the HTTP method and the action segment the router serves it under.
-LIFECYCLE_ROUTES: dict[str, tuple[str, str]] = {
-    "start": ("POST", "start"),
-    "stop": ("POST", "stop"),
-    "destroy": ("POST", "destroy"),
-    "renewActivityTimeout": ("POST", "renew"),
-    "getState": ("GET", "state"),
-    "allowHost": ("POST", "allowHost"),
-    "denyHost": ("POST", "denyHost"),
-    "removeAllowedHost": ("POST", "removeAllowedHost"),
-    "removeDeniedHost": ("POST", "removeDeniedHost"),
-    "setAllowedHosts": ("POST", "setAllowedHosts"),
-    "setDeniedHosts": ("POST", "setDeniedHosts"),
-}
-# The key each one-argument method's argument travels under.
-ARGUMENT_KEYS: dict[str, str] = {
-    "stop": "signal",
-    "allowHost": "hostname",
-    "denyHost": "hostname",
-    "removeAllowedHost": "hostname",
-    "removeDeniedHost": "hostname",
-    "setAllowedHosts": "hosts",
-    "setDeniedHosts": "hosts",
-}
+LIFECYCLE_ROUTES: dict[str, tuple[str, str]] = {**routes.LIFECYCLE_ROUTES, **routes.EGRESS_ROUTES}
+EXEC_ACTION = routes.EXEC_ROUTE[1]
 ERROR_BODY_LIMIT = 512
-# How the router's 404 for a route it does not serve begins (an unknown instance says otherwise).
-NOT_SERVED = "no such endpoint"
 # Container calls hold while an instance starts; only connecting is bounded.
 DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
 # Per-connection headers that must not be copied onto the router request (the body's own framing,
@@ -101,7 +77,7 @@ class RouterTransport:
 
     def lifecycle_url(self, target: InstanceTarget, action: str) -> str:
         return (
-            f"{self.base_url}/{API_PREFIX}/containers/{_segment(target.container)}"
+            f"{self.base_url}/{routes.API_PREFIX}/containers/{_segment(target.container)}"
             f"/instances/{_segment(target.instance)}/{action}"
         )
 
@@ -125,8 +101,8 @@ class RouterTransport:
 
     async def call(self, target: InstanceTarget, method: LifecycleMethod, argument: JsonValue) -> JsonValue:
         http_method, action = LIFECYCLE_ROUTES[method]
-        if method in ARGUMENT_KEYS:
-            body: JsonValue = {} if argument is None else {ARGUMENT_KEYS[method]: argument}
+        if method in routes.ARGUMENT_KEYS:
+            body: JsonValue = {} if argument is None else {routes.ARGUMENT_KEYS[method]: argument}
         else:
             body = {} if argument is None else argument
         response = await self._client.request(
@@ -140,8 +116,8 @@ class RouterTransport:
                 return None
             return json.loads(response.content)  # type: ignore[no-any-return]
         envelope = _error_envelope(response)
-        if response.status_code in (405, 501) or (
-            response.status_code == 404 and (envelope is None or envelope[1].startswith(NOT_SERVED))
+        if response.status_code in routes.NOT_EXPOSED_STATUSES or (
+            response.status_code == 404 and (envelope is None or envelope[1].startswith(routes.NOT_SERVED))
         ):
             raise LifecycleNotExposed(binding_name(target.container), method)
         if envelope is not None:

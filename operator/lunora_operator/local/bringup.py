@@ -133,6 +133,8 @@ def _check_run(instance: Instance, run: int) -> PodState:
         raise instance.run_failure
     if pod is None or pod.run != run:
         raise errors.no_instance("the instance was stopped while it started")
+    if pod.helper_failure is not None:
+        raise fatal_error(instance, pod)
     if pod.exit_code is not None:
         raise errors.exited(pod.exit_code)
     if pod.deleting:
@@ -221,8 +223,12 @@ def cannot_start(instance: Instance, pod: PodState) -> bool:
 
 def fatal_error(instance: Instance, pod: PodState) -> errors.Unavailable:
     """The answer for a run that cannot start: a missing Secret or key (failing closed, as
-    Lunora does for an unset secret), or an image the node cannot pull."""
+    Lunora does for an unset secret), or an image (the instance's or the exec helper's) the node
+    cannot pull."""
     config = instance.config
+    if pod.helper_failure is not None:
+        helper = instance.ctx.pod_settings.exec_helper_image
+        return errors.start_failed(f'the exec helper image "{helper}" cannot be run: {pod.helper_failure}')
     message = pod.waiting_message or ""
     if pod.waiting_reason != CONFIG_ERROR:
         return errors.start_failed(f'image "{config.image}" cannot be run: {pod.fatal}')

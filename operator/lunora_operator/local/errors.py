@@ -38,3 +38,13 @@ class Conflict(Exception):
 
 class UnknownContainer(LookupError):
     """The app has no LunoraContainer of that name."""
+
+
+class ApiProblem(Exception):
+    """An answer of the router's own API (exec, egress): JSON `{code, message}` with `status`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

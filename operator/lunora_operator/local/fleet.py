@@ -21,6 +21,7 @@ class Fleet:
         self.ctx = ctx
         self.containers: dict[str, ContainerConfig] = {}
         self._by_label: dict[str, str] = {}
+        self._by_export: dict[str, str] = {}
         self._capacity: dict[str, Capacity] = {}
         self._instances: dict[tuple[str, str], Instance] = {}
         self._by_key: dict[tuple[str, str], Instance] = {}
@@ -30,6 +31,7 @@ class Fleet:
     def set_container(self, config: ContainerConfig) -> None:
         self.containers[config.name] = config
         self._by_label[names.label_value(config.name)] = config.name
+        self._by_export = {c.export_name: c.name for c in self.containers.values()}
         capacity = self._capacity.get(config.name)
         if capacity is None:
             self._capacity[config.name] = Capacity(config.max_instances, self.ctx.clock.monotonic)
@@ -43,9 +45,17 @@ class Fleet:
         """The LunoraContainer is gone; the garbage collector removes its Pods and Secrets."""
         self.containers.pop(name, None)
         self._by_label.pop(names.label_value(name), None)
+        self._by_export = {c.export_name: c.name for c in self.containers.values()}
+
+    def canonical(self, container: str) -> str:
+        """The LunoraContainer's name for `container`, its name or its export name (as Lunora's
+        `ctx.containers.<exportName>` and the Python client name it)."""
+        if container in self.containers:
+            return container
+        return self._by_export.get(container, container)
 
     def config(self, container: str) -> ContainerConfig:
-        config = self.containers.get(container)
+        config = self.containers.get(self.canonical(container))
         if config is None:
             known = ", ".join(sorted(self.containers)) or "none"
             raise UnknownContainer(f'this app has no LunoraContainer "{container}" (it has: {known})')
@@ -58,6 +68,7 @@ class Fleet:
     # --- instances -----------------------------------------------------------------------------
 
     def instance(self, container: str, instance_id: str) -> Instance:
+        container = self.canonical(container)
         found = self._instances.get((container, instance_id))
         if found is not None:
             return found

@@ -7,28 +7,40 @@
     POST /_api/containers/<c>/instances/<id>/destroy
     POST /_api/containers/<c>/instances/<id>/renew           renewActivityTimeout()
     GET  /_api/containers/<c>/instances/<id>/state           getState()
+    POST /_api/containers/<c>/instances/<id>/exec            body {args, command, cwd?, env?, timeoutMs?}
+    POST /_api/containers/<c>/instances/<id>/allowHost       (and denyHost, removeAllowedHost,
+                                                             removeDeniedHost: {hostname};
+                                                             setAllowedHosts, setDeniedHosts: {hosts})
 
-The lifecycle calls are those Lunora's instance handles forward to their Durable Object. Errors
-are JSON `{code, message}` with Lunora's codes (BAD_REQUEST, NOT_FOUND, CONFLICT), except that a
-start which fails answers as a request would: the platform's status and text.
+The calls are those Lunora's instance handles forward to their Durable Object; the routes are
+`lunora_operator.router_routes`, which the Python client reads too. `<c>` is the LunoraContainer's
+name or its export name. Errors are JSON `{code, message}` with Lunora's codes (BAD_REQUEST,
+NOT_FOUND, CONFLICT, INTERNAL; NOT_IMPLEMENTED with 501 for what this router does not serve),
+except that a start which fails answers as a request would: the platform's status and text.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from lunora_operator.local import destination, errors
+from lunora_operator import router_routes as routes
+from lunora_operator.local import destination, egress_forward, errors
 from lunora_operator.local.destination import Reply
+from lunora_operator.local.egress_forward import EgressControl
+from lunora_operator.local.exec import serve_exec
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.instance import Instance
 from lunora_operator.local.override import BadStartOptions, parse_start_options
+from lunora_operator.local.pod_exec import PodExecutor
 
-PREFIX = "/_api/"
+PREFIX = f"/{routes.API_PREFIX}/"
 SIGNALS = {
     "SIGTERM": "SIGTERM",
     "SIGINT": "SIGTERM",
@@ -95,12 +107,50 @@ async def _state(instance: Instance, request: web.Request) -> web.Response:
     return web.json_response(instance.state())
 
 
-ACTIONS: dict[tuple[str, str], Callable[[Instance, web.Request], Awaitable[web.Response]]] = {
-    ("POST", "start"): _start,
-    ("POST", "stop"): _stop,
-    ("POST", "destroy"): _destroy,
-    ("POST", "renew"): _renew,
-    ("GET", "state"): _state,
+@dataclass(frozen=True)
+class Services:
+    """What exec and the egress calls need; either may be absent (then they answer 501)."""
+
+    executor: PodExecutor | None = None
+    egress: EgressControl | None = None
+
+
+NO_SERVICES = Services()
+
+
+async def _exec(services: Services, instance: Instance, request: web.Request) -> web.Response:
+    return await serve_exec(instance, request, services.executor)
+
+
+async def _egress(method: str, services: Services, instance: Instance, request: web.Request) -> web.Response:
+    if services.egress is None:
+        raise egress_forward.no_proxy(method)
+    await services.egress.change(instance, method, await _body(request))
+    return web.Response(status=204)
+
+
+Action = Callable[[Services, Instance, web.Request], Awaitable[web.Response]]
+
+
+def _plain(action: Callable[[Instance, web.Request], Awaitable[web.Response]]) -> Action:
+    async def run(services: Services, instance: Instance, request: web.Request) -> web.Response:
+        return await action(instance, request)
+
+    return run
+
+
+_LIFECYCLE: dict[str, Callable[[Instance, web.Request], Awaitable[web.Response]]] = {
+    "start": _start,
+    "stop": _stop,
+    "destroy": _destroy,
+    "renewActivityTimeout": _renew,
+    "getState": _state,
+}
+# (HTTP method, action segment) -> what serves it, from the routes the client sends.
+ACTIONS: dict[tuple[str, str], Action] = {
+    **{routes.LIFECYCLE_ROUTES[method]: _plain(action) for method, action in _LIFECYCLE.items()},
+    **{route: partial(_egress, method) for method, route in routes.EGRESS_ROUTES.items()},
+    routes.EXEC_ROUTE: _exec,
 }
 
 
@@ -127,20 +177,24 @@ def inventory(fleet: Fleet) -> dict[str, Any]:
     return {"containers": containers}
 
 
-async def handle(fleet: Fleet, ready: Callable[[], bool], request: web.Request) -> web.StreamResponse:
+async def handle(
+    fleet: Fleet, ready: Callable[[], bool], request: web.Request, services: Services = NO_SERVICES
+) -> web.StreamResponse:
     parts = request.raw_path.split("?", 1)[0][len(PREFIX) :].split("/")
     if parts == ["healthz"]:
         return web.Response(text="ok") if ready() else web.Response(status=503, text="reading Pods")
     if parts == ["instances"] and request.method == "GET":
         return web.json_response(inventory(fleet))
     if len(parts) != 5 or parts[0] != "containers" or parts[2] != "instances":
-        return problem(404, "NOT_FOUND", f"no such endpoint {request.method} {request.path}")
+        return problem(404, "NOT_FOUND", f"{routes.NOT_SERVED} {request.method} {request.path}")
     action = ACTIONS.get((request.method, parts[4]))
     if action is None:
-        return problem(404, "NOT_FOUND", f"no such endpoint {request.method} {request.path}")
+        return problem(404, "NOT_FOUND", f"{routes.NOT_SERVED} {request.method} {request.path}")
     try:
         instance = fleet.instance(unquote(parts[1]), unquote(parts[3]))
-        return await action(instance, request)
+        return await action(services, instance, request)
+    except errors.ApiProblem as failure:
+        return problem(failure.status, failure.code, failure.message)
     except errors.UnknownContainer as missing:
         return problem(404, "NOT_FOUND", str(missing))
     except BadStartOptions as bad:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from lunora_operator.api.base import API_VERSION
-from lunora_operator.local import names
+from lunora_operator.local import exec_helper, names
 from lunora_operator.local.config import ContainerConfig
 from lunora_operator.local.override import ENV_KEY_PREFIX, StartOverride
 
@@ -34,6 +34,8 @@ class PodSettings:
     """CLOUDFLARE_LOCATION and CLOUDFLARE_REGION; a Cloudflare instance sees its colo and region."""
     country: str = "XX"
     """CLOUDFLARE_COUNTRY_A2; XX is the ISO 3166 code for an unknown country."""
+    exec_helper_image: str | None = None
+    """The image holding the exec helper; without it Pods get no helper and exec is not served."""
 
 
 def owner_reference(config: ContainerConfig) -> dict[str, Any]:
@@ -161,6 +163,10 @@ def instance_pod(
         "enableServiceLinks": False,
         "containers": [container],
     }
+    if settings.exec_helper_image is not None:
+        container["volumeMounts"] = [exec_helper.volume_mount()]
+        spec["initContainers"] = [exec_helper.init_container(settings.exec_helper_image)]
+        spec["volumes"] = [exec_helper.volume()]
     if config.pull_secret is not None:
         spec["imagePullSecrets"] = [{"name": config.pull_secret}]
     return {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lunora_operator.local import names
+from lunora_operator.local import exec_helper, names
 
 # Waiting reasons after which the run cannot start by itself: the Pod is removed and the start
 # fails with the kubelet's words (a missing Secret or key, an image that cannot be pulled).
@@ -43,6 +43,10 @@ class PodState:
     waiting_reason: str | None = None
     waiting_message: str | None = None
     unschedulable: str | None = None
+    exec_helper: bool = False
+    """The Pod was created with the exec helper (an init container copies it in)."""
+    helper_failure: str | None = None
+    """Why the exec helper's init container cannot run, in the kubelet's words."""
 
     @property
     def finished(self) -> bool:
@@ -56,6 +60,8 @@ class PodState:
     @property
     def fatal(self) -> str | None:
         """Why the run cannot start, in the kubelet's words; None while it may still start."""
+        if self.helper_failure is not None:
+            return self.helper_failure
         if self.waiting_reason in FATAL_WAITING:
             return f"{self.waiting_reason}: {self.waiting_message or ''}".rstrip(": ")
         return None
@@ -79,6 +85,22 @@ def _unschedulable(status: dict[str, Any]) -> str | None:
     for condition in status.get("conditions") or ():
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             return str(condition.get("message") or condition.get("reason") or "not scheduled")
+    return None
+
+
+def _helper_failure(status: dict[str, Any]) -> str | None:
+    """The exec helper's init container cannot pull its image, or failed to copy the helper."""
+    for init in status.get("initContainerStatuses") or ():
+        if init.get("name") != exec_helper.INIT_CONTAINER:
+            continue
+        state = init.get("state") or {}
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in FATAL_WAITING:
+            return f"{waiting['reason']}: {waiting.get('message') or ''}".rstrip(": ")
+        terminated = state.get("terminated") or {}
+        if terminated and _int(terminated.get("exitCode")) != 0:
+            detail = terminated.get("message") or terminated.get("reason") or ""
+            return f"exited with code {terminated.get('exitCode')}: {detail}".rstrip(": ")
     return None
 
 
@@ -116,4 +138,6 @@ def pod_state(obj: dict[str, Any]) -> PodState | None:
         waiting_reason=waiting.get("reason"),
         waiting_message=waiting.get("message"),
         unschedulable=_unschedulable(status),
+        exec_helper=exec_helper.has_helper(obj.get("spec") or {}),
+        helper_failure=_helper_failure(status),
     )

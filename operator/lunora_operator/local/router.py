@@ -23,10 +23,12 @@ from lunora_operator.local import errors, lifecycle_api, names, proxy
 from lunora_operator.local.backend import InstanceBackend
 from lunora_operator.local.catalog import Catalog
 from lunora_operator.local.destination import Reply, destination
+from lunora_operator.local.egress_forward import EgressControl
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.front import FrontServer
 from lunora_operator.local.informer import Informer
 from lunora_operator.local.instance import Context
+from lunora_operator.local.pod_exec import KubePodExecutor
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.pods import KubeObjects
 from lunora_operator.local.probes import Probes
@@ -47,6 +49,8 @@ class RouterSettings:
     budgets: Budgets = field(default_factory=Budgets)
     pod_settings: PodSettings = field(default_factory=PodSettings)
     access_log: bool = False
+    egress_control: str | None = None
+    """The egress proxy's control API, where runtime egress calls go; None: not served."""
 
 
 class RouterBackend(KubeObjects, Probes):
@@ -79,10 +83,15 @@ async def serve_request(
         instance.leave()
 
 
-def build_app(fleet: Fleet, session: aiohttp.ClientSession, ready: asyncio.Event) -> web.Application:
+def build_app(
+    fleet: Fleet,
+    session: aiohttp.ClientSession,
+    ready: asyncio.Event,
+    services: lifecycle_api.Services = lifecycle_api.NO_SERVICES,
+) -> web.Application:
     async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.raw_path.startswith(lifecycle_api.PREFIX):
-            return await lifecycle_api.handle(fleet, ready.is_set, request)
+            return await lifecycle_api.handle(fleet, ready.is_set, request, services)
         return await serve_request(fleet, session, request)
 
     app = web.Application(client_max_size=0)
@@ -92,10 +101,15 @@ def build_app(fleet: Fleet, session: aiohttp.ClientSession, ready: asyncio.Event
 
 @asynccontextmanager
 async def serving(
-    fleet: Fleet, ready: asyncio.Event, host: str, port: int, access_log: bool = False
+    fleet: Fleet,
+    ready: asyncio.Event,
+    host: str,
+    port: int,
+    access_log: bool = False,
+    services: lifecycle_api.Services = lifecycle_api.NO_SERVICES,
 ) -> AsyncIterator[FrontServer]:
     """The router's HTTP side on host:port: the forwarding path in front, the aiohttp application
-    (lifecycle API, WebSockets) behind it."""
+    (lifecycle API with exec and the egress calls, WebSockets) behind it."""
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
@@ -103,7 +117,9 @@ async def serving(
         cookie_jar=aiohttp.DummyCookieJar(),
     )
     runner = web.AppRunner(
-        build_app(fleet, session, ready), access_log=log if access_log else None, handle_signals=False
+        build_app(fleet, session, ready, services),
+        access_log=log if access_log else None,
+        handle_signals=False,
     )
     await runner.setup()
     assert runner.server is not None
@@ -153,6 +169,13 @@ async def running_router(
         {"label_selector": names.instance_selector(settings.app)},
     )
     ready = asyncio.Event()
+    executor = (
+        KubePodExecutor(api.configuration, settings.namespace)
+        if settings.pod_settings.exec_helper_image is not None
+        else None
+    )
+    control = aiohttp.ClientSession() if settings.egress_control else None
+    egress = EgressControl(settings.egress_control, control) if settings.egress_control and control else None
     try:
         for informer in informers:
             informer.start()
@@ -162,7 +185,14 @@ async def running_router(
         pods.start()
         if await pods.wait_synced(SYNC_SECONDS):
             ready.set()
-        async with serving(fleet, ready, settings.host, settings.port, settings.access_log):
+        async with serving(
+            fleet,
+            ready,
+            settings.host,
+            settings.port,
+            settings.access_log,
+            lifecycle_api.Services(executor, egress),
+        ):
             waiting = None if ready.is_set() else asyncio.ensure_future(_when_synced(pods, ready))
             yield
             if waiting is not None:
@@ -170,6 +200,10 @@ async def running_router(
     finally:
         for informer in [*informers, pods]:
             informer.stop()
+        if executor is not None:
+            await executor.close()
+        if control is not None:
+            await control.close()
         await kube.close()
         api.close()  # type: ignore[no-untyped-call]
 

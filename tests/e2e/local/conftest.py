@@ -16,7 +16,9 @@ from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients, Kubectl
 from tests.support.local_mode import (
     Router,
+    build_exec_helper_image,
     build_instance_image,
+    build_shellless_image,
     container_manifest,
     create_local_app,
     instance_pods,
@@ -48,6 +50,18 @@ def instance_image(
     return build_instance_image(
         docker_client, registry, testenv.base_image, tmp_path_factory.mktemp("instance-image")
     )
+
+
+@pytest.fixture(scope="session")
+def exec_helper_image(testenv: TestEnvironment) -> str:
+    return build_exec_helper_image(testenv)
+
+
+@pytest.fixture(scope="session")
+def shellless_image(
+    docker_client: Any, registry: TestRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    return build_shellless_image(docker_client, registry, tmp_path_factory.mktemp("shellless-image"))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lunora_operator import router_routes as routes
 from lunora_operator.api.container import LunoraContainerSpec
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraContainer
@@ -101,3 +102,26 @@ def test_the_image_kind_decides_the_option_not_the_spelling() -> None:
 
     assert definition(dockerfile)["image"] == "containers/web/Dockerfile"
     assert definition(pushed)["image"] == {"registry": "./odd-but-a-reference:1"}
+
+
+def test_the_local_flavour_names_each_instance_and_leaves_every_option_to_the_router() -> None:
+    spec = {key: value for key, value in EVERY_OPTION.items() if key not in ("app", "exportName")}
+    generated = render_containers_ts([from_spec(spec), desired("web")], "local")
+
+    assert 'import { DurableObject } from "cloudflare:workers";' in generated
+    assert "export class ImageResizerContainer extends LocalModeContainer {" in generated
+    assert 'super(ctx, env, "image-resizer", "imageResizer");' in generated, "resource and export name"
+    assert "export class WebContainer extends LocalModeContainer {" in generated
+    assert "this.ctx.id.name ?? this.ctx.id.toString()" in generated, "the instance is the stub's name"
+    for option in ("sleepAfter", "defaultPort", "readyOn", "image"):
+        assert f"{option}:" not in generated, "options come from the LunoraContainer, via the router"
+
+
+def test_the_local_flavour_sends_every_route_the_router_serves() -> None:
+    generated = render_containers_ts([desired("web")], "local")
+
+    assert f"/{routes.API_PREFIX}/containers/${{container}}/instances/${{instance}}/${{action}}" in generated
+    for method, (http_method, action) in {**routes.LIFECYCLE_ROUTES, **routes.EGRESS_ROUTES}.items():
+        assert f"  async {method}(" in generated
+        assert f'this.#call("{http_method}", "{action}"' in generated
+    assert f'this.#api("{routes.EXEC_ROUTE[1]}")' in generated

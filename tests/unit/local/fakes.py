@@ -19,6 +19,7 @@ from lunora_operator.local.config import ContainerConfig, Size
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.instance import Context
 from lunora_operator.local.override import StartOverride
+from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.settings import Budgets
 from lunora_operator.local.texts import NOT_LISTENING
 
@@ -53,6 +54,8 @@ class Script:
     ignores_sigterm: bool = False
     waiting_for: float | None = None
     """With `waiting`: seconds until the kubelet's retry succeeds and the process runs."""
+    helper_waiting: tuple[str, str] | None = None
+    """(reason, message) the kubelet reports for the exec helper's init container, which never runs."""
 
 
 @dataclass
@@ -159,7 +162,17 @@ class FakeKube:
         self.pods[name] = pod
         self.created.append(manifest)
         self._later(0, self._emit, "ADDED", pod)
-        if script.waiting is not None:
+        if script.helper_waiting is not None:
+            reason, message = script.helper_waiting
+            status = {
+                "phase": "Pending",
+                "initContainerStatuses": [
+                    {"name": "lunora-exec", "state": {"waiting": {"reason": reason, "message": message}}}
+                ],
+                "containerStatuses": [{"state": {"waiting": {"reason": "PodInitializing"}}}],
+            }
+            self._later(0.2, self._set, name, status)
+        elif script.waiting is not None:
             reason, message = script.waiting
             status = {
                 "phase": "Pending",
@@ -225,8 +238,13 @@ class FakeKube:
         return sorted(n for n, p in self.pods.items() if not p.obj["metadata"].get("deletionTimestamp"))
 
 
-def fleet_with(kube: FakeKube, *configs: ContainerConfig, budgets: Budgets | None = None) -> Fleet:
-    fleet = Fleet(Context(kube, FakeClock(), budgets or Budgets()))
+def fleet_with(
+    kube: FakeKube,
+    *configs: ContainerConfig,
+    budgets: Budgets | None = None,
+    pod_settings: PodSettings | None = None,
+) -> Fleet:
+    fleet = Fleet(Context(kube, FakeClock(), budgets or Budgets(), pod_settings or PodSettings()))
     kube.fleet = fleet
     for item in configs or (config(),):
         fleet.set_container(item)

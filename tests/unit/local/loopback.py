@@ -13,6 +13,8 @@ from aiohttp import web
 
 from lunora_operator.local.config import ContainerConfig
 from lunora_operator.local.fleet import Fleet
+from lunora_operator.local.lifecycle_api import NO_SERVICES, Services
+from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.probes import Probes
 from lunora_operator.local.router import serving as serving_router
 from tests.unit.local.fakes import FakeKube, Script, config, fleet_with
@@ -36,6 +38,17 @@ class LoopbackKube(FakeKube):
         return await self.probes.probe_ready(ip, port, path, limit)
 
 
+async def upstream() -> web.Application:
+    """An instance's server: answers every GET with `ok`."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    return app
+
+
 @asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[int]:
     runner = web.AppRunner(app)
@@ -49,15 +62,19 @@ async def serving(app: web.Application) -> AsyncIterator[int]:
 
 
 @asynccontextmanager
-async def front_for(*configs: ContainerConfig) -> AsyncIterator[tuple[int, Fleet, LoopbackKube]]:
+async def front_for(
+    *configs: ContainerConfig,
+    services: Services = NO_SERVICES,
+    pod_settings: PodSettings | None = None,
+) -> AsyncIterator[tuple[int, Fleet, LoopbackKube]]:
     """The router's HTTP side as `lunora-operator router` serves it (the forwarding path in
     front, aiohttp behind) on a free loopback port; that port."""
     kube = LoopbackKube()
-    fleet = fleet_with(kube, *configs)
+    fleet = fleet_with(kube, *configs, pod_settings=pod_settings)
     ready = asyncio.Event()
     ready.set()
     try:
-        async with serving_router(fleet, ready, "127.0.0.1", 0) as front:
+        async with serving_router(fleet, ready, "127.0.0.1", 0, services=services) as front:
             yield front.port, fleet, kube
     finally:
         await kube.probes.close()
@@ -66,9 +83,11 @@ async def front_for(*configs: ContainerConfig) -> AsyncIterator[tuple[int, Fleet
 @asynccontextmanager
 async def router_for(
     *configs: ContainerConfig,
+    services: Services = NO_SERVICES,
+    pod_settings: PodSettings | None = None,
 ) -> AsyncIterator[tuple[aiohttp.ClientSession, Fleet, LoopbackKube]]:
     """`front_for`, and a client session addressed to it."""
-    async with front_for(*configs) as (port, fleet, kube):
+    async with front_for(*configs, services=services, pod_settings=pod_settings) as (port, fleet, kube):
         client = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}", auto_decompress=False)
         try:
             yield client, fleet, kube
@@ -76,4 +95,4 @@ async def router_for(
             await client.close()
 
 
-__all__ = ["config", "front_for", "router_for", "serving"]
+__all__ = ["config", "front_for", "router_for", "serving", "upstream"]

@@ -3,20 +3,9 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from tests.unit.local.loopback import config, router_for, serving
+from tests.unit.local.loopback import config, router_for, serving, upstream
 
 BASE = "/_api/containers/web/instances"
-
-
-async def upstream() -> web.Application:
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    return app
 
 
 async def test_50_start_state_stop_destroy() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lunora_operator.client.router import API_PREFIX
+from lunora_operator.router_routes import API_PREFIX
 
 
 @dataclass

@@ -1,0 +1,3 @@
+module lunora.sh/exec-helper
+
+go 1.22
