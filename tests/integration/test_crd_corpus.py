@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from lunora_operator.api.validation import validate_resource
-from tests.support.corpus import CorpusCase, cases, contains
+from tests.support.corpus import CorpusCase, cases, contains, offline_error
 from tests.support.kube import KubeClients, Kubectl, install_lunora_crds
-from tests.unit.test_api_corpus import offline_error
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 GROUP, VERSION = "lunora.sh", "v1alpha1"

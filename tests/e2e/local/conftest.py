@@ -25,8 +25,6 @@ from tests.support.local_mode import (
 from tests.support.operator import Resources
 from tests.support.registry import TestRegistry
 
-pytest_plugins = ["tests.support.operator_fixtures"]
-
 # Short budgets, so failures the platform reports after 8, 20 or 30 s come within seconds.
 ROUTER_FLAGS = (
     "--grace-period",

@@ -9,6 +9,8 @@ from lunora_operator.local import texts
 from tests.e2e.local.conftest import ROUTER_FLAGS, Router, container_manifest, timed
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 READINESS_BUDGET_S = float(ROUTER_FLAGS[ROUTER_FLAGS.index("--readiness-timeout") + 1])
 
 

@@ -11,6 +11,8 @@ from tests.e2e.local.conftest import Router, container_manifest, live_pods, time
 from tests.support.kube import KubeClients
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 
 def test_an_id_always_reaches_the_same_pod_and_another_id_another(
     resources: Resources,

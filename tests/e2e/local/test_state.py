@@ -11,6 +11,8 @@ from tests.e2e.local.conftest import Router, container_manifest, instance_pods, 
 from tests.support.kube import KubeClients, Kubectl, wait_until
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 
 def test_99_a_missing_secret_fails_the_start_closed_and_is_named(
     resources: Resources,

@@ -12,6 +12,8 @@ from tests.e2e.local.conftest import Router, container_manifest, live_pods
 from tests.support.kube import KubeClients, wait_until
 from tests.support.operator import Resources
 
+pytest_plugins = ["tests.support.operator_fixtures"]
+
 
 def test_sleep_after_stops_an_idle_instance_and_hard_timeout_a_busy_one(
     resources: Resources,

@@ -19,6 +19,7 @@ from lunora_operator.cloudflare import (
 )
 from lunora_operator.testing import FakeCloudflare, Fault
 from lunora_operator.testing.fake_cloudflare import PERMISSION_CONTAINERS, PERMISSION_SCRIPTS
+from tests.support.clock import ManualClock
 from tests.support.cloudflare import SCRIPT, TOKEN, deployed_namespace, desired, observed, worker_upload
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
@@ -236,3 +237,34 @@ async def test_credentials_in_the_environment_do_not_replace_the_token(
         assert await account.applications.find("demo-web") is None
     finally:
         await clients.aclose()
+
+
+async def test_retries_wait_and_stop_at_the_deadline_on_the_given_clock(fake: FakeCloudflare) -> None:
+    clock = ManualClock()
+    policy = RetryPolicy(deadline=60.0, initial_backoff=4.0, max_backoff=15.0)
+    clients = CloudflareClients(retry=policy, clock=clock)
+    account = clients.for_account(fake.account_id, TOKEN, base_url=fake.base_url)
+    fake.inject("applications.list", Fault.server_error(503, times=None))
+    started = time.monotonic()
+    try:
+        with pytest.raises(ServerError):
+            await account.applications.find("demo-web")
+    finally:
+        await clients.aclose()
+
+    assert time.monotonic() - started < 5.0  # no real wait: the clock was slept on
+    assert len(clock.slept) >= 3
+    assert clock.elapsed <= policy.deadline  # a wait that would pass the deadline is not started
+    assert len(fake.requests("applications.list")) == len(clock.slept) + 1
+
+
+async def test_a_retry_after_is_waited_on_the_given_clock(fake: FakeCloudflare) -> None:
+    clock = ManualClock()
+    clients = CloudflareClients(retry=RetryPolicy(deadline=60.0), clock=clock)
+    account = clients.for_account(fake.account_id, TOKEN, base_url=fake.base_url)
+    fake.inject("applications.list", Fault.rate_limited(retry_after=7))
+    try:
+        assert await account.applications.find("demo-web") is None
+    finally:
+        await clients.aclose()
+    assert clock.slept == [7.0]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from lunora_operator.cloudflare import AccountClient
+from lunora_operator.cloudflare import AccountClient, CloudflareClients
 from lunora_operator.testing import FakeCloudflare
-from tests.support.cloudflare import deployed_namespace, desired
+from tests.support.clock import ManualClock
+from tests.support.cloudflare import TOKEN, deployed_namespace, desired
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
@@ -66,3 +67,19 @@ async def test_a_listing_older_than_max_age_is_refreshed(
 
     assert await account.applications.find("demo-web", max_age=60) is None  # the listing is young
     assert await account.applications.find("demo-web", max_age=0) == fake_created
+
+
+async def test_the_listing_ages_on_the_given_clock(fake: FakeCloudflare) -> None:
+    clock = ManualClock()
+    clients = CloudflareClients(clock=clock)
+    account = clients.for_account(fake.account_id, TOKEN, base_url=fake.base_url)
+    try:
+        await account.applications.find("a", max_age=5.0)
+        clock.advance(4.0)
+        await account.applications.find("b", max_age=5.0)
+        assert len(fake.requests("applications.list")) == 1
+        clock.advance(2.0)
+        await account.applications.find("c", max_age=5.0)
+    finally:
+        await clients.aclose()
+    assert len(fake.requests("applications.list")) == 2

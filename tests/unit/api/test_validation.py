@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lunora_operator.api.rules import FieldError
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
-from tests.support.corpus import CorpusCase, cases, contains, every_rule
+from tests.support.corpus import CorpusCase, cases, contains, every_rule, offline_error
 
 INVALID = cases("invalid")
 VALID = cases("valid")
-
-
-def offline_error(case: CorpusCase) -> FieldError:
-    with pytest.raises(ResourceInvalid) as rejected:
-        validate_resource(case.document)
-    assert len(rejected.value.errors) == 1, f"{case.id} breaks more than one rule: {rejected.value}"
-    return rejected.value.errors[0]
 
 
 @pytest.mark.parametrize("case", INVALID, ids=lambda case: case.id)

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from lunora_operator.api.resources import LunoraApp
-from lunora_operator.api.validation import validate_resource
 from lunora_operator.planner import (
     DeployedMigrations,
     OwnedContainer,
@@ -20,17 +18,9 @@ from lunora_operator.planner import (
 )
 from lunora_operator.wrangler.document import Format, open_document
 from lunora_operator.wrangler.migrations import replay
-from tests.support.builders import container
+from tests.support.builders import container, local_app
 
-APP = validate_resource(
-    {
-        "apiVersion": "lunora.sh/v1alpha1",
-        "kind": "LunoraApp",
-        "metadata": {"name": "demo"},
-        "spec": {"workerName": "demo", "mode": "local"},
-    }
-)
-assert isinstance(APP, LunoraApp)
+APP = local_app()
 
 
 def request(**overrides: Any) -> PlanInput:
@@ -45,8 +35,6 @@ def request(**overrides: Any) -> PlanInput:
     }
     return PlanInput(**{**fields, **overrides})
 
-
-# --- the state record ---------------------------------------------------------------------------
 
 OLD_RECORD = """{
   "app": "demo",
@@ -110,9 +98,6 @@ def test_a_broken_record_is_named_with_its_line_or_field(text: str, problem: str
     assert any(problem in located for located in invalid.value.located("lunora-render.json")), invalid.value
 
 
-# --- the plan -----------------------------------------------------------------------------------
-
-
 def test_plan_returns_the_config_as_text_and_as_data() -> None:
     result = plan(request())
 
@@ -146,8 +131,6 @@ def test_without_base_or_app_nothing_names_the_worker() -> None:
     with pytest.raises(PlanError, match="without a base config the LunoraApp is needed"):
         plan(request(app=None))
 
-
-# --- secretsStore and observability ------------------------------------------------------------
 
 STORE_CONTAINER = {"secretsStore": {"STRIPE_KEY": "STRIPE_SECRET"}}
 
@@ -196,9 +179,6 @@ def test_observability_switched_off_is_kept_with_a_warning(observability: Any, w
         assert "container logs will not be captured" in result.warnings[0]
 
 
-# --- keys the resource stops setting -------------------------------------------------------------
-
-
 @pytest.mark.parametrize("fmt", ["jsonc", "toml"])
 def test_in_place_a_key_the_last_render_wrote_goes_when_the_resource_drops_it(fmt: Format) -> None:
     first = plan(request(format=fmt, containers=[container("web", maxInstances=2)]))
@@ -241,9 +221,6 @@ def test_an_old_record_without_entry_keys_deletes_nothing() -> None:
     second = plan(request(base_text=first.config_text, previous_state=old, in_place=True))
 
     assert second.config["containers"][0]["max_instances"] == 2
-
-
-# --- migration recovery --------------------------------------------------------------------------
 
 
 def test_a_lost_history_is_recovered_from_the_deployed_tag() -> None:
@@ -301,3 +278,40 @@ def test_a_history_that_holds_the_deployed_tag_is_left_alone() -> None:
 
     assert again.config_text == first.config_text
     assert replay(again.config["migrations"]).tags == ["v1"]
+
+
+def test_a_held_container_keeps_its_entry_binding_and_record() -> None:
+    first = plan(request(containers=[container("web"), container("api", deletionPolicy="Delete")]))
+
+    held = plan(
+        request(
+            containers=[container("web")],
+            previous_config_text=first.config_text,
+            previous_state=first.state,
+            held={"api"},
+        )
+    )
+
+    def by_class(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+        return sorted(entries, key=lambda entry: entry["class_name"])
+
+    # The same entries and bindings (a carried one may move to the end).
+    assert by_class(held.config["containers"]) == by_class(first.config["containers"])
+    assert by_class(held.config["durable_objects"]["bindings"]) == by_class(
+        first.config["durable_objects"]["bindings"]
+    )
+    assert held.config["migrations"] == first.config["migrations"]  # no deleted_classes
+    assert held.state == first.state
+
+
+def test_without_holding_the_same_container_is_removed() -> None:
+    first = plan(request(containers=[container("web"), container("api", deletionPolicy="Delete")]))
+
+    removed = plan(
+        request(
+            containers=[container("web")], previous_config_text=first.config_text, previous_state=first.state
+        )
+    )
+
+    assert [c["class_name"] for c in removed.config["containers"]] == ["WebContainer"]
+    assert removed.config["migrations"][-1] == {"tag": "v2", "deleted_classes": ["ApiContainer"]}

@@ -1,5 +1,6 @@
 """hack/lib.sh alone decides where the test environment lives; `make test`, the tests and
-testenv-up all follow it, so they read the env file testenv-up wrote."""
+testenv-up all follow it, so they read the env file testenv-up wrote. (An environment check:
+`make testenv-check`.)"""
 
 from __future__ import annotations
 
@@ -63,9 +64,22 @@ def test_make_test_sources_the_env_file_of_lunora_cache(clean_environ: Path, tmp
     probe.write_text(f'#!/bin/sh\necho "$LUNORA_TEST_KUBECONFIG" > {seen}\n')
     probe.chmod(0o755)
 
-    # -o: neither set up the venv nor start an environment; PYTEST: the probe instead of pytest.
+    # -o: neither set up the venv, nor start or check an environment (this check runs inside
+    # `make test`); PYTEST: the probe instead of pytest.
     result = subprocess.run(
-        ["make", "-C", str(REPO_ROOT), "-o", "setup", "-o", "testenv-up", "test", f"PYTEST={probe}"],
+        [
+            "make",
+            "-C",
+            str(REPO_ROOT),
+            "-o",
+            "setup",
+            "-o",
+            "testenv-up",
+            "-o",
+            "testenv-check",
+            "test",
+            f"PYTEST={probe}",
+        ],
         env={**outside_make(), "LUNORA_CACHE": str(cache)},
         capture_output=True,
         text=True,

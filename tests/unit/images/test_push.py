@@ -1,8 +1,18 @@
+"""None"""
+
 from __future__ import annotations
 
 import pytest
 
-from lunora_operator.images.push import ImagePushError, RegistryAuth, push_image, read_push_stream
+from lunora_operator.images.errors import Reason
+from lunora_operator.images.push import (
+    ImagePushError,
+    RegistryAuth,
+    push_image,
+    push_progress_line,
+    read_push_stream,
+)
+from tests.support.docker_answers import api_error
 
 
 def test_digest_comes_from_the_aux_item() -> None:
@@ -65,3 +75,45 @@ def test_push_image_streams_and_sends_credentials_only_when_given() -> None:
 
 def test_registry_auth_repr_hides_the_password() -> None:
     assert "secret" not in repr(RegistryAuth("user", "secret"))
+
+
+@pytest.mark.parametrize(
+    ("item", "line"),
+    [
+        ({"status": "The push refers to repository [r/app]"}, "The push refers to repository [r/app]"),
+        ({"status": "Pushed", "progressDetail": {}, "id": "0f37"}, "0f37: Pushed"),
+        ({"status": "Layer already exists", "id": "0f37"}, "0f37: Layer already exists"),
+        ({"status": "Pushing", "progressDetail": {"current": 1}, "id": "0f37"}, None),
+        ({"status": "Preparing", "id": "0f37"}, None),
+        ({"aux": {"Digest": "sha256:1"}}, None),
+    ],
+)
+def test_push_progress_keeps_one_line_per_layer_outcome(item, line) -> None:
+    assert push_progress_line(item) == line
+
+
+class EchoingRegistry:
+    """A push refused with a message that repeats the password."""
+
+    def push(self, repository, tag=None, **kwargs):
+        password = kwargs["auth_config"]["password"]
+        return iter([{"errorDetail": {"message": f"denied: bad token {password}"}}])
+
+
+class RefusingPush:
+    def push(self, repository, tag=None, **kwargs):
+        raise api_error(500, "invalid reference format")
+
+
+def test_a_push_error_never_carries_the_password() -> None:
+    with pytest.raises(ImagePushError) as refused:
+        push_image(EchoingRegistry(), "r/app", "v1", RegistryAuth("user", "s3cret-pass"))
+    assert refused.value.reason is Reason.PUSH_FAILED
+    assert refused.value.retryable
+    assert "s3cret-pass" not in str(refused.value)
+    assert str(refused.value) == "pushing r/app:v1 failed: denied: bad token ***"
+
+
+def test_a_push_the_engine_refuses_up_front_is_a_push_failure() -> None:
+    with pytest.raises(ImagePushError, match="pushing r/app:v1 failed: invalid reference format"):
+        push_image(RefusingPush(), "r/app", "v1", RegistryAuth("user", "pw"))

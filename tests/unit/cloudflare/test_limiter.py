@@ -15,9 +15,11 @@ import pytest
 from lunora_operator.cloudflare import AccountClient, CloudflareClients, RateBudget, RetryPolicy
 from lunora_operator.cloudflare.limiter import AccountLimiters
 from lunora_operator.testing import FakeCloudflare
+from tests.support.clock import ManualClock
 from tests.support.cloudflare import TOKEN
 
 CLOUDFLARE_REQUESTS, CLOUDFLARE_PERIOD = 1200, 300.0
+
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
 
@@ -108,3 +110,15 @@ async def test_every_request_of_the_sdk_takes_from_the_accounts_budget(fake: Fak
         await clients.aclose()
     assert elapsed >= 0.9
     assert other < 0.5
+
+
+async def test_the_rate_window_runs_on_the_given_clock(fake: FakeCloudflare) -> None:
+    clock = ManualClock()
+    clients = CloudflareClients(budget=RateBudget(requests=2, period=300.0), clock=clock)
+    account = clients.for_account(fake.account_id, TOKEN, base_url=fake.base_url)
+    try:
+        for _ in range(3):
+            await account.durable_objects.namespaces("demo")
+    finally:
+        await clients.aclose()
+    assert clock.elapsed == pytest.approx(300.0)  # the third request waited for the window

@@ -12,7 +12,7 @@ from lunora_operator.api.crd import crd, crd_files, model_schema
 from lunora_operator.api.resources import RESOURCE_TYPES, AnyResource, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
 
-CRDS = Path(__file__).resolve().parents[2] / "crds"
+CRDS = Path(__file__).resolve().parents[3] / "crds"
 GENERATED = crd_files()
 
 
