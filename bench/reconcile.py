@@ -2,9 +2,14 @@
 cluster and FakeCloudflare. Not a test: it prints numbers.
 
 Printed: time from `kubectl apply` to all Ready, the operator's CPU seconds and peak RSS,
-Cloudflare calls and Kubernetes writes per container, renders per app, and the calls, writes and
-builds of one no-op resync of everything. One app container per app is built from a ConfigMap
-context (pushed to the test registry), the rest use registry images.
+Cloudflare calls and Kubernetes writes per container, renders per app, the calls, writes and
+builds of one no-op resync of everything, and the time to delete it all. One app container per
+app is built from a ConfigMap context (pushed to the test registry), the rest use registry images.
+
+It deletes what it created while its operator still runs (the finalizers need it) and ends with
+a leftover check: its namespace must be gone, never left `Terminating`. A run that leaves it
+behind (its deletion did not finish in time, or the run failed early) removes the finalizers of
+what is left so the shared cluster is not littered, says what it removed, and exits non-zero.
 
 Targets (2 cores): all Ready under 60 s, peak RSS under 250 MB, a no-op resync with 0 writes and
 0 builds, a handful of renders per app.
@@ -12,6 +17,7 @@ Targets (2 cores): all Ready under 60 s, peak RSS under 250 MB, a no-op resync w
     source ~/.cache/lunora-operator/testenv/env
     .venv/bin/python bench/reconcile.py                      # 500 containers, 5 apps
     .venv/bin/python bench/reconcile.py --latency-ms 50      # every Cloudflare call 50 ms slower
+    .venv/bin/python bench/reconcile.py --containers 10 --apps 2 --resync 10 --deletion-policy Delete
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.kube import KubeClients, Kubectl  # noqa: E402
-from tests.support.operator import operator_process  # noqa: E402
+from tests.support.kube import KubeClients, Kubectl, namespace_phase  # noqa: E402
+from tests.support.operator import OperatorProcess, operator_process  # noqa: E402
 
+from lunora_operator.name_lists import few  # noqa: E402
 from lunora_operator.testing import FakeCloudflare  # noqa: E402
 from lunora_operator.testing.environment import TestEnvironment  # noqa: E402
 from lunora_operator.testing.fake_cloudflare import RegistryConfig  # noqa: E402
@@ -52,7 +59,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def manifests(apps: int, containers: int, fake: FakeCloudflare, testenv: TestEnvironment) -> str:
+def manifests(
+    apps: int,
+    containers: int,
+    fake: FakeCloudflare,
+    testenv: TestEnvironment,
+    deletion_policy: str = "Orphan",
+) -> str:
     docs: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -115,7 +128,12 @@ def manifests(apps: int, containers: int, fake: FakeCloudflare, testenv: TestEnv
                     "apiVersion": "lunora.sh/v1alpha1",
                     "kind": "LunoraContainer",
                     "metadata": {"name": name},
-                    "spec": {"app": app, "image": image, "maxInstances": 2, "deletionPolicy": "Orphan"},
+                    "spec": {
+                        "app": app,
+                        "image": image,
+                        "maxInstances": 2,
+                        "deletionPolicy": deletion_policy,
+                    },
                 }
             )
     return "\n---\n".join(json.dumps(d) for d in docs)
@@ -222,7 +240,56 @@ def not_ready(kube: KubeClients, namespace: str) -> list[str]:
     return waiting
 
 
-def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
+LUNORA_PLURALS = ("lunoracontainers", "lunoraapps")
+
+
+def leftovers(kube: KubeClients, namespace: str) -> list[str]:
+    """What is left of the bench's namespace: nothing once it is gone."""
+    phase = namespace_phase(kube, namespace)
+    if phase is None:
+        return []
+    left = [f"namespace {namespace} is {phase}"]
+    for plural in LUNORA_PLURALS:
+        listed: Any = kube.custom.list_namespaced_custom_object("lunora.sh", "v1alpha1", namespace, plural)
+        for item in listed["items"]:
+            metadata = item["metadata"]
+            left.append(f"{plural}/{metadata['name']} (finalizers {metadata.get('finalizers') or []})")
+    return left
+
+
+def delete_everything(
+    kubectl: Kubectl, kube: KubeClients, namespace: str, operator: OperatorProcess, timeout: float
+) -> float | None:
+    """Deletes the namespace while the operator runs; seconds until it is gone, None when it is
+    not gone after `timeout` (or the operator died)."""
+    started = time.monotonic()
+    kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    while namespace_phase(kube, namespace) is not None:
+        if (
+            time.monotonic() - started > timeout
+            or operator.process is None
+            or operator.process.poll() is not None
+        ):
+            return None
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def release_leftovers(kubectl: Kubectl, kube: KubeClients, namespace: str) -> list[str]:
+    """Removes the finalizers of what is left (no operator will run for it again); returns what
+    it released."""
+    released = []
+    for plural in LUNORA_PLURALS:
+        listed: Any = kube.custom.list_namespaced_custom_object("lunora.sh", "v1alpha1", namespace, plural)
+        for item in listed["items"]:
+            name = f"{plural}/{item['metadata']['name']}"
+            patch = '{"metadata": {"finalizers": null}}'
+            kubectl("patch", name, "-n", namespace, "--type=merge", "-p", patch, check=False)
+            released.append(name)
+    return released
+
+
+def run(containers: int, apps: int, latency_ms: float, resync: float, deletion_policy: str) -> None:
     testenv = TestEnvironment.load()
     kubectl = Kubectl(binary=testenv.kubectl, kubeconfig=testenv.kubeconfig)
     kube = KubeClients.from_kubeconfig(testenv.kubeconfig)
@@ -241,6 +308,7 @@ def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
     registry = RegistryConfig(testenv.registry, testenv.registry_user, testenv.registry_password)
     metrics_port = free_port()
     log = Path(tempfile.mkdtemp(prefix="lunora-bench-")) / "operator.log"
+    deleted_after: float | None = None
     with FakeCloudflare(registry=registry) as fake:
         if latency_ms:
             for endpoint in ENDPOINTS:
@@ -260,7 +328,7 @@ def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
         try:
             time.sleep(3)  # the operator is up and watching
             writes_before = writes_counter.snapshot()
-            text = manifests(apps, containers, fake, testenv)
+            text = manifests(apps, containers, fake, testenv, deletion_policy)
             started = time.monotonic()
             kubectl("apply", "-n", namespace, "-f", "-", stdin=text)
             applied = time.monotonic() - started
@@ -288,11 +356,28 @@ def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
             quiet_calls = fake.requests()
             quiet_after = operator_metrics(metrics_port)
             cpu_after, peak_after = process_usage(operator.process.pid)
+
+            # Everything deleted while the operator runs: its finalizers let the objects go.
+            fake.clear_requests()
+            deleted_after = delete_everything(kubectl, kube, namespace, operator, timeout=300)
+            deletion_calls = fake.requests()
+            applications_left = len(fake.applications())
         finally:
             writes_counter.__exit__()
-            kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-            time.sleep(2)
+            if deleted_after is None and namespace_phase(kube, namespace) is not None:
+                delete_everything(kubectl, kube, namespace, operator, timeout=60)
+            left = leftovers(kube, namespace)
             operator.stop()
+            if left:
+                released = release_leftovers(kubectl, kube, namespace)
+                print(f"leftover check FAILED: {few(left, separator='; ')}", file=sys.stderr)
+                print(
+                    f"  removed the finalizers of {len(released)} object(s) so the namespace can go; "
+                    f"operator log: {log}",
+                    file=sys.stderr,
+                )
+        if left:
+            raise SystemExit(1)
 
     def per(n: float) -> str:
         return f"{n / containers:.2f}"
@@ -328,6 +413,12 @@ def run(containers: int, apps: int, latency_ms: float, resync: float) -> None:
         f"{len(quiet_calls)} ({len(mutating)} writes), builds {image_builds:.0f}, pushes {image_pushes:.0f}, "
         f"renders {quiet_renders:.0f}, CPU {cpu_after - cpu:.1f} s"
     )
+    assert deleted_after is not None
+    print(
+        f"  deleted everything in      {deleted_after:6.1f} s   (namespace gone; Cloudflare calls {len(deletion_calls)}: "
+        f"{dict(Counter(r.operation for r in deletion_calls))}; applications left {applications_left})"
+    )
+    print(f"  leftover check             nothing left of namespace {namespace}")
     print(f"  operator log: {log}")
 
 
@@ -339,8 +430,14 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--resync", type=float, default=30.0, help="the operator's resync interval, seconds")
+    parser.add_argument(
+        "--deletion-policy",
+        choices=("Orphan", "Delete"),
+        default="Orphan",
+        help="the containers' deletionPolicy (Delete: the cleanup also deletes every application)",
+    )
     options = parser.parse_args()
-    run(options.containers, options.apps, options.latency_ms, options.resync)
+    run(options.containers, options.apps, options.latency_ms, options.resync, options.deletion_policy)
 
 
 if __name__ == "__main__":

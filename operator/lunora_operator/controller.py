@@ -23,7 +23,7 @@ from lunora_operator.reconcile.app_run import AppOutcome
 from lunora_operator.reconcile.container import ContainerDeps, ImageResolver
 from lunora_operator.reconcile.container_pass import ContainerPasses
 from lunora_operator.reconcile.errors import StepError
-from lunora_operator.reconcile.finalizers import Finalizers
+from lunora_operator.reconcile.finalizers import APP_PATIENCE_SECONDS, Finalizers
 from lunora_operator.reconcile.local_app import LocalAppPipeline, LocalSettings
 from lunora_operator.reconcile.local_container import UNCONFIGURED, LocalContainerDeps, LocalImages
 from lunora_operator.reconcile.local_instances import InstanceChanges, InstancePod, InstancePods
@@ -41,6 +41,8 @@ class ControllerSettings:
     render_quiet: float = 0.2
     render_max_delay: float = 2.0
     flavour: str = "lunora"
+    finalizer_patience: float = APP_PATIENCE_SECONDS
+    """Seconds one call of an app's finalizer waits for its containers to go before it says so."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ class Controller:
         deps = ContainerDeps(kube, cloudflare, inventory, images, self.renders)
         local_deps = LocalContainerDeps(local.images, local.pods) if local is not None else UNCONFIGURED
         self.containers = ContainerPasses(deps, self.status, inventory, events, clock, local_deps)
-        self.finalizers = Finalizers(kube, cloudflare, inventory, self.renders, events)
+        self.finalizers = Finalizers(
+            kube, cloudflare, inventory, self.renders, events, clock, self.settings.finalizer_patience
+        )
 
     # --- watch events ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.rules import FieldError
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
 from lunora_operator.codegen.containers_ts import Flavour
+from lunora_operator.name_lists import few
 from lunora_operator.planner import STATE_FILE, PlanError, PlanInput, RenderState, StateRecordInvalid, plan
 from lunora_operator.wrangler.desired import ImageLocation
 from lunora_operator.wrangler.document import FILE_NAMES, Format, format_of
@@ -152,9 +153,7 @@ def select_app(
     referenced = sorted({c.spec.app for c in containers} | {a.metadata.name for a in apps})
     if wanted is None:
         if len(referenced) > 1:
-            raise RenderError(
-                [f"the files describe several apps ({', '.join(referenced)}); choose one with --app"]
-            )
+            raise RenderError([f"the files describe several apps ({few(referenced)}); choose one with --app"])
         if not referenced:
             raise RenderError(["the files hold no LunoraContainer or LunoraApp"])
         wanted = referenced[0]

@@ -13,7 +13,7 @@ import pytest
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.wrangler.document import open_document
-from tests.support.kube import Kubectl
+from tests.support.kube import KubeClients, Kubectl, namespace_phase
 from tests.support.operator import (
     OperatorProcess,
     Resources,
@@ -249,3 +249,53 @@ def test_without_a_worker_bundle_the_operator_waits_for_wrangler_deploy(
     fake_cloudflare.deploy_worker("demo", ["WebContainer"])
     resources.wait_condition("lunoracontainer", "web", timeout=90)
     assert fake_cloudflare.application("demo-webcontainer") is not None
+
+
+def rendered_config(resources: Resources) -> str:
+    """The rendered wrangler config ("" until the first render)."""
+    found = resources.get("configmap", "demo-wrangler")
+    return str(((found or {}).get("data") or {}).get("wrangler.jsonc", ""))
+
+
+def test_without_a_bundle_a_container_of_a_worker_never_deployed_is_deleted_on_the_first_call(
+    resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess
+) -> None:
+    """Nothing of the container is on Cloudflare (no application, no Worker), so its finalizer
+    does not wait for a `wrangler deploy`, and the config keeps no migration of its class."""
+    resources.apply(TOKEN_SECRET)
+    resources.apply(demo_app_manifest(fake_cloudflare, bundle=False))
+    resources.apply(web_like("web"))
+    resources.apply(web_like("job"))
+    wait_for(
+        "both classes in the config",
+        lambda: "JobContainer" in rendered_config(resources) and "WebContainer" in rendered_config(resources),
+    )
+
+    resources.kubectl("delete", "lc/job", "-n", resources.namespace, "--timeout=60s")
+
+    log = operator.logs()
+    assert log.count("Handler 'delete-application' succeeded") == 1, log[-3000:]
+    assert "Handler 'delete-application' failed" not in log
+    config = rendered_config(resources)
+    assert "JobContainer" not in config
+    assert "WebContainer" in config
+    assert fake_cloudflare.script("demo") is None
+    assert fake_cloudflare.applications() == []
+
+
+def test_a_namespace_holding_an_app_without_a_bundle_and_its_containers_deletes_completely(
+    resources: Resources, fake_cloudflare: FakeCloudflare, operator: OperatorProcess, kube: KubeClients
+) -> None:
+    resources.apply(TOKEN_SECRET)
+    resources.apply(demo_app_manifest(fake_cloudflare, bundle=False))
+    resources.apply(web_like("web"))
+    resources.apply(web_like("job", deletionPolicy="Orphan"))
+    wait_for(
+        "both classes in the config",
+        lambda: "JobContainer" in rendered_config(resources) and "WebContainer" in rendered_config(resources),
+    )
+
+    resources.kubectl("delete", "namespace", resources.namespace, "--timeout=90s")
+
+    assert namespace_phase(kube, resources.namespace) is None
+    operator.assert_alive()

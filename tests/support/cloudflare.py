@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
 
 from lunora_operator.cloudflare import (
     AccountClient,
@@ -13,6 +17,7 @@ from lunora_operator.cloudflare import (
     UpdatePlan,
     WorkerUpload,
 )
+from lunora_operator.testing import FakeCloudflare
 
 TOKEN = "cf-test-token-7d1b0c9e4f"
 FAST_RETRY = RetryPolicy(deadline=5.0, initial_backoff=0.01, max_backoff=0.05, request_timeout=5.0)
@@ -50,7 +55,7 @@ async def deployed_namespace(account: AccountClient, class_name: str = "Web", sc
 def desired(**changes: object) -> DesiredApplication:
     fields: dict[str, object] = {
         "name": "demo-web",
-        "image": "registry.cloudflare.com/acct/web:1",
+        "image": "docker.io/acme/web:1",
         "instance_type": "standard-1",
         "max_instances": 3,
     }
@@ -75,13 +80,51 @@ def api_app(**changes: object) -> dict[str, object]:
         "instances": 0,
         "max_instances": 3,
         "configuration": {
-            "image": "registry.cloudflare.com/acct/web:1",
+            "image": "docker.io/acme/web:1",
             "vcpu": 0.5,
             "memory_mib": 4096,
             "disk": {"size_mb": 8000},
+            "observability": {"logs": {"enabled": True}},
         },
+        "constraints": {"tiers": [1, 2]},
         "durable_objects": {"namespace_id": "ns-1"},
-        "observability": {"logs": {"enabled": True}},
     }
     app.update(changes)
     return app
+
+
+async def call(fake: FakeCloudflare, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One raw request to the fake under `/accounts/<its account>` (`path` starts with `/`), as a
+    client other than the SDK (wrangler) sends it."""
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "User-Agent": "wrangler/4.86.0",
+        **kwargs.pop("headers", {}),
+    }
+    async with httpx.AsyncClient(base_url=fake.base_url) as client:
+        return await client.request(method, f"/accounts/{fake.account_id}{path}", headers=headers, **kwargs)
+
+
+async def wrangler_upload(
+    fake: FakeCloudflare, script: str, metadata: Mapping[str, Any], modules: Mapping[str, bytes]
+) -> httpx.Response:
+    """A script upload in wrangler's multipart form: `metadata`, then a part per module named after it."""
+    files = [("metadata", (None, json.dumps(metadata).encode(), None))]
+    files += [(name, (name, content, "application/javascript+module")) for name, content in modules.items()]
+    return await call(
+        fake,
+        "PUT",
+        f"/workers/scripts/{script}",
+        params={"excludeScript": "true", "bindings_inherit": "strict"},
+        files=files,
+    )
+
+
+def errors(response: httpx.Response) -> tuple[int, Any]:
+    """(the first error's code, its message: the parsed JSON of a Containers API error)."""
+    (error, *_rest) = response.json()["errors"]
+    message = error["message"]
+    try:
+        return error["code"], json.loads(message)
+    except ValueError:
+        return error["code"], message

@@ -111,3 +111,14 @@ def install_lunora_crds(kubectl: Kubectl) -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(LUNORA_CRDS))
     for plural in ("lunoracontainers", "lunoraapps"):
         kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.lunora.sh")
+
+
+def namespace_phase(kube: KubeClients, name: str) -> str | None:
+    """`Active` or `Terminating`; None when the namespace is gone."""
+    try:
+        found = kube.core.read_namespace(name)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    return str(found.status.phase) if found.status else None

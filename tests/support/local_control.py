@@ -25,7 +25,7 @@ from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.local_app import LocalSettings
 from lunora_operator.reconcile.local_instances import InstancePod
 from lunora_operator.testing import FakeCloudflare
-from tests.support.clock import SteppedWallClock
+from tests.support.clock import ManualClock, SteppedWallClock
 from tests.support.cloudflare import FAST_RETRY, TOKEN
 from tests.support.reconcile import (
     APP,
@@ -192,7 +192,8 @@ class LocalHarness(Harness):
 async def running_local_harness(settings: LocalSettings | None = None) -> AsyncIterator[LocalHarness]:
     """The Controller with local mode wired (routers from TEMPLATE unless `settings` say
     otherwise), beside a FakeCloudflare whose records local mode must leave empty."""
-    async with FakeCloudflare(token=TOKEN) as fake:
+    fake_clock = ManualClock()
+    async with FakeCloudflare(token=TOKEN, clock=fake_clock.monotonic) as fake:
         clients = CloudflareClients(retry=FAST_RETRY)
         kube, inventory = MemoryKube(), MemoryInventory()
         objects, pods, local_images = MemoryObjects(), MemoryPods(), ScriptedLocalImages()
@@ -208,8 +209,9 @@ async def running_local_harness(settings: LocalSettings | None = None) -> AsyncI
         )
         try:
             yield LocalHarness(
-                fake, clients, kube, inventory, images, controller, events, clock, objects, pods, local_images
-            )
+                fake, clients, kube, inventory, images, controller, events, clock, fake_clock,
+                objects=objects, pods=pods, local_images=local_images,
+            )  # fmt: skip
         finally:
             await controller.close()
             await clients.aclose()

@@ -31,7 +31,7 @@ from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.fake_cloudflare import RecordedRequest
-from tests.support.clock import SteppedWallClock
+from tests.support.clock import ManualClock, SteppedWallClock
 from tests.support.cloudflare import FAST_RETRY, TOKEN
 
 NAMESPACE = "team-a"
@@ -46,7 +46,9 @@ WORKER_CLASSES = ("WebContainer", "ApiContainer", "JobsContainer", "TranscoderCo
 """Classes the default Worker bundle exports (FakeCloudflare refuses a migration for a class the
 modules do not mention)."""
 BUILT_IMAGE = "registry.cloudflare.com/023e105f4ecef8ad9ca31a8372d0c353/demo-jobscontainer:ctx-1"
-FAST_SETTINGS = ControllerSettings(resync_interval=600.0, render_quiet=0.005, render_max_delay=0.05)
+FAST_SETTINGS = ControllerSettings(
+    resync_interval=600.0, render_quiet=0.005, render_max_delay=0.05, finalizer_patience=0.0
+)
 
 
 def holding_base(class_name: str) -> str:
@@ -339,6 +341,8 @@ class Harness:
     controller: Controller
     events: list[tuple[str, str, str, str]]
     clock: SteppedWallClock
+    fake_clock: ManualClock
+    """The fake's monotonic time: deletions and rollouts with durations end when it moves."""
 
     @property
     def cloudflare_block(self) -> dict[str, Any]:
@@ -441,7 +445,9 @@ def standard_inputs(kube: MemoryKube) -> None:
 
 @contextlib.asynccontextmanager
 async def running_harness() -> AsyncIterator[Harness]:
-    async with FakeCloudflare(token=TOKEN) as fake:
+    fake_clock = ManualClock()
+    async with FakeCloudflare(token=TOKEN, clock=fake_clock.monotonic) as fake:
+        fake.add_image(BUILT_IMAGE)  # what ScriptedImages says it pushed
         clients = CloudflareClients(retry=FAST_RETRY)
         kube = MemoryKube()
         standard_inputs(kube)
@@ -457,7 +463,7 @@ async def running_harness() -> AsyncIterator[Harness]:
             kube, clients, images, inventory, FAST_SETTINGS, events=record_event, clock=clock
         )
         try:
-            yield Harness(fake, clients, kube, inventory, images, controller, events, clock)
+            yield Harness(fake, clients, kube, inventory, images, controller, events, clock, fake_clock)
         finally:
             await controller.close()
             await clients.aclose()

@@ -1,6 +1,10 @@
+import asyncio
 import datetime
 
-from lunora_operator.peering import LEASE_FIELD, _pointer, describe_peers
+import kopf
+import pytest
+
+from lunora_operator.peering import LEASE_FIELD, NotActive, WriteLease, _pointer, describe_peers
 
 
 def _record(
@@ -33,3 +37,26 @@ def test_peers_are_judged_as_kopf_judges_them_alive_or_gone_with_the_lease_holde
 def test_identities_are_escaped_for_json_patch_paths() -> None:
     assert _pointer("root@host/20261202/abc") == "root@host~120261202~1abc"
     assert _pointer("a~b") == "a~0b"
+
+
+async def test_an_unreachable_api_server_is_retried_on_a_schedule_not_in_a_busy_loop() -> None:
+    """A writer waiting in guard() pokes the lease loop; during an outage that must not turn into
+    a renewal per poke (thousands a second, each logged)."""
+
+    class Unreachable:
+        calls = 0
+
+        async def get(self) -> dict[str, object]:
+            Unreachable.calls += 1
+            raise ConnectionRefusedError("the API server is down")
+
+    settings = kopf.OperatorSettings()
+    settings.peering.lifetime = 4
+    lease = WriteLease([Unreachable()], "alone", settings)  # type: ignore[list-item]
+    task = asyncio.create_task(lease.run(lambda reason: None))
+    try:
+        with pytest.raises(NotActive):
+            await lease.guard(wait=1.5)
+    finally:
+        task.cancel()
+    assert 1 <= Unreachable.calls <= 6

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lunora_operator.api.rules import OK, Rule
+from lunora_operator.name_lists import few
 
 # A lower-case letter or digit followed by an upper-case letter: where Lunora splits words.
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -95,7 +96,7 @@ class NameCollision:
     resources: tuple[str, ...]
 
     def __str__(self) -> str:
-        listed = ", ".join(f'"{name}"' for name in self.resources)
+        listed = few(f'"{name}"' for name in self.resources)
         return f"LunoraContainers {listed} all give the {self.kind} {self.value}; give each a distinct `exportName` or `name`"
 
 

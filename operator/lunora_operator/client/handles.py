@@ -40,6 +40,7 @@ from lunora_operator.client.retry import (
 )
 from lunora_operator.client.transport import InstanceTarget, LifecycleMethod, Transport
 from lunora_operator.client.wire import JsonValue
+from lunora_operator.name_lists import few
 
 # `getRandom`'s default pool size in `@cloudflare/containers`, used without `maxInstances`.
 DEFAULT_POOL_SIZE = 3
@@ -501,7 +502,7 @@ class MissingAccessor(ContainerAccessor):
         return LunoraError(
             "INTERNAL",
             f'{self._label}: no "{binding_name(self.container)}" container is known here (known: '
-            f"{', '.join(self._known) or 'none'}). Check the LunoraContainer's exportName, or add it to "
+            f"{few(self._known) or 'none'}). Check the LunoraContainer's exportName, or add it to "
             "the names this client was given.",
         )
 

@@ -26,7 +26,11 @@ def _describe(value: Any) -> str:
     if isinstance(value, CustomInstanceType):
         return f"{{vcpu: {value.vcpu}, memory_mib: {value.memory_mib}, disk_mb: {value.disk_mb}}}"
     if isinstance(value, Constraints):
-        return f"{{regions: {list(value.regions)}, jurisdiction: {value.jurisdiction}}}"
+        parts = [f"regions: {list(value.regions)}", f"jurisdiction: {value.jurisdiction}"]
+        parts.append(f"tiers: {list(value.tiers) if value.tiers is not None else None}")
+        if value.cities:
+            parts.append(f"cities: {list(value.cities)}")
+        return "{" + ", ".join(parts) + "}"
     return repr(value)
 
 
@@ -49,8 +53,8 @@ class UpdatePlan:
 
     @property
     def rolls_out(self) -> bool:
-        """A configuration change that starts a rollout (none with rollout kind "none")."""
-        return self.target_configuration is not None and self.desired.rollout.kind != "none"
+        """A configuration change that starts a rollout."""
+        return self.target_configuration is not None
 
     @property
     def writes(self) -> bool:
@@ -59,18 +63,20 @@ class UpdatePlan:
 
     @property
     def held(self) -> bool:
-        """The configuration differs, but rollout kind "none" leaves rolling it out to a person
-        (as wrangler does); what applies in place is still PATCHed."""
-        return self.target_configuration is not None and not self.rolls_out
+        """The live application differs, but rollout kind "none" leaves every change to a
+        person: nothing is written, neither a PATCH nor a rollout (as wrangler 4.86 does)."""
+        return not self.up_to_date and not self.writes
 
     @property
     def held_differences(self) -> list[str]:
-        """The differences a held rollout leaves: the configuration's."""
-        return [line for line in self.differences if line.startswith("configuration.")] if self.held else []
+        """The differences a held update leaves: all of them."""
+        return list(self.differences) if self.held else []
 
 
 def plan_update(live: Application, desired: DesiredApplication) -> UpdatePlan:
-    """Compares the normalised live application with the desired one."""
+    """Compares the normalised live application with the desired one. What Cloudflare applies in
+    place (max_instances, constraints, the grace period) is PATCHed; a configuration change
+    (image, instance type, logs) is rolled out with the whole configuration as its target."""
     differences: list[str] = []
     edit: dict[str, Any] = {}
 
@@ -85,18 +91,22 @@ def plan_update(live: Application, desired: DesiredApplication) -> UpdatePlan:
     type_changed = compare(
         "configuration.instance_type", live_type, normalise_instance_type(desired.instance_type)
     )
+    # No setting reads as off, as wrangler's diff sees it.
+    logs_changed = compare(
+        "configuration.observability.logs.enabled", bool(live.observability_logs), desired.observability_logs
+    )
     if compare("max_instances", live.max_instances, desired.max_instances):
         edit["max_instances"] = desired.max_instances
     constraints = normalised_constraints(desired.constraints)
-    live_constraints = Constraints(tuple(live.constraints.regions), live.constraints.jurisdiction)
-    if compare("constraints", live_constraints, constraints):
+    if compare("constraints", normalised_constraints(live.constraints), constraints):
         edit["constraints"] = constraints_body(constraints)
     grace = desired.rollout.active_grace_period or 0
     if compare("rollout_active_grace_period", live.active_grace_period, grace):
         edit["rollout_active_grace_period"] = grace
-    if compare("observability.logs.enabled", live.observability_logs, desired.observability_logs):
-        edit["observability"] = {"logs": {"enabled": desired.observability_logs}}
-    target = configuration_body(desired) if image_changed or type_changed else None
+    changed = image_changed or type_changed or logs_changed
+    target = configuration_body(desired, live) if changed else None
+    if desired.rollout.kind == "none":
+        edit, target = {}, None
     return UpdatePlan(live, desired, edit=edit, target_configuration=target, differences=differences)
 
 

@@ -27,6 +27,17 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _observability_logs(data: Mapping[str, Any]) -> bool | None:
+    """`configuration.observability.logs.enabled` (or the top-level setting an older client
+    wrote); None when neither is set."""
+    configuration: Mapping[str, Any] = data.get("configuration") or {}
+    for source in (configuration.get("observability"), data.get("observability")):
+        logs = source.get("logs") if isinstance(source, Mapping) else None
+        if isinstance(logs, Mapping) and isinstance(logs.get("enabled"), bool):
+            return bool(logs["enabled"])
+    return None
+
+
 def application_from_api(data: Mapping[str, Any]) -> Application:
     """Normalises an application as the API returns it."""
     configuration: Mapping[str, Any] = data.get("configuration") or {}
@@ -37,9 +48,7 @@ def application_from_api(data: Mapping[str, Any]) -> Application:
         disk_mb = _integer(disk.get("size_mb")) if isinstance(disk, Mapping) else None
         instance_type = infer_instance_type(_number(configuration.get("vcpu")), memory, disk_mb)
     constraints: Mapping[str, Any] = data.get("constraints") or {}
-    # Top-level observability replaces configuration.observability (the two are exclusive).
-    observability = data.get("observability") or configuration.get("observability") or {}
-    logs = observability.get("logs") or {}
+    tiers = constraints.get("tiers")
     durable_objects = data.get("durable_objects") or {}
     health = data.get("health") or {}
     counts = health.get("instances") if isinstance(health, Mapping) else None
@@ -51,9 +60,12 @@ def application_from_api(data: Mapping[str, Any]) -> Application:
         instance_type=instance_type,
         max_instances=_integer(data.get("max_instances")),
         constraints=Constraints(
-            regions=tuple(constraints.get("regions") or ()), jurisdiction=constraints.get("jurisdiction")
+            regions=tuple(constraints.get("regions") or ()),
+            jurisdiction=constraints.get("jurisdiction"),
+            tiers=tuple(tiers) if isinstance(tiers, list) else None,
+            cities=tuple(constraints.get("cities") or ()),
         ),
-        observability_logs=bool(logs.get("enabled")),
+        observability_logs=_observability_logs(data),
         active_grace_period=int(data.get("rollout_active_grace_period") or 0),
         namespace_id=durable_objects.get("namespace_id"),
         active_rollout_id=data.get("active_rollout_id"),
@@ -63,54 +75,81 @@ def application_from_api(data: Mapping[str, Any]) -> Application:
 
 
 def normalised_constraints(constraints: Constraints | None) -> Constraints:
-    """Regions upper case, jurisdiction lower case, as wrangler sends them."""
+    """As wrangler sends them: regions upper case, jurisdiction and cities lower case; without
+    constraints, wrangler's default tiers."""
     if constraints is None:
         return Constraints()
     return Constraints(
         regions=tuple(region.upper() for region in constraints.regions),
         jurisdiction=constraints.jurisdiction.lower() if constraints.jurisdiction else None,
+        tiers=tuple(constraints.tiers) if constraints.tiers is not None else None,
+        cities=tuple(city.lower() for city in constraints.cities),
     )
 
 
 def constraints_body(constraints: Constraints) -> dict[str, Any]:
+    """Only the keys that are set, as wrangler writes them: a key left out is cleared, because
+    the API replaces `constraints` as a whole."""
     body: dict[str, Any] = {}
+    if constraints.tiers is not None:
+        body["tiers"] = list(constraints.tiers)
     if constraints.regions:
         body["regions"] = list(constraints.regions)
     if constraints.jurisdiction:
         body["jurisdiction"] = constraints.jurisdiction
+    if constraints.cities:
+        body["cities"] = list(constraints.cities)
     return body
 
 
-def configuration_body(desired: DesiredApplication) -> dict[str, Any]:
-    """The deployment configuration: image and a named instance type or a custom size."""
+def observability_body(enabled: bool, previous: bool | None) -> dict[str, Any] | None:
+    """wrangler's `configuration.observability` (observabilityToConfiguration): logs on when the
+    Worker's observability turns them on; off only when the application had a setting before;
+    otherwise none at all."""
+    if enabled:
+        return {"logs": {"enabled": True}}
+    if previous is not None:
+        return {"logs": {"enabled": False}}
+    return None
+
+
+def configuration_body(desired: DesiredApplication, live: Application | None = None) -> dict[str, Any]:
+    """The deployment configuration: image, a named instance type or a custom size, and
+    observability (given the live application's, for an update)."""
     body: dict[str, Any] = {"image": desired.image}
     instance_type = normalise_instance_type(desired.instance_type)
     if isinstance(instance_type, CustomInstanceType):
         body.update(
-            vcpu=instance_type.vcpu,
-            memory_mib=instance_type.memory_mib,
             disk={"size_mb": instance_type.disk_mb},
+            memory_mib=instance_type.memory_mib,
+            vcpu=instance_type.vcpu,
         )
     else:
         body["instance_type"] = instance_type
+    observability = observability_body(
+        desired.observability_logs, live.observability_logs if live is not None else None
+    )
+    if observability is not None:
+        body["observability"] = observability
     return body
 
 
 def create_params(desired: DesiredApplication, namespace_id: str) -> dict[str, Any]:
-    """Arguments of `containers.applications.create`, as wrangler builds the body."""
+    """Arguments of `containers.applications.create`, the body wrangler builds
+    (containerConfigToCreateRequest): observability inside the configuration, never the
+    top-level field (the API takes one or the other)."""
     params: dict[str, Any] = {
         "name": desired.name,
         "scheduling_policy": "default",
+        "configuration": configuration_body(desired),
         "instances": 0,
         "max_instances": desired.max_instances,
-        "configuration": configuration_body(desired),
-        "durable_objects": {"namespace_id": namespace_id},
-        "observability": {"logs": {"enabled": desired.observability_logs}},
-        "rollout_active_grace_period": desired.rollout.active_grace_period or 0,
     }
     constraints = constraints_body(normalised_constraints(desired.constraints))
     if constraints:
         params["constraints"] = constraints
+    params["durable_objects"] = {"namespace_id": namespace_id}
+    params["rollout_active_grace_period"] = desired.rollout.active_grace_period or 0
     return params
 
 
@@ -148,6 +187,7 @@ def rollout_from_api(data: Mapping[str, Any]) -> Rollout:
         current_step=_integer(progress.get("current_step")) or 0,
         total_steps=_integer(progress.get("total_steps")) or len(data.get("steps") or ()),
         target_image=str(target["image"]) if target.get("image") else None,
+        created_at=str(data.get("created_at") or ""),
     )
 
 

@@ -1,12 +1,13 @@
 """Containers applications: find by name, observe (what an update would change), create, update
 (PATCH and one rollout), delete.
 
-Follows wrangler's `apply()`: find the application by name, create it with `instances: 0`, or
+Follows wrangler's `apply()`: find the application by name, create it with wrangler's body, or
 refuse one bound to another Durable Object namespace, normalise the live one (instance type
-inferred from its sizes) and change only what differs. Unlike wrangler, which PATCHes the whole
-configuration and always starts a rollout, this follows the SDK's contract: the PATCH carries
-the fields Cloudflare applies in place (max_instances, constraints, rollout grace period,
-observability) and a configuration change (image, instance type) goes out as one rollout.
+inferred from its sizes) and change only what differs; with rollout kind "none" nothing at all.
+Unlike wrangler, which PATCHes the whole configuration and always starts a rollout, this follows
+the SDK's contract: the PATCH carries the fields Cloudflare applies in place (max_instances,
+constraints, rollout grace period) and a configuration change (image, instance type,
+observability) goes out as one rollout of the whole configuration.
 """
 
 from __future__ import annotations
@@ -157,13 +158,14 @@ class Applications:
         async def check() -> str | None:
             # Did the lost request start a rollout? Either sign counts: an active rollout that was
             # not there before, or a configuration already at its target (Cloudflare does not
-            # document when the target configuration becomes the application's).
+            # document when the target configuration becomes the application's, and a rollout
+            # that ended leaves no active one behind: then it is the latest rollout).
             current = await self._get(live.id)
-            if not current.active_rollout_id:
-                return None
-            started = current.active_rollout_id != live.active_rollout_id
-            if started or plan_update(current, desired).target_configuration is None:
+            if current.active_rollout_id and current.active_rollout_id != live.active_rollout_id:
                 return current.active_rollout_id
+            if plan_update(current, desired).target_configuration is None:
+                latest = await self._latest_rollout(live.id)
+                return latest.id if latest is not None else current.active_rollout_id
             return None
 
         return await self._transport.call_once(f"rolling out application {live.name}", send, check)
@@ -191,23 +193,51 @@ class Applications:
             self._finished_rollouts[rollout_id] = found
         return found
 
+    async def latest_rollout(self, application_id: str) -> Rollout | None:
+        """The application's newest rollout, under way or ended; None when it never had one.
+        (`active_rollout_id` names only a rollout under way.)"""
+        return await self._transport.call(
+            f"listing rollouts of application {application_id}", lambda: self._latest_rollout(application_id)
+        )
+
+    async def _latest_rollout(self, application_id: str) -> Rollout | None:
+        path = f"/accounts/{self._account_id}/containers/applications/{application_id}/rollouts"
+        envelope = cast(Mapping[str, Any], await self._sdk.get(path, cast_to=object))
+        listed = [rollout_from_api(item) for item in envelope.get("result") or []]
+        return max(listed, key=lambda rollout: rollout.created_at, default=None)
+
     async def _get(self, application_id: str) -> Application:
         app = await self._sdk.containers.applications.get(application_id, account_id=self._account_id)
         return application_from_api(dump(app))
 
+    async def get(self, application_id: str) -> Application | None:
+        """The application with this id, or None."""
+        try:
+            return await self._transport.call(
+                f"looking up application {application_id}", lambda: self._get(application_id)
+            )
+        except NotFound:
+            return None
+
     async def delete(self, name: str, max_age: float | None = None) -> Application | None:
         """Deletes the application with this name; returns what was deleted, None when there was
-        none (or it went meanwhile)."""
-        live = await self.find(name, max_age)
+        none (or it went meanwhile). Cloudflare may list it for a while after."""
+        return await self._delete(await self.find(name, max_age))
+
+    async def delete_id(self, application_id: str) -> Application | None:
+        """Deletes the application with this id, as `delete` does."""
+        return await self._delete(await self.get(application_id))
+
+    async def _delete(self, live: Application | None) -> Application | None:
         if live is None:
             return None
         try:
             await self._transport.call(
-                f"deleting application {name} ({live.id})",
+                f"deleting application {live.name} ({live.id})",
                 lambda: self._sdk.containers.applications.delete(live.id, account_id=self._account_id),
             )
         except NotFound:
             return None
         finally:
-            self.listing.mark_changed(name)
+            self.listing.mark_changed(live.name)
         return live

@@ -20,6 +20,12 @@ import httpx
 
 # `{"error": CODE}` values of the Containers API that mean an account quota, not a bad request.
 QUOTA_CODES = frozenset({"SURPASSED_BASE_LIMITS", "SURPASSED_TOTAL_LIMITS", "LOCATION_SURPASSED_BASE_LIMITS"})
+# Containers API refusals with a reason of their own (what a person has to change).
+CODE_REASONS = {
+    "IMAGE_REGISTRY_DOESNT_CONTAIN_IMAGE": "ImageNotInRegistry",
+    "IMAGE_REGISTRY_NOT_CONFIGURED": "RegistryNotConfigured",
+    "DURABLE_OBJECT_ALREADY_HAS_APPLICATION": "NamespaceHasApplication",
+}
 
 
 class CloudflareError(Exception):
@@ -209,7 +215,7 @@ def from_status(
         return Conflict(message, **kwargs)
     if code in QUOTA_CODES:
         return QuotaExceeded(message, **kwargs)
-    return InvalidRequest(message, **kwargs)
+    return InvalidRequest(message, reason=CODE_REASONS.get(code or ""), **kwargs)
 
 
 def from_exception(error: Exception, operation: str, *, now: datetime) -> CloudflareError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from cloudflare.types.workers.migration_step_param import MigrationStepParam
 
@@ -59,10 +59,18 @@ def normalise_instance_type(value: InstanceType) -> InstanceType:
     return value
 
 
+DEFAULT_TIERS = (1, 2)
+
+
 @dataclass(frozen=True)
 class Constraints:
+    """Where instances may run. `tiers` is wrangler's default `[1, 2]` unless set; None sends no
+    tiers at all (wrangler's `tier: -1`)."""
+
     regions: Sequence[str] = ()
     jurisdiction: str | None = None
+    tiers: Sequence[int] | None = DEFAULT_TIERS
+    cities: Sequence[str] = ()
 
 
 RolloutKind = Literal["full_auto", "full_manual", "none"]
@@ -87,6 +95,7 @@ class DesiredApplication:
     instance_type: InstanceType
     max_instances: int
     constraints: Constraints | None = None
+    """None: wrangler's defaults (tiers [1, 2], no regions or jurisdiction)."""
     observability_logs: bool = True
     rollout: RolloutPolicy = field(default_factory=RolloutPolicy)
 
@@ -102,7 +111,8 @@ class Application:
     instance_type: InstanceType | None
     max_instances: int | None
     constraints: Constraints
-    observability_logs: bool
+    observability_logs: bool | None
+    """`configuration.observability.logs.enabled`; None when the application has no such setting."""
     active_grace_period: int
     namespace_id: str | None
     active_rollout_id: str | None
@@ -124,6 +134,8 @@ class Rollout:
     current_step: int
     total_steps: int
     target_image: str | None
+    created_at: str = ""
+    """ISO time stamp; orders an application's rollouts."""
 
     @property
     def under_way(self) -> bool:
@@ -152,6 +164,8 @@ class WorkerScript:
     id: str
     etag: str | None
     migration_tag: str | None
+    version_id: str | None = None
+    """The version an upload created (its `deployment_id`); None for a script only listed."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +208,10 @@ class WorkerUpload:
     """Durable Object classes that get a container (`metadata.containers`)."""
     migrations: MigrationUpload | None = None
     compatibility_flags: Sequence[str] = ()
-    observability: bool | None = None
+    """Sent even when empty, as wrangler does."""
+    observability: Mapping[str, Any] | None = None
+    """The Worker's `observability` settings, carried whole as wrangler does (`{"enabled": true}`,
+    `{"logs": {"enabled": true}}`, …); None leaves them out."""
     content_types: Mapping[str, str] = field(default_factory=dict)
     """Per-module content type; by default chosen from the file extension."""
 

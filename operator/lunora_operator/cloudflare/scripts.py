@@ -4,11 +4,15 @@ migrations), Worker secrets, and the Durable Object namespace id of each class."
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+from urllib.parse import quote
 
 from lunora_operator.cloudflare.errors import NotFound
 from lunora_operator.cloudflare.models import WorkerScript, WorkerUpload
 from lunora_operator.cloudflare.transport import Transport
+from lunora_operator.name_lists import few
 
 # Secret bindings are managed through the secrets endpoint; an upload keeps them.
 KEEP_BINDINGS = ("secret_text", "secret_key")
@@ -16,43 +20,73 @@ NAMESPACE_PAGE_SIZE = 1000
 
 
 def upload_metadata(upload: WorkerUpload) -> dict[str, Any]:
-    """The multipart `metadata` part, as wrangler's createWorkerUploadForm builds it."""
+    """The multipart `metadata` part, as wrangler's createWorkerUploadForm builds it, in its order.
+    Unlike wrangler, `keep_bindings` keeps the Worker's secrets: they are set through the secrets
+    endpoint, and an upload must not drop them."""
     if upload.main_module not in upload.modules:
         raise ValueError(
-            f"main module {upload.main_module!r} is not among the modules {sorted(upload.modules)}"
+            f"main module {upload.main_module!r} is not among the modules ({few(sorted(upload.modules))})"
         )
     metadata: dict[str, Any] = {
         "main_module": upload.main_module,
-        "compatibility_date": upload.compatibility_date,
         "bindings": [
-            {"type": "durable_object_namespace", "name": binding.name, "class_name": binding.class_name}
+            {"name": binding.name, "type": "durable_object_namespace", "class_name": binding.class_name}
             for binding in upload.bindings
         ],
-        "keep_bindings": list(KEEP_BINDINGS),
     }
-    if upload.compatibility_flags:
-        metadata["compatibility_flags"] = list(upload.compatibility_flags)
     if upload.container_classes:
         metadata["containers"] = [{"class_name": class_name} for class_name in upload.container_classes]
+    metadata["compatibility_date"] = upload.compatibility_date
+    metadata["compatibility_flags"] = list(upload.compatibility_flags)
     if upload.migrations is not None:
-        migrations: dict[str, Any] = {
-            "new_tag": upload.migrations.new_tag,
-            "steps": [dict(step) for step in upload.migrations.steps],
-        }
+        migrations: dict[str, Any] = {}
         if upload.migrations.old_tag is not None:
             migrations["old_tag"] = upload.migrations.old_tag
+        migrations["new_tag"] = upload.migrations.new_tag
+        migrations["steps"] = [dict(step) for step in upload.migrations.steps]
         metadata["migrations"] = migrations
+    metadata["keep_bindings"] = list(KEEP_BINDINGS)
     if upload.observability is not None:
-        metadata["observability"] = {"enabled": upload.observability}
+        metadata["observability"] = dict(upload.observability)
     return metadata
 
 
-def _script(data: Any, script_name: str) -> WorkerScript:
+def upload_parts(upload: WorkerUpload) -> list[tuple[str, tuple[str | None, bytes, str | None]]]:
+    """The multipart body as wrangler sends it: `metadata` (a plain field), then one part per
+    module named after the module, the main module first."""
+    metadata = json.dumps(upload_metadata(upload)).encode()
+    names = [upload.main_module, *(name for name in upload.modules if name != upload.main_module)]
+    return [
+        ("metadata", (None, metadata, None)),
+        *((name, (name, upload.modules[name], upload.content_type(name))) for name in names),
+    ]
+
+
+def _script(data: Mapping[str, Any], script_name: str) -> WorkerScript:
+    version = data.get("deployment_id")
     return WorkerScript(
-        id=getattr(data, "id", None) or script_name,
-        etag=getattr(data, "etag", None),
-        migration_tag=getattr(data, "migration_tag", None),
+        id=str(data.get("id") or script_name),
+        etag=data.get("etag"),
+        migration_tag=data.get("migration_tag"),
+        version_id=str(version) if version else None,
     )
+
+
+def version_namespaces(bindings: Sequence[Mapping[str, Any]], script_name: str) -> dict[str, str]:
+    """Class -> namespace id from a version's bindings, as wrangler finds a bound container's
+    namespace: the first Durable Object binding of the class that belongs to this script and
+    carries a namespace id."""
+    found: dict[str, str] = {}
+    for binding in bindings:
+        class_name, namespace_id = binding.get("class_name"), binding.get("namespace_id")
+        if (
+            binding.get("type") == "durable_object_namespace"
+            and isinstance(class_name, str)
+            and isinstance(namespace_id, str)
+            and binding.get("script_name") in (None, script_name)
+        ):
+            found.setdefault(class_name, namespace_id)
+    return found
 
 
 class WorkerScripts:
@@ -63,27 +97,32 @@ class WorkerScripts:
         # wrangler reads the migration tag the same way: the account's script list, matched by id.
         async for script in self._transport.sdk.workers.scripts.list(account_id=self._transport.account_id):
             if script.id == script_name:
-                return _script(script, script_name)
+                return _script(script.model_dump(), script_name)
         return None
 
     async def observe(self, script_name: str) -> WorkerScript | None:
         return await self._transport.call(f"looking up Worker {script_name}", lambda: self._find(script_name))
 
     async def upload(self, script_name: str, upload: WorkerUpload) -> WorkerScript:
-        """Uploads and deploys the Worker. When an upload with migrations may have gone through
-        without an answer, the retry checks the script's tag and, if the migrations were applied,
-        uploads again without them (Cloudflare would refuse the old tag)."""
-        files = [(name, content, upload.content_type(name)) for name, content in upload.modules.items()]
+        """Uploads and deploys the Worker as wrangler does (`PUT …/scripts/{name}` with its
+        multipart form). When an upload with migrations may have gone through without an answer,
+        the retry checks the script's tag and, if the migrations were applied, uploads again
+        without them (Cloudflare would refuse the old tag)."""
         pending = upload
+        path = f"/accounts/{self._transport.account_id}/workers/scripts/{quote(script_name, safe='')}"
 
         async def send() -> WorkerScript:
-            uploaded = await self._transport.sdk.workers.scripts.update(
-                script_name,
-                account_id=self._transport.account_id,
-                metadata=upload_metadata(pending),  # type: ignore[arg-type]  # `containers` is not in the SDK's Metadata
-                files=files,
+            envelope = await self._transport.sdk.put(
+                path,
+                cast_to=object,
+                body=None,
+                files=upload_parts(pending),
+                options={
+                    "headers": {"Content-Type": "multipart/form-data"},
+                    "params": {"excludeScript": "true", "bindings_inherit": "strict"},
+                },
             )
-            return _script(uploaded, script_name)
+            return _script(cast(Mapping[str, Any], envelope)["result"], script_name)
 
         async def check() -> None:
             nonlocal pending
@@ -93,6 +132,38 @@ class WorkerScripts:
                     pending = dataclasses.replace(pending, migrations=None)
 
         return await self._transport.call_once(f"uploading Worker {script_name}", send, check)
+
+    async def deployed_version(self, script_name: str) -> str | None:
+        """The version the Worker's latest deployment sends (most of) its traffic to
+        (`GET …/scripts/{name}/deployments`); None when it has none or does not exist."""
+        path = f"/accounts/{self._transport.account_id}/workers/scripts/{quote(script_name, safe='')}/deployments"
+
+        async def attempt() -> str | None:
+            envelope = cast(Mapping[str, Any], await self._transport.sdk.get(path, cast_to=object))
+            deployments = cast(Mapping[str, Any], envelope.get("result") or {}).get("deployments") or []
+            versions = (deployments[0].get("versions") or []) if deployments else []
+            chosen = max(versions, key=lambda v: v.get("percentage") or 0, default=None)
+            return str(chosen["version_id"]) if chosen and chosen.get("version_id") else None
+
+        try:
+            return await self._transport.call(f"reading the deployment of Worker {script_name}", attempt)
+        except NotFound:
+            return None
+
+    async def version_namespaces(self, script_name: str, version_id: str) -> dict[str, str]:
+        """Class -> Durable Object namespace id of the classes the version binds
+        (`GET …/scripts/{name}/versions/{id}`), where wrangler looks up a bound class."""
+        path = (
+            f"/accounts/{self._transport.account_id}/workers/scripts/{quote(script_name, safe='')}"
+            f"/versions/{quote(version_id, safe='')}"
+        )
+
+        async def attempt() -> dict[str, str]:
+            envelope = cast(Mapping[str, Any], await self._transport.sdk.get(path, cast_to=object))
+            resources = cast(Mapping[str, Any], envelope.get("result") or {}).get("resources") or {}
+            return version_namespaces(resources.get("bindings") or [], script_name)
+
+        return await self._transport.call(f"reading version {version_id} of Worker {script_name}", attempt)
 
 
 class WorkerSecrets:
@@ -145,8 +216,9 @@ class DurableObjects:
                 account_id=self._transport.account_id, per_page=NAMESPACE_PAGE_SIZE
             )
             async for namespace in pages:
+                # The first match, as wrangler takes it for a class without a binding.
                 if namespace.script == script_name and namespace.class_ and namespace.id:
-                    found[namespace.class_] = namespace.id
+                    found.setdefault(namespace.class_, namespace.id)
             return found
 
         return await self._transport.call(

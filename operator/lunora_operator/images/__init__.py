@@ -14,11 +14,18 @@ from lunora_operator.images.pipeline import (
     ImageSettings,
 )
 from lunora_operator.images.push import RegistryAuth
-from lunora_operator.images.reference import repository_name, target_repository
+from lunora_operator.images.reference import (
+    ForeignImage,
+    container_registry,
+    repository_name,
+    resolve_image_name,
+    target_repository,
+)
 
 __all__ = [
     "BuiltImage",
     "CredentialsProvider",
+    "ForeignImage",
     "ImageCounts",
     "ImageError",
     "ImagePipeline",
@@ -26,6 +33,8 @@ __all__ = [
     "Reason",
     "RegistryAuth",
     "config_map_files",
+    "container_registry",
     "repository_name",
+    "resolve_image_name",
     "target_repository",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -41,9 +42,25 @@ class KubeRefused(KubeUnavailable):
     is invalid). Asking again changes nothing until a person does."""
 
 
+class NamespaceTerminating(KubeUnavailable):
+    """The namespace is being deleted: the API server refuses to create anything in it, and
+    everything in it goes."""
+
+
+def _causes(error: ApiException) -> set[str]:
+    """The reasons in the Status body's `details.causes` (read for classifying only)."""
+    try:
+        details = json.loads(error.body or "{}").get("details") or {}
+    except (ValueError, AttributeError):
+        return set()
+    return {str(c.get("reason")) for c in details.get("causes") or () if isinstance(c, dict)}
+
+
 def api_error(error: ApiException, what: str) -> KubeUnavailable:
     """An ApiException as the operator's error: the API server's own reason, never the body."""
     text = f"{what} failed: {error.status} {error.reason}"
+    if error.status == 403 and "NamespaceTerminating" in _causes(error):
+        return NamespaceTerminating(f"{text}: the namespace is being deleted")
     return KubeRefused(text) if error.status in (401, 403, 422) else KubeUnavailable(text)
 
 

@@ -61,6 +61,9 @@ class PlanInput:
     """Offline only: where `path` build contexts are, so they become Dockerfile paths."""
     deployed_migrations: DeployedMigrations | None = None
     """The migration tag and Durable Object classes Cloudflare reports for the deployed Worker."""
+    undeployed: bool = False
+    """Cloudflare reports that the Worker has applied no migration (it does not exist, or has no
+    migration tag): a container removed before any deploy leaves no migration behind."""
     in_place: bool = False
     """The base is the previous output itself (offline, rendering into the base): entry keys the
     state record says the last render wrote are then ours to remove."""
@@ -138,6 +141,7 @@ def plan(request: PlanInput) -> Plan:
             worker_name,
             written=_written(request.previous_state) if request.in_place else None,
             deployed=request.deployed_migrations,
+            undeployed=request.undeployed,
         )
     except RenderConflict as conflict:
         problems = [f"{request.base_name}: {problem}" for problem in conflict.problems] + problems

@@ -6,17 +6,35 @@ from __future__ import annotations
 import hashlib
 
 from lunora_operator.kube.gateway import Kube
+from lunora_operator.name_lists import counted, few
 from lunora_operator.planner import DeployedMigrations, Plan, PlanError, PlanInput, plan
 from lunora_operator.reconcile.app_run import AppRun, RenderedContainer
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED
 from lunora_operator.reconcile.errors import Stalled, Waiting
 from lunora_operator.reconcile.publish import publish
+from lunora_operator.reconcile.worker_observe import never_deployed
 from lunora_operator.wrangler.document import FILE_NAMES
 from lunora_operator.wrangler.worker_upload import container_entry
 
 
 def config_hash(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def removes_a_class(run: AppRun) -> bool:
+    """Whether this render drops a `deletionPolicy: Delete` container that the last one owned:
+    whether the Worker ever applied a migration then decides between a `deleted_classes` step
+    and withdrawing the class from migrations never deployed, so it is asked of Cloudflare."""
+    assert run.membership is not None
+    if run.previous_state is None:
+        return False
+    rendered = {m.metadata.name for m in run.membership.members}
+    return any(
+        owned.deletion_policy == "Delete"
+        and owned.resource not in rendered
+        and owned.resource not in run.membership.keep
+        for owned in run.previous_state.containers
+    )
 
 
 def _plan(run: AppRun, flavour: str) -> Plan:
@@ -47,10 +65,13 @@ def _plan(run: AppRun, flavour: str) -> Plan:
                 else "the empty base config",
                 previous_name=f"ConfigMap {run.output_name} key {key}",
                 deployed_migrations=deployed,
+                # Cloudflare has applied none of the history: a removed class may leave it.
+                undeployed=never_deployed(run),
             )
         )
     except PlanError as error:
-        raise Stalled("RenderConflict", "; ".join(error.problems)) from None
+        # Every problem is in `lunora-operator render`'s output; the condition shows the first few.
+        raise Stalled("RenderConflict", few(error.problems, separator="; ")) from None
 
 
 async def render_config(run: AppRun, kube: Kube, flavour: str) -> None:
@@ -66,7 +87,7 @@ async def render_config(run: AppRun, kube: Kube, flavour: str) -> None:
     if lost:
         raise Waiting(
             "ContainerPending",
-            f"LunoraContainer {', '.join(lost)} cannot be rendered yet and its last rendered entry is gone; "
+            f"{counted(lost, 'LunoraContainer')} cannot be rendered yet and the last rendered entry is gone; "
             "the config is published once it can be",
         )
     run.plan = result
@@ -77,6 +98,7 @@ async def render_config(run: AppRun, kube: Kube, flavour: str) -> None:
         if entry is not None:
             run.rendered[member.metadata.name] = RenderedContainer(member.metadata.name, names, entry)
     await publish(run, kube)
+    run.published = True
     # The planner's warnings (container logs switched off) are the user's to see, in the status.
     warnings = "".join(f"; warning: {warning}" for warning in result.warnings)
     run.draft.set(

@@ -8,10 +8,10 @@ from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import CloudflareClients
 from lunora_operator.kube.gateway import Kube
 from lunora_operator.reconcile.accounts import app_account
-from lunora_operator.reconcile.app_config import render_config
+from lunora_operator.reconcile.app_config import removes_a_class, render_config
 from lunora_operator.reconcile.app_inputs import read_inputs
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome, AppRun
-from lunora_operator.reconcile.app_worker import deploy_worker, resolve_namespaces
+from lunora_operator.reconcile.app_worker import deploy_worker, migrations_deployed, resolve_namespaces
 from lunora_operator.reconcile.conditions import (
     CLEANED_UP,
     CONFIG_RENDERED,
@@ -83,18 +83,22 @@ class AppPipeline:
         run.worker_secrets = declared_worker_secrets(run.membership.members)
 
     async def _render(self, run: AppRun) -> None:
-        await observe_worker(run)
+        if removes_a_class(run) and not run.worker_observed:
+            await observe_worker(run, fresh=True)
         await render_config(run, self.kube, self.flavour)
 
     def steps(self) -> list[Step[AppRun]]:
         return [
             Step(None, self._account),
+            # The Worker first: a deletion asks whether it exists even when the render cannot run.
+            Step(CONFIG_RENDERED, observe_worker),
             Step(None, lambda run: read_inputs(run, self.kube)),
             Step(CONFIG_RENDERED, self._members),  # who is in the config is part of rendering it
             Step(CLEANED_UP, delete_departed),
             Step(CONFIG_RENDERED, self._render),
             Step(WORKER_DEPLOYED, lambda run: deploy_worker(run, self.kube)),
             Step(DURABLE_OBJECT_READY, resolve_namespaces),
+            Step(WORKER_DEPLOYED, migrations_deployed),
         ]
 
     async def run(self, key: AppKey, memory: AppMemory, observe_cloudflare: bool = False) -> AppOutcome:
@@ -102,6 +106,9 @@ class AppPipeline:
         if record is None:
             missing = Waiting("AppNotFound", f'LunoraApp "{key[1]}" not found in namespace {key[0]}')
             return AppOutcome(draft=StatusDraft(None), error=missing)
+        # A name stays released only while its container is being deleted: one created again
+        # under it is a new container.
+        memory.released &= {c.name for c in self.inventory.containers(key) if c.deleting}
         draft = StatusDraft(record.generation)
         try:
             app = record.resource()

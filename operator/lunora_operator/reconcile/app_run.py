@@ -40,6 +40,8 @@ class AppMemory:
     """The Worker's migration tag on Cloudflare (None: no Worker, or no migrations yet)."""
     namespace_ids: dict[str, str] = field(default_factory=dict)
     """Durable Object class -> namespace id, for this Worker."""
+    version_id: str | None = None
+    """The Worker version this process last uploaded (its bindings name the namespaces)."""
     namespaces_stale: bool = False
     """An upload since the last listing may have added or removed namespaces."""
     uploaded_hash: str | None = None
@@ -50,6 +52,15 @@ class AppMemory:
     """Worker secret name -> digest of the value this process last put (never the value)."""
     deleted_secrets: set[str] = field(default_factory=set)
     """Worker secrets this process deleted; the output annotation stops listing them."""
+
+
+@dataclass(frozen=True)
+class WorkerOnCloudflare:
+    """What Cloudflare has of the app's Worker, as one run knew it."""
+
+    exists: bool
+    classes: frozenset[str]
+    """The Durable Object classes the Worker declares (those with a namespace)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,14 @@ class AppRun:
     """Why the Worker is uploaded again although its inputs did not change (changed outside)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(type, reason, message) of what this run changed on Cloudflare, posted on the app."""
+    worker_known: bool = False
+    """The memory's facts about the Worker were read from Cloudflare (now or by an earlier run)."""
+    worker_observed: bool = False
+    """They were read from Cloudflare by this run."""
+    published: bool = False
+    """The output ConfigMap holds this run's config."""
+    namespaces_resolved: bool = False
+    """Every rendered class's Durable Object namespace is known from Cloudflare."""
 
     @property
     def output_name(self) -> str:
@@ -117,6 +136,14 @@ class AppOutcome:
     mode: Literal["cloudflare", "local"] = "cloudflare"
     router: RouterStatus | None = None
     """Local mode: the app's router as this run left it."""
+    bundle: bool = False
+    """The app has a `worker` bundle: the operator uploads the Worker itself."""
+    worker: WorkerOnCloudflare | None = None
+    """What Cloudflare has of the Worker (None when this run could not learn it)."""
+    published: bool = False
+    """The output ConfigMap holds this run's config."""
+    namespaces_resolved: bool = False
+    """`namespace_ids` holds every rendered class, although a later step may have failed."""
 
     @classmethod
     def of(cls, run: AppRun, error: StepError | None) -> AppOutcome:
@@ -134,4 +161,17 @@ class AppOutcome:
             worker_etag=run.worker_etag,
             namespace_ids=dict(run.memory.namespace_ids),
             events=tuple(run.events),
+            bundle=run.app.spec.worker is not None,
+            worker=known_worker(run),
+            published=run.published,
+            namespaces_resolved=run.namespaces_resolved,
         )
+
+
+def known_worker(run: AppRun) -> WorkerOnCloudflare | None:
+    """The Worker as the run's memory knows it; None when it was not read, or when an upload of
+    this run may have changed its classes since the last listing."""
+    memory = run.memory
+    if not run.worker_known or memory.namespaces_stale:
+        return None
+    return WorkerOnCloudflare(memory.script_exists, frozenset(memory.namespace_ids))

@@ -10,11 +10,18 @@ from collections.abc import Mapping
 from lunora_operator.api.app import WorkerBundle
 from lunora_operator.cloudflare import WorkerUpload
 from lunora_operator.kube.gateway import Kube, ReferenceMissing
+from lunora_operator.name_lists import counted, few
 from lunora_operator.reconcile.app_run import AppRun
 from lunora_operator.reconcile.conditions import DURABLE_OBJECT_READY, WORKER_DEPLOYED
 from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
+from lunora_operator.reconcile.worker_observe import worker_namespaces
 from lunora_operator.reconcile.worker_secrets import digest, sync_worker_secrets
-from lunora_operator.wrangler.worker_upload import MigrationHistoryGap, migration_steps, worker_upload
+from lunora_operator.wrangler.worker_upload import (
+    MigrationHistoryGap,
+    MigrationSteps,
+    migration_steps,
+    worker_upload,
+)
 
 logger = logging.getLogger(__name__)
 WAIT_FOR_DEPLOY_SECONDS = 30.0
@@ -71,7 +78,7 @@ def _upload_request(run: AppRun, bundle: WorkerBundle, files: Mapping[str, bytes
     assert run.plan is not None
     uncarried = sorted(key for key in UNCARRIED_BINDINGS if run.plan.config.get(key))
     if uncarried:
-        listed = ", ".join(f"`{key}`" for key in uncarried)
+        listed = few(f"`{key}`" for key in uncarried)
         raise Stalled(
             "BindingsNotUploaded",
             f"the wrangler config declares {listed}, which the operator's Worker upload does not carry "
@@ -111,6 +118,7 @@ async def _upload(run: AppRun, request: WorkerUpload) -> None:
     memory.script_exists = True
     memory.uploaded_hash = _upload_key(request)
     memory.uploaded_etag = run.worker_etag = script.etag
+    memory.version_id = script.version_id
     if run.worker_drift is not None:
         run.events.append(("Warning", "WorkerDrifted", f"{run.worker_drift}; uploaded it again"))
     migrations = request.migrations
@@ -161,19 +169,56 @@ async def resolve_namespaces(run: AppRun) -> None:
     memory = run.memory
     classes = {r.names.class_name for r in run.rendered.values()}
     if memory.namespaces_stale or classes - set(memory.namespace_ids):
-        memory.namespace_ids = await run.account.durable_objects.namespaces(run.app.spec.worker_name)
+        memory.namespace_ids = await worker_namespaces(
+            run.account, run.app.spec.worker_name, memory.version_id
+        )
         memory.namespaces_stale = False
     missing = sorted(classes - set(memory.namespace_ids))
     if missing:
         if run.app.spec.worker is None:
-            raise _waiting_for_deploy(run, f"class {', '.join(missing)} has no Durable Object namespace yet")
+            raise _waiting_for_deploy(
+                run, f"{counted(missing, 'class', 'classes')} without a Durable Object namespace yet"
+            )
         raise Transient(
             "NamespaceMissing",
-            f"Cloudflare has no Durable Object namespace for class {', '.join(missing)} after the upload",
+            f"Cloudflare has no Durable Object namespace for {counted(missing, 'class', 'classes')} after "
+            "the upload",
         )
+    run.namespaces_resolved = True
     run.draft.set(
         DURABLE_OBJECT_READY,
         "True",
         "NamespacesFound",
         f"{len(classes)} Durable Object namespace(s) on Cloudflare",
     )
+
+
+def _describe(pending: MigrationSteps) -> str:
+    """`migration v3 (deleted_classes JobContainer)`: the pending migrations and what they do."""
+    changes: dict[str, list[str]] = {}
+    for step in pending.steps:
+        for key, value in step.items():
+            names = value if isinstance(value, list) else [value]
+            changes.setdefault(key, []).extend(
+                str(n.get("to") if isinstance(n, Mapping) else n) for n in names
+            )
+    done = "; ".join(f"{key} {few(names)}" for key, names in changes.items())
+    count = len(pending.steps)
+    which = f"migration {pending.new_tag}" if count == 1 else f"{count} migrations up to {pending.new_tag}"
+    return f"{which} ({done})" if done else which
+
+
+async def migrations_deployed(run: AppRun) -> None:
+    """Without a bundle: the rendered config may hold migrations Cloudflare has not applied (a
+    class deleted with its container). The operator cannot apply them, and no deletion waits for
+    them: the app says they wait for `wrangler deploy`."""
+    if run.app.spec.worker is not None:
+        return
+    assert run.plan is not None
+    history = run.plan.config.get("migrations")
+    try:
+        pending = migration_steps(history if isinstance(history, list) else [], run.memory.deployed_tag)
+    except MigrationHistoryGap as gap:
+        raise Stalled("MigrationHistoryGap", str(gap)) from None
+    if pending is not None:
+        raise _waiting_for_deploy(run, f"{_describe(pending)} is not on Cloudflare yet")

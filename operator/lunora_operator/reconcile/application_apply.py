@@ -90,9 +90,10 @@ async def apply_application(
         return ApplicationResult(created, "Created", f"application {desired.name} created ({created.id})")
     live = plan.live
     try:
-        if live.active_rollout_id and live.image != desired.image:
+        if plan.rolls_out and live.image != desired.image:
             # A rollout to this very image that was reverted is not started again on every pass.
-            latest = await account.applications.rollout(live.id, live.active_rollout_id)
+            # (An ended rollout is no longer the application's active one: the latest is asked for.)
+            latest = await account.applications.latest_rollout(live.id)
             if latest is not None and latest.status == "reverted" and latest.target_image == desired.image:
                 raise rollout_reverted(desired.name, latest)
         update = await account.applications.update(plan)
@@ -105,11 +106,11 @@ async def apply_application(
             f"application {desired.name} ({live.id}) is gone; it is created again"
         ) from None
     under_way = latest if latest is not None and latest.under_way else None
-    # rollout_kind "none" (as in wrangler) rolls no configuration change out: say what waits, the
-    # same words each pass, so the status is not rewritten and no Event repeats.
+    # rollout_kind "none" (as in wrangler) writes no change at all: say what waits, the same words
+    # each pass, so the status is not rewritten and no Event repeats.
     held = (
         f"application {desired.name} ({live.id}) differs in {', '.join(plan.held_differences)}; "
-        'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind'
+        'rollout_kind "none" writes no change (as wrangler): apply it yourself or drop rollout_kind'
         if plan.held
         else None
     )

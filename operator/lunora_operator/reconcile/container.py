@@ -12,13 +12,14 @@ from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.status import InstancesStatus
 from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, Application, CloudflareClients
+from lunora_operator.images.reference import ForeignImage, container_registry
 from lunora_operator.kube.gateway import Kube, ReferenceMissing
 from lunora_operator.reconcile.accounts import app_account
 from lunora_operator.reconcile.app_renders import AppRenders
 from lunora_operator.reconcile.app_run import AppOutcome, RenderedContainer
 from lunora_operator.reconcile.application_apply import apply_application, rollout_held, rollout_under_way
 from lunora_operator.reconcile.conditions import CONFIG_RENDERED, DEPLOYED, DURABLE_OBJECT_READY, IMAGE_READY
-from lunora_operator.reconcile.errors import StepError, Waiting, invalid
+from lunora_operator.reconcile.errors import Stalled, StepError, Waiting, invalid
 from lunora_operator.reconcile.records import ContainerRecord, Inventory
 from lunora_operator.reconcile.status import StatusDraft
 from lunora_operator.reconcile.steps import Halt, Step, run_steps
@@ -165,7 +166,10 @@ async def durable_object(run: ContainerRun) -> None:
     assert run.outcome is not None
     assert run.rendered is not None
     class_name = run.rendered.names.class_name
-    namespace_id = run.outcome.namespace_ids.get(class_name) if run.outcome.error is None else None
+    # Known namespaces hold even when a later step of the app failed (a migration waiting for
+    # `wrangler deploy`); before that, the app's error is what this container waits for.
+    usable = run.outcome.error is None or run.outcome.namespaces_resolved
+    namespace_id = run.outcome.namespace_ids.get(class_name) if usable else None
     if namespace_id is None:
         raise (
             _app_error(run.outcome)
@@ -184,7 +188,18 @@ async def application(run: ContainerRun) -> None:
     assert outcome.config is not None
     assert outcome.account is not None
     assert outcome.worker_name is not None
-    desired = application_spec(rendered.entry, outcome.config, outcome.worker_name)
+    assert run.app is not None
+    assert run.app.spec.cloudflare is not None
+    try:
+        desired = application_spec(
+            rendered.entry,
+            outcome.config,
+            outcome.worker_name,
+            outcome.account.account_id,
+            container_registry(run.app.spec.cloudflare.registry),
+        )
+    except ForeignImage as error:
+        raise Stalled("ImageNotInAccount", str(error).replace("\n", "; ")) from None
     namespace_id = outcome.namespace_ids[rendered.names.class_name]
     result = await apply_application(outcome.account, desired, namespace_id)
     run.application = result.application

@@ -17,7 +17,7 @@ from lunora_operator.api.status import ImageStatus, InstancesStatus, LunoraConta
 from lunora_operator.cloudflare import Application
 from lunora_operator.reconcile.app_run import RenderedContainer
 from lunora_operator.reconcile.container import ContainerRun
-from lunora_operator.wrangler.application import application_spec
+from lunora_operator.wrangler.application import entry_application_name
 from lunora_operator.wrangler.worker_upload import declaring_tag
 
 
@@ -47,9 +47,8 @@ def container_facts(
         learnt.update(class_name=run.names.class_name, binding_name=run.names.binding_name)
     outcome = run.outcome
     if run.rendered is not None and outcome is not None and outcome.config is not None:
-        desired = application_spec(run.rendered.entry, outcome.config, outcome.worker_name or "")
         learnt.update(
-            application_name=desired.name,
+            application_name=entry_application_name(run.rendered.entry, outcome.worker_name or ""),
             config_hash=entry_hash(run.rendered),
             migration_tag=declaring_tag(outcome.config, run.rendered.names.class_name),
         )

@@ -11,7 +11,7 @@ from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.clock import Clock
 from lunora_operator.cloudflare import AccountClient
 from lunora_operator.images import CredentialsProvider, ImagePipeline, RegistryAuth, target_repository
-from lunora_operator.images.reference import DEFAULT_REGISTRY
+from lunora_operator.images.reference import container_registry
 from lunora_operator.kube.gateway import Kube
 from lunora_operator.reconcile.container import ResolvedImage
 from lunora_operator.reconcile.errors import Stalled, Waiting
@@ -70,7 +70,7 @@ class PipelineImageResolver:
         build = container.spec.image.build
         assert build is not None
         assert app.spec.cloudflare is not None
-        registry = app.spec.cloudflare.registry or DEFAULT_REGISTRY
+        registry = container_registry(app.spec.cloudflare.registry)
         account_id = app.spec.cloudflare.account_id
         files = await context_files(self.kube, container)
         try:

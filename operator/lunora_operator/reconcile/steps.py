@@ -14,13 +14,14 @@ from typing import Generic, TypeVar
 
 from lunora_operator.cloudflare import CloudflareError
 from lunora_operator.images import ImageError
-from lunora_operator.kube.gateway import KubeRefused, KubeUnavailable
-from lunora_operator.reconcile.errors import Stalled, StepError, Transient
+from lunora_operator.kube.gateway import KubeRefused, KubeUnavailable, NamespaceTerminating
+from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting
 from lunora_operator.reconcile.status import StatusDraft
 
 RunT = TypeVar("RunT")
 EDGE_FAULTS = (StepError, CloudflareError, KubeUnavailable, ImageError)
 """What a step may raise besides Halt: its own decisions and the edges' faults."""
+NAMESPACE_TERMINATING = "NamespaceTerminating"
 
 
 class Halt(Exception):
@@ -35,6 +36,8 @@ def step_error(error: Exception) -> StepError:
     if isinstance(error, CloudflareError):
         kind = Transient if error.retryable else Stalled
         return kind(error.reason, f"Cloudflare: {error.message}", error.retry_after)
+    if isinstance(error, NamespaceTerminating):  # everything in it goes; nothing to fix
+        return Waiting(NAMESPACE_TERMINATING, str(error))
     if isinstance(error, KubeRefused):  # RBAC refused, or an invalid write
         return Stalled("KubernetesRefused", str(error))
     if isinstance(error, KubeUnavailable):

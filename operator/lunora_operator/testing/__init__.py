@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lunora_operator.testing.fake_cloudflare import FakeCloudflare, Fault, RegistryConfig
+    from lunora_operator.testing.fake_cloudflare import AccountLimits, FakeCloudflare, Fault, RegistryConfig
 
-__all__ = ["FakeCloudflare", "Fault", "RegistryConfig"]
+__all__ = ["AccountLimits", "FakeCloudflare", "Fault", "RegistryConfig"]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lunora_operator.api.naming import find_collisions
+from lunora_operator.name_lists import few
 from lunora_operator.wrangler.desired import (
     OWNED_ENTRY_PATHS,
     DesiredContainer,
@@ -35,6 +36,7 @@ from lunora_operator.wrangler.migrations import (
     next_tag,
     recovery_entry,
     replay,
+    withdraw_undeployed,
 )
 
 OBSERVABILITY_DEFAULT = {"enabled": True, "head_sampling_rate": 1}
@@ -200,6 +202,7 @@ def merge_config(
     worker_name: str | None = None,
     written: Mapping[str, Collection[EntryPath]] | None = None,
     deployed: DeployedMigrations | None = None,
+    undeployed: bool = False,
 ) -> MergeResult:
     """Edits `document` in place so it describes `desired` (sorted by export name) and no
     longer describes `removed` containers with `deletionPolicy: Delete`.
@@ -208,7 +211,9 @@ def merge_config(
     itself: its migrations may be deployed, so they are kept, and the entries of orphaned
     containers it held are carried over. `written` (class name -> entry paths) is what the
     previous render wrote into this document, when the document is that render's output.
-    `deployed` is what Cloudflare reports; a history that lost its tag gets a recovery entry."""
+    `deployed` is what Cloudflare reports; a history that lost its tag gets a recovery entry.
+    `undeployed`: Cloudflare reports the Worker has applied no migration yet, so a removed class
+    that only rendered entries declared is withdrawn from them instead of deleted."""
     desired = sorted(desired, key=lambda d: d.names.export_name)
     written = written or {}
     wanted_classes = {d.names.class_name for d in desired}
@@ -229,6 +234,9 @@ def merge_config(
     except MigrationConflict as error:
         problems.append(str(error))
         history = base_migrations
+    withdrawn: list[str] = []
+    if undeployed and deployed is None:
+        history, withdrawn = withdraw_undeployed(history, base_migrations, [r.class_name for r in deleting])
     recovered = (
         recovery_entry(history, deployed, wanted_classes | {r.class_name for r in removed})
         if deployed is not None
@@ -274,9 +282,11 @@ def merge_config(
         else:
             document.set(["migrations"], history)
         changes.append("restored migrations rendered before")
+    if withdrawn:
+        changes.append(f"withdrew {few(withdrawn)} from migrations never deployed")
     if recovered:
         document.append(["migrations"], recovered)
-        declared = ", ".join(recovered.get("new_sqlite_classes", [])) or "no classes of this app"
+        declared = few(recovered.get("new_sqlite_classes", [])) or "no classes of this app"
         changes.append(f"recovered migration {recovered['tag']} from the deployed Worker ({declared})")
     created = [d.names.class_name for d in desired if d.names.class_name not in state.live]
     dropped = [r.class_name for r in deleting if r.class_name in state.live]
@@ -287,8 +297,8 @@ def merge_config(
         summary = "; ".join(
             part
             for part in (
-                f"new_sqlite_classes {', '.join(created)}" if created else "",
-                f"deleted_classes {', '.join(dropped)}" if dropped else "",
+                f"new_sqlite_classes {few(created)}" if created else "",
+                f"deleted_classes {few(dropped)}" if dropped else "",
             )
             if part
         )

@@ -134,3 +134,64 @@ def new_entry(tag: str, created: Sequence[str], deleted: Sequence[str]) -> dict[
     if deleted:
         entry["deleted_classes"] = list(deleted)
     return entry
+
+
+CREATING_KEYS = ("new_sqlite_classes", "new_classes")
+_STEP_KEYS = (*CREATING_KEYS, "renamed_classes", "deleted_classes", "transferred_classes")
+
+
+def _mentions(entry: Mapping[str, Any], class_name: str) -> bool:
+    if any(class_name in _names(entry, key) for key in (*CREATING_KEYS, "deleted_classes")):
+        return True
+    moves = [*(entry.get("renamed_classes") or ()), *(entry.get("transferred_classes") or ())]
+    return any(
+        isinstance(move, Mapping) and class_name in (move.get("from"), move.get("to")) for move in moves
+    )
+
+
+def withdraw_undeployed(
+    history: Sequence[Any], base: Sequence[Any], classes: Collection[str]
+) -> tuple[list[Any], list[str]]:
+    """For a Worker that has never been deployed (Cloudflare applied none of the history): the
+    history without `classes` where only rendered entries (not the base's) declared them, and
+    the classes so withdrawn. An entry left with no step goes. A first deploy of a history that
+    creates a class and then deletes it would be refused (the code no longer exports the class),
+    so such a class leaves no migration behind."""
+    base_tags = {entry.get("tag") for entry in base if isinstance(entry, Mapping)}
+    withdrawn = [
+        name
+        for name in classes
+        if not any(
+            isinstance(entry, Mapping) and entry.get("tag") in base_tags and _mentions(entry, name)
+            for entry in history
+        )
+        and any(
+            isinstance(entry, Mapping) and name in _names(entry, key)
+            for entry in history
+            for key in CREATING_KEYS
+        )
+        and not any(
+            isinstance(entry, Mapping)
+            and _mentions(entry, name)
+            and not any(name in _names(entry, key) for key in CREATING_KEYS)
+            for entry in history
+        )
+    ]
+    if not withdrawn:
+        return list(history), []
+    edited: list[Any] = []
+    for entry in history:
+        if not isinstance(entry, Mapping) or entry.get("tag") in base_tags:
+            edited.append(entry)
+            continue
+        kept = dict(entry)
+        for key in CREATING_KEYS:
+            if key in kept:
+                remaining = [name for name in _names(kept, key) if name not in withdrawn]
+                if remaining:
+                    kept[key] = remaining
+                else:
+                    del kept[key]
+        if any(key in kept for key in _STEP_KEYS):
+            edited.append(kept)
+    return edited, sorted(withdrawn)

@@ -12,7 +12,7 @@ from typing import Any
 
 from lunora_operator.api.app import WorkerBundle
 from lunora_operator.cloudflare import DurableObjectBinding, MigrationUpload, WorkerUpload
-from lunora_operator.wrangler.application import observability_logs
+from lunora_operator.name_lists import few
 from lunora_operator.wrangler.migrations import replay
 
 
@@ -68,7 +68,7 @@ def migration_steps(history: Sequence[Mapping[str, Any]], deployed_tag: str | No
     else:
         raise MigrationHistoryGap(
             f'Cloudflare reports migration tag "{deployed_tag}" for the Worker, but the rendered history '
-            f"({', '.join(tags)}) does not contain it"
+            f"({few(tags)}) does not contain it"
         )
     pending = tagged[start:]
     if not pending:
@@ -105,5 +105,8 @@ def worker_upload(
         else None,
         compatibility_date=bundle.compatibility_date,
         compatibility_flags=list(bundle.compatibility_flags or ()),
-        observability=observability_logs(config),
+        # The Worker's observability settings, carried whole as wrangler carries them.
+        observability=observability
+        if isinstance(observability := config.get("observability"), Mapping)
+        else None,
     )

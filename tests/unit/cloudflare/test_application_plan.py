@@ -20,17 +20,18 @@ def test_plan_of_an_equal_application_is_empty() -> None:
 def test_plan_sends_configuration_changes_to_the_rollout_and_the_rest_to_the_patch() -> None:
     plan = plan_update(
         application_from_api(api_app()),
-        desired(image="registry.cloudflare.com/acct/web:2", max_instances=4, observability_logs=False),
+        desired(image="docker.io/acme/web:2", max_instances=4, observability_logs=False),
     )
-    assert plan.edit == {"max_instances": 4, "observability": {"logs": {"enabled": False}}}
+    assert plan.edit == {"max_instances": 4}
     assert plan.target_configuration == {
-        "image": "registry.cloudflare.com/acct/web:2",
+        "image": "docker.io/acme/web:2",
         "instance_type": "standard-1",
+        "observability": {"logs": {"enabled": False}},
     }
     assert plan.differences == [
-        "configuration.image: 'registry.cloudflare.com/acct/web:1' -> 'registry.cloudflare.com/acct/web:2'",
+        "configuration.image: 'docker.io/acme/web:1' -> 'docker.io/acme/web:2'",
+        "configuration.observability.logs.enabled: True -> False",
         "max_instances: 3 -> 4",
-        "observability.logs.enabled: True -> False",
     ]
 
 

@@ -65,18 +65,16 @@ async def test_changed_image_rolls_out_once(fake: FakeCloudflare, account: Accou
     update = await account.applications.update(
         await observed(
             account,
-            desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=25)),
+            desired(image="docker.io/acme/web:2", rollout=RolloutPolicy(step_percentage=25)),
             namespace_id,
         )
     )
 
-    assert update.differences == [
-        "configuration.image: 'registry.cloudflare.com/acct/web:1' -> 'registry.cloudflare.com/acct/web:2'"
-    ]
+    assert update.differences == ["configuration.image: 'docker.io/acme/web:1' -> 'docker.io/acme/web:2'"]
     assert update.rollout_id is not None
     (rollout,) = fake.rollouts(live.id)
     assert rollout["id"] == update.rollout_id
-    assert rollout["target_configuration"]["image"] == "registry.cloudflare.com/acct/web:2"
+    assert rollout["target_configuration"]["image"] == "docker.io/acme/web:2"
     assert [step["step_size"]["percentage"] for step in rollout["steps"]] == [25, 50, 75, 100]
     (request,) = fake.requests("applications.rollouts.create")
     assert request.body["step_percentage"] == 25
@@ -85,10 +83,14 @@ async def test_changed_image_rolls_out_once(fake: FakeCloudflare, account: Accou
     stored = fake.application("demo-web")
     assert stored is not None
     assert stored["version"] == 2
-    assert stored["configuration"]["image"] == "registry.cloudflare.com/acct/web:2"
-    assert stored["active_rollout_id"] == update.rollout_id
+    assert stored["configuration"]["image"] == "docker.io/acme/web:2"
+    # The rollout ended (at once here), so it is no longer the application's active one.
+    assert "active_rollout_id" not in stored
+    latest = await account.applications.latest_rollout(live.id)
+    assert latest is not None
+    assert (latest.id, latest.status) == (update.rollout_id, "completed")
     # Observed again, the application now equals the desired one.
-    again = await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+    again = await observed(account, desired(image="docker.io/acme/web:2"), namespace_id)
     assert again.live.version == 2
     assert again.up_to_date
 
@@ -120,7 +122,7 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
     namespace_id = await deployed_namespace(account)
     await account.applications.create(desired(), namespace_id)
     wanted = desired(
-        image="registry.cloudflare.com/acct/web:3",
+        image="docker.io/acme/web:3",
         max_instances=4,
         constraints=Constraints(regions=["weur", "enam"], jurisdiction="EU"),
         observability_logs=False,
@@ -134,11 +136,16 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
     (patch,) = fake.requests("applications.edit")
     assert patch.body == {
         "max_instances": 4,
-        "constraints": {"regions": ["WEUR", "ENAM"], "jurisdiction": "eu"},
+        "constraints": {"tiers": [1, 2], "regions": ["WEUR", "ENAM"], "jurisdiction": "eu"},
         "rollout_active_grace_period": 300,
-        "observability": {"logs": {"enabled": False}},
     }
     (rollout_request,) = fake.requests("applications.rollouts.create")
+    # Logs are part of the configuration: turned off explicitly, since they were on (as wrangler).
+    assert rollout_request.body["target_configuration"] == {
+        "image": "docker.io/acme/web:3",
+        "instance_type": "standard-1",
+        "observability": {"logs": {"enabled": False}},
+    }
     assert rollout_request.body["kind"] == "full_manual"
     assert rollout_request.body["steps"] == [
         {"step_size": {"percentage": 20}, "description": "Step 1 of 2 - rollout at 20% of instances"},
@@ -147,15 +154,14 @@ async def test_patch_and_rollout_together_with_steps_and_grace_period(
     assert (await observed(account, wanted, namespace_id)).up_to_date
 
 
-async def test_rollout_kind_none_patches_but_does_not_roll_out(
-    fake: FakeCloudflare, account: AccountClient
-) -> None:
+async def test_rollout_kind_none_writes_nothing_at_all(fake: FakeCloudflare, account: AccountClient) -> None:
+    """wrangler 4.86 with rollout_kind "none" sends neither the PATCH nor the rollout."""
     namespace_id = await deployed_namespace(account)
     await account.applications.create(desired(), namespace_id)
 
     plan = await observed(
         account,
-        desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(kind="none")),
+        desired(image="docker.io/acme/web:2", max_instances=5, rollout=RolloutPolicy(kind="none")),
         namespace_id,
     )
     update = await account.applications.update(plan)
@@ -163,7 +169,11 @@ async def test_rollout_kind_none_patches_but_does_not_roll_out(
     assert plan.held
     assert update.rollout_id is None
     assert update.patched is False
-    assert len(update.differences) == 1
+    assert update.differences == [
+        "configuration.image: 'docker.io/acme/web:1' -> 'docker.io/acme/web:2'",
+        "max_instances: 3 -> 5",
+    ]
+    assert fake.requests("applications.edit") == []
     assert fake.requests("applications.rollouts.create") == []
 
 
@@ -192,10 +202,11 @@ async def test_custom_size_rolls_out_as_sizes(fake: FakeCloudflare, account: Acc
 
     (rollout,) = fake.requests("applications.rollouts.create")
     assert rollout.body["target_configuration"] == {
-        "image": "registry.cloudflare.com/acct/web:1",
+        "image": "docker.io/acme/web:1",
         "vcpu": 2,
         "memory_mib": 8192,
         "disk": {"size_mb": 10000},
+        "observability": {"logs": {"enabled": True}},
     }
     found = await account.applications.find("demo-web")
     assert found is not None
@@ -254,7 +265,7 @@ async def test_a_rollout_is_read_while_under_way_and_once_finished(
     live = await account.applications.create(desired(), namespace_id)
     fake.hold_rollouts()
     update = await account.applications.update(
-        await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+        await observed(account, desired(image="docker.io/acme/web:2"), namespace_id)
     )
     assert update.rollout_id is not None
 
@@ -266,7 +277,7 @@ async def test_a_rollout_is_read_while_under_way_and_once_finished(
         1,
         2,
     )
-    assert rolling.target_image == "registry.cloudflare.com/acct/web:2"
+    assert rolling.target_image == "docker.io/acme/web:2"
 
     fake.finish_rollout(live.id)
     finished = await account.applications.rollout(live.id, update.rollout_id)

@@ -175,3 +175,19 @@ def test_a_refused_header_never_quotes_the_request() -> None:
     mapped = from_exception(connection_error(cause), "op", now=NOW)
     assert "s3cr3t" not in str(mapped)
     assert "LocalProtocolError" in str(mapped)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("IMAGE_REGISTRY_DOESNT_CONTAIN_IMAGE", "ImageNotInRegistry"),
+        ("DURABLE_OBJECT_ALREADY_HAS_APPLICATION", "NamespaceHasApplication"),
+        ("DURABLE_OBJECT_NOT_FOUND", "InvalidRequest"),
+    ],
+)
+def test_refusals_a_person_must_act_on_have_their_own_reason(code: str, reason: str) -> None:
+    body = envelope(json.dumps({"error": code, "details": {"configuration.image": "not there"}}))
+    error = from_status(400, body, {}, "creating application web", now=NOW)
+    assert isinstance(error, InvalidRequest)
+    assert (error.reason, error.code, error.retryable) == (reason, code, False)
+    assert error.message == f"creating application web: {code}: configuration.image: not there"

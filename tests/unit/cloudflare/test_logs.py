@@ -72,7 +72,7 @@ async def test_nothing_secret_leaks(scanned_fake: FakeCloudflare, caplog: pytest
     namespace_id = await deployed_namespace(account)
     await account.applications.create(desired(), namespace_id)
     await account.applications.update(
-        await observed(account, desired(image="registry.cloudflare.com/acct/web:2"), namespace_id)
+        await observed(account, desired(image="docker.io/acme/web:2"), namespace_id)
     )
     await account.secrets.put(SCRIPT, "API_KEY", SECRET_VALUES[0])
     fake.inject("workers.scripts.secrets.update", Fault.server_error(500, times=1))

@@ -139,7 +139,7 @@ async def test_a_rollout_processed_then_dropped_is_not_repeated(
     update = await account.applications.update(
         await observed(
             account,
-            desired(image="registry.cloudflare.com/acct/web:2", rollout=RolloutPolicy(step_percentage=50)),
+            desired(image="docker.io/acme/web:2", rollout=RolloutPolicy(step_percentage=50)),
             namespace_id,
         )
     )

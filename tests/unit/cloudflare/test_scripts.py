@@ -1,13 +1,23 @@
-"""Contract: Worker upload, migrations, Durable Object namespaces and secrets against FakeCloudflare."""
+"""Contract: Worker upload in wrangler's form, migrations, Durable Object namespaces (found as wrangler finds them) and secrets against FakeCloudflare."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from lunora_operator.cloudflare import AccountClient, InvalidRequest, MigrationUpload, NotFound
+from lunora_operator.cloudflare import (
+    AccountClient,
+    DurableObjectBinding,
+    InvalidRequest,
+    MigrationUpload,
+    NotFound,
+    WorkerUpload,
+)
+from lunora_operator.cloudflare.scripts import upload_metadata, upload_parts, version_namespaces
 from lunora_operator.testing import FakeCloudflare
+from tests.support import wrangler_wire
 from tests.support.cloudflare import SCRIPT, deployed_namespace, desired, worker_upload
 
 pytest_plugins = ["tests.support.cloudflare_fixtures"]
@@ -24,25 +34,37 @@ async def test_upload_sends_wranglers_metadata_and_creates_one_namespace_per_new
     assert uploaded.id == SCRIPT
     assert uploaded.migration_tag == "v1"
     (request,) = fake.requests("workers.scripts.update")
+    assert request.query == {"excludeScript": "true", "bindings_inherit": "strict"}
     assert request.body["metadata"] == {
         "main_module": "index.js",
-        "compatibility_date": "2025-04-01",
         "bindings": [
-            {"type": "durable_object_namespace", "name": "WEB", "class_name": "Web"},
-            {"type": "durable_object_namespace", "name": "API", "class_name": "Api"},
+            {"name": "WEB", "type": "durable_object_namespace", "class_name": "Web"},
+            {"name": "API", "type": "durable_object_namespace", "class_name": "Api"},
         ],
-        "keep_bindings": ["secret_text", "secret_key"],
         "containers": [{"class_name": "Web"}],
+        "compatibility_date": "2025-04-01",
+        "compatibility_flags": [],
         "migrations": {"new_tag": "v1", "steps": [{"new_sqlite_classes": ["Web", "Api"]}]},
+        "keep_bindings": ["secret_text", "secret_key"],
     }
+    assert list(request.body["metadata"]) == [
+        *("main_module", "bindings", "containers", "compatibility_date", "compatibility_flags"),
+        *("migrations", "keep_bindings"),
+    ]
     assert request.body["files"] == {
-        "index.js": {"content_type": "application/javascript+module", "size": len(upload.modules["index.js"])}
+        "index.js": {
+            "part": "index.js",
+            "content_type": "application/javascript+module",
+            "size": len(upload.modules["index.js"]),
+        }
     }
     namespaces = await account.durable_objects.namespaces(SCRIPT)
     assert set(namespaces) == {"Web", "Api"}
     assert namespaces == fake.namespaces(SCRIPT)
     observed = await account.scripts.observe(SCRIPT)
-    assert observed == uploaded
+    assert observed == dataclasses.replace(uploaded, version_id=None)
+    assert uploaded.version_id is not None
+    assert await account.scripts.version_namespaces(SCRIPT, uploaded.version_id) == namespaces
 
 
 async def test_namespaces_are_only_this_scripts(account: AccountClient) -> None:
@@ -67,8 +89,11 @@ async def test_wrong_old_tag_is_refused_and_the_right_one_applies(
 
     with pytest.raises(InvalidRequest) as refused:
         await account.scripts.upload(SCRIPT, second)
-    assert "current migration tag is 'v1'" in refused.value.message
-    assert "old_tag is 'v0'" in refused.value.message
+    assert refused.value.code == "10079"
+    assert (
+        "Actor migration tag precondition failed, got tag 'v0' when expected tag is 'v1'."
+        in refused.value.message
+    )
     assert set(fake.namespaces(SCRIPT)) == {"Web"}
 
     applied = await account.scripts.upload(
@@ -84,7 +109,7 @@ async def test_wrong_old_tag_is_refused_and_the_right_one_applies(
 
 
 async def test_a_script_without_tag_refuses_an_old_tag(account: AccountClient) -> None:
-    with pytest.raises(InvalidRequest, match="current migration tag is None"):
+    with pytest.raises(InvalidRequest, match="got tag 'v1' when expected tag is ''"):
         await account.scripts.upload(SCRIPT, worker_upload(["Web"], old_tag="v1", new_tag="v2"))
 
 
@@ -130,7 +155,7 @@ async def test_binding_a_class_without_migration_is_refused(account: AccountClie
     with pytest.raises(InvalidRequest) as refused:
         await account.scripts.upload(SCRIPT, worker_upload(["Web"], new_tag=None))
     assert "Cannot create binding for class 'Web'" in refused.value.message
-    assert "Did you forget to apply a Durable Object migration?" in refused.value.message
+    assert "Configure a migration in your Wrangler configuration to add this class." in refused.value.message
 
 
 async def test_a_container_class_must_be_a_durable_object_class(account: AccountClient) -> None:
@@ -141,7 +166,7 @@ async def test_a_container_class_must_be_a_durable_object_class(account: Account
 
 async def test_a_new_class_must_be_in_the_code(account: AccountClient) -> None:
     upload = dataclasses.replace(worker_upload(["Web"]), modules={"index.js": b"export default {};"})
-    with pytest.raises(InvalidRequest, match="class Web that is not exported by script"):
+    with pytest.raises(InvalidRequest, match="to class 'Web' that is not exported by script"):
         await account.scripts.upload(SCRIPT, upload)
 
 
@@ -159,7 +184,7 @@ async def test_application_needs_a_container_enabled_namespace(
     with pytest.raises(InvalidRequest) as refused:
         await account.applications.create(desired(), namespace_id)
 
-    assert refused.value.code == "VALIDATE_INPUT"
+    assert refused.value.code == "DURABLE_OBJECT_NOT_CONTAINER_ENABLED"
     assert "durable_objects.namespace_id: " in refused.value.message
     assert "no containers entry" in refused.value.message
     assert fake.applications() == []
@@ -203,3 +228,109 @@ async def test_secrets_put_list_delete_are_idempotent_and_survive_uploads(
 async def test_secrets_of_a_missing_worker(account: AccountClient) -> None:
     with pytest.raises(NotFound, match="This Worker does not exist on your account"):
         await account.secrets.list("missing")
+
+
+def wrangler_like(observability: dict[str, object] | None) -> WorkerUpload:
+    return WorkerUpload(
+        main_module="index.js",
+        modules={
+            "chunk-1.js": b"export const x = 1;",
+            "index.js": b"export class Web {}",
+            "banner.txt": b"hi",
+        },
+        compatibility_date="2025-09-01",
+        bindings=[DurableObjectBinding("WEB", "Web"), DurableObjectBinding("API", "Api")],
+        container_classes=["Web", "Api"],
+        migrations=MigrationUpload(None, "v1", [{"new_sqlite_classes": ["Web", "Api"]}]),
+        observability=observability,
+    )
+
+
+def test_the_metadata_is_wranglers_with_the_secrets_kept() -> None:
+    metadata = upload_metadata(wrangler_like({"logs": {"enabled": True}}))
+    expected = {
+        **wrangler_wire.upload_metadata(["Web", "Api"], None),
+        "keep_bindings": ["secret_text", "secret_key"],
+        "observability": {"logs": {"enabled": True}},
+    }
+    assert json.dumps(metadata) == json.dumps(expected)
+
+
+def test_each_module_is_a_part_named_after_it_the_main_module_first() -> None:
+    parts = upload_parts(wrangler_like(None))
+    assert [(name, filename, content_type) for name, (filename, _content, content_type) in parts] == [
+        ("metadata", None, None),
+        ("index.js", "index.js", "application/javascript+module"),
+        ("chunk-1.js", "chunk-1.js", "application/javascript+module"),
+        ("banner.txt", "banner.txt", "text/plain"),
+    ]
+
+
+def test_a_bound_class_is_found_in_the_versions_bindings_as_wrangler_finds_it() -> None:
+    bindings = [
+        {
+            "type": "durable_object_namespace",
+            "name": "OTHER",
+            "class_name": "Web",
+            "script_name": "other",
+            "namespace_id": "ns-other",
+        },
+        {"type": "durable_object_namespace", "name": "NONE", "class_name": "Web"},
+        {"type": "durable_object_namespace", "name": "WEB", "class_name": "Web", "namespace_id": "ns-web"},
+        {
+            "type": "durable_object_namespace",
+            "name": "WEB2",
+            "class_name": "Web",
+            "script_name": SCRIPT,
+            "namespace_id": "ns-2",
+        },
+        {"type": "kv_namespace", "name": "KV", "class_name": "Api", "namespace_id": "kv-1"},
+    ]
+    assert version_namespaces(bindings, SCRIPT) == {"Web": "ns-web"}
+
+
+async def test_the_uploaded_version_names_the_namespace_where_the_listing_may_not(
+    fake: FakeCloudflare, account: AccountClient
+) -> None:
+    """A preview Worker's namespace carries the parent's script name: listed before the real one,
+    the listing's first match is the preview's, the uploaded version's binding is the real one."""
+    uploaded = await account.scripts.upload(SCRIPT, worker_upload(["Web"]))
+    (real,) = fake.namespaces(SCRIPT).values()
+    preview = fake.add_preview_namespace(SCRIPT, "Web")
+
+    assert uploaded.version_id is not None
+    assert await account.durable_objects.namespaces(SCRIPT) == {"Web": preview}
+    assert await account.scripts.version_namespaces(SCRIPT, uploaded.version_id) == {"Web": real}
+
+
+async def test_a_bundle_of_several_modules_arrives_as_wranglers_parts(
+    fake: FakeCloudflare, account: AccountClient
+) -> None:
+    upload = WorkerUpload(
+        main_module="index.js",
+        modules={
+            "lib/classes.js": b"export class Web {}\n",
+            "index.js": b'export { Web } from "./lib/classes.js";\nexport default {};\n',
+            "banner.txt": b"hello",
+        },
+        compatibility_date="2025-09-01",
+        bindings=[DurableObjectBinding("WEB", "Web")],
+        container_classes=["Web"],
+        migrations=MigrationUpload(None, "v1", [{"new_sqlite_classes": ["Web"]}]),
+    )
+
+    await account.scripts.upload(SCRIPT, upload)
+
+    stored = fake.script(SCRIPT)
+    assert stored is not None
+    assert stored["parts"] == {
+        "index.js": "index.js",
+        "lib/classes.js": "lib/classes.js",
+        "banner.txt": "banner.txt",
+    }
+    assert stored["modules"] == {
+        "index.js": "application/javascript+module",
+        "lib/classes.js": "application/javascript+module",
+        "banner.txt": "text/plain",
+    }
+    assert next(iter(stored["parts"])) == "index.js"

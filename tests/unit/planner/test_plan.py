@@ -315,3 +315,65 @@ def test_without_holding_the_same_container_is_removed() -> None:
 
     assert [c["class_name"] for c in removed.config["containers"]] == ["WebContainer"]
     assert removed.config["migrations"][-1] == {"tag": "v2", "deleted_classes": ["ApiContainer"]}
+
+
+# --- a container removed before the Worker was ever deployed ---------------------------------------
+
+
+def test_a_class_created_and_removed_before_any_deploy_leaves_no_migration() -> None:
+    """Cloudflare reports no migration applied: the class leaves the rendered history instead of
+    gaining a `deleted_classes` step, which a first deploy could not apply (the code no longer
+    exports the class)."""
+    first = plan(request(containers=[container("web"), container("api")]))
+
+    assert first.config["migrations"] == [
+        {"tag": "v1", "new_sqlite_classes": ["ApiContainer", "WebContainer"]}
+    ]
+    never_deployed = plan(
+        request(
+            containers=[container("api")],
+            previous_config_text=first.config_text,
+            previous_state=first.state,
+            undeployed=True,
+        )
+    )
+    assert never_deployed.config["migrations"] == [{"tag": "v1", "new_sqlite_classes": ["ApiContainer"]}]
+    assert "withdrew WebContainer from migrations never deployed" in never_deployed.changes
+    assert [b["class_name"] for b in never_deployed.config["durable_objects"]["bindings"]] == ["ApiContainer"]
+    # Deployed (or not known to be undeployed), the history is append-only.
+    deployed = plan(
+        request(
+            containers=[container("api")], previous_config_text=first.config_text, previous_state=first.state
+        )
+    )
+    assert deployed.config["migrations"][-1] == {"tag": "v2", "deleted_classes": ["WebContainer"]}
+
+
+def test_an_entry_left_empty_goes_and_the_base_is_never_edited() -> None:
+    base = json.dumps({"name": "demo", "migrations": [{"tag": "v1", "new_sqlite_classes": ["ShardDO"]}]})
+    first = plan(request(base_text=base, containers=[container("web")]))
+    withdrawn = plan(
+        request(
+            base_text=base,
+            containers=[],
+            previous_config_text=first.config_text,
+            previous_state=first.state,
+            undeployed=True,
+        )
+    )
+    assert first.config["migrations"][-1] == {"tag": "v2", "new_sqlite_classes": ["WebContainer"]}
+    assert withdrawn.config["migrations"] == [{"tag": "v1", "new_sqlite_classes": ["ShardDO"]}]
+    declared_by_base = json.dumps(
+        {"name": "demo", "migrations": [{"tag": "v1", "new_sqlite_classes": ["WebContainer"]}]}
+    )
+    first = plan(request(base_text=declared_by_base))
+    kept = plan(
+        request(
+            base_text=declared_by_base,
+            containers=[],
+            previous_config_text=first.config_text,
+            previous_state=first.state,
+            undeployed=True,
+        )
+    )
+    assert kept.config["migrations"][-1] == {"tag": "v2", "deleted_classes": ["WebContainer"]}

@@ -199,7 +199,10 @@ async def test_a_worker_deployed_over_from_outside_is_uploaded_again_on_the_drif
         "demo",
         WorkerUpload(
             main_module="index.js",
-            modules={"index.js": b"export default { fetch() { return new Response('not yours') } };\n"},
+            modules={
+                "index.js": b"export class WebContainer {}\n"
+                b"export default { fetch() { return new Response('not yours') } };\n"
+            },
             compatibility_date="2025-09-01",
         ),
     )
@@ -511,3 +514,64 @@ async def test_a_bundle_upload_refuses_bindings_it_would_drop(harness: Harness) 
     assert outcome.error.reason == "BindingsNotUploaded"
     assert "`kv_namespaces`" in outcome.error.message
     assert harness.uploads() == []
+
+
+async def test_a_class_removed_before_the_worker_applied_any_migration_leaves_none_behind(
+    harness: Harness,
+) -> None:
+    """Even on a run not asked to look at Cloudflare: a removal asks whether the Worker ever
+    applied a migration before it picks `deleted_classes` or withdrawing the class."""
+    harness.fake.inject("workers.scripts.update", Fault(status=400, times=None))
+    harness.apply(harness.app())
+    harness.apply(container_body("web"))
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+    memory = AppMemory()
+    first = await harness.run_app(memory, observe=True)
+    assert first.error is not None
+    assert "WebContainer" in json.dumps(migrations(harness.output_config()))
+
+    harness.remove("LunoraContainer", "web")  # gone without its finalizer
+    await harness.run_app(memory, observe=False)
+
+    history = migrations(harness.output_config())
+    assert "WebContainer" not in json.dumps(history)
+    assert history == [{"tag": "v1", "new_sqlite_classes": ["ApiContainer"]}]
+
+
+async def test_a_bound_class_finds_its_namespace_in_the_uploaded_versions_bindings(harness: Harness) -> None:
+    memory = await _render_one(harness)
+    real = harness.fake.namespaces("demo")["WebContainer"]
+    preview = harness.fake.add_preview_namespace("demo", "WebContainer")  # listed first
+
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+    after_upload = await harness.run_app(memory)
+    restarted = await harness.run_app(AppMemory(), observe=True)
+
+    assert after_upload.error is None, after_upload.error
+    assert after_upload.namespace_ids["WebContainer"] == real != preview
+    assert harness.fake.requests("workers.scripts.versions.get")
+    assert restarted.error is None, restarted.error
+    assert restarted.namespace_ids["WebContainer"] == real  # the deployed version's bindings
+
+
+async def test_a_container_removed_before_the_worker_was_ever_deployed_leaves_no_migration(
+    harness: Harness,
+) -> None:
+    """No bundle: the config waits for `wrangler deploy`, whose first upload could not apply a
+    class created and then deleted (the code no longer exports it)."""
+    harness.apply(harness.app(bundle=False))
+    harness.apply(container_body("web"))
+    harness.apply(container_body("api", created="2026-01-01T00:00:20Z"))
+    memory = AppMemory()
+    first = await harness.run_app(memory)
+    assert isinstance(first.error, Waiting)
+    assert migrations(harness.output_config()) == [
+        {"tag": "v1", "new_sqlite_classes": ["ApiContainer", "WebContainer"]}
+    ]
+
+    harness.remove("LunoraContainer", "api")
+    await harness.run_app(memory)
+
+    config = harness.output_config()
+    assert migrations(config) == [{"tag": "v1", "new_sqlite_classes": ["WebContainer"]}]
+    assert [c["class_name"] for c in config["containers"]] == ["WebContainer"]

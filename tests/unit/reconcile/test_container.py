@@ -287,7 +287,7 @@ async def test_a_blank_api_token_stalls_naming_its_secret(harness: Harness, imag
 
 
 async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness: Harness) -> None:
-    # wrangler's hidden `rollout_kind: "none"`, kept from the base config, starts no rollout: the
+    # wrangler's hidden `rollout_kind: "none"`, kept from the base config, writes no change: the
     # new image waits, the condition says so, and later passes neither repeat an Event nor
     # rewrite the status.
     harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": holding_base("WebContainer")})
@@ -310,7 +310,7 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
         "RolloutHeld",
         f"application demo-webcontainer ({application['id']}) differs in configuration.image: "
         "'docker.io/acme/web:1.0' -> 'docker.io/acme/web:2.0'; "
-        'rollout_kind "none" starts no rollout: start one yourself or drop rollout_kind',
+        'rollout_kind "none" writes no change (as wrangler): apply it yourself or drop rollout_kind',
     )
     assert [event for event in held.events if event[1] in {"Updated", "RolloutHeld"}] == []
 
@@ -320,7 +320,8 @@ async def test_rollout_kind_none_holds_an_image_change_and_says_so_once(harness:
     assert len(harness.kube.status_patches) == patches
 
 
-async def test_a_held_image_change_still_patches_what_applies_in_place(harness: Harness) -> None:
+async def test_a_held_change_writes_nothing_not_even_what_applies_in_place(harness: Harness) -> None:
+    """wrangler 4.86 with rollout_kind "none" sends neither the PATCH nor the rollout."""
     harness.kube.put_config_map(BASE_CONFIG_MAP, {"wrangler.jsonc": holding_base("WebContainer")})
     harness.apply(harness.app())
     assert (await one_pass(harness, harness.apply(container_body("web", maxInstances=3)))).error is None
@@ -333,12 +334,12 @@ async def test_a_held_image_change_still_patches_what_applies_in_place(harness: 
     assert isinstance(held.error, Held)
     stored = harness.fake.application("demo-webcontainer")
     assert stored is not None
-    assert (stored["max_instances"], stored["configuration"]["image"]) == (5, "docker.io/acme/web:1.0")
-    assert [event[1] for event in held.events] == ["Updated"]
-    assert "max_instances: 3 -> 5" in held.events[0][2]
-    assert "configuration.image" not in held.events[0][2]
+    assert (stored["max_instances"], stored["configuration"]["image"]) == (3, "docker.io/acme/web:1.0")
+    assert harness.fake.requests("applications.edit") == []
+    assert [event[1] for event in held.events if event[1] == "Updated"] == []
     assert condition(held, DEPLOYED)[:2] == ("False", "RolloutHeld")  # type: ignore[index]
-    assert "max_instances" not in held.error.message
+    assert "max_instances: 3 -> 5" in held.error.message
+    assert "configuration.image" in held.error.message
 
 
 async def _roll_out_web_2(harness: Harness) -> tuple[dict[str, Any], ContainerRun]:

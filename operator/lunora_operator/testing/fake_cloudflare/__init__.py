@@ -1,5 +1,6 @@
 """A fake Cloudflare API for tests: `FakeCloudflare`, its `Fault`s and `RecordedRequest`s."""
 
+from lunora_operator.testing.fake_cloudflare.account import AccountLimits
 from lunora_operator.testing.fake_cloudflare.endpoints import (
     ALL_PERMISSIONS,
     ENDPOINTS,
@@ -9,7 +10,7 @@ from lunora_operator.testing.fake_cloudflare.endpoints import (
     RecordedRequest,
 )
 from lunora_operator.testing.fake_cloudflare.faults import Fault
-from lunora_operator.testing.fake_cloudflare.rules import RegistryConfig
+from lunora_operator.testing.fake_cloudflare.registry import RegistryConfig
 from lunora_operator.testing.fake_cloudflare.server import DEFAULT_ACCOUNT_ID, FakeCloudflare
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "PERMISSION_CONTAINERS",
     "PERMISSION_DURABLE_OBJECTS",
     "PERMISSION_SCRIPTS",
+    "AccountLimits",
     "FakeCloudflare",
     "Fault",
     "RecordedRequest",

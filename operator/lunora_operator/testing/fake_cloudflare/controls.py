@@ -8,9 +8,14 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from lunora_operator.testing.fake_cloudflare import rules as st
+from lunora_operator.cloudflare.models import DEFAULT_REGISTRY
+from lunora_operator.testing.fake_cloudflare import applications as app_rules
+from lunora_operator.testing.fake_cloudflare import workers
+from lunora_operator.testing.fake_cloudflare.account import Account, AccountLimits, Module, new_hex_id
+from lunora_operator.testing.fake_cloudflare.applications import Durations
 from lunora_operator.testing.fake_cloudflare.endpoints import ENDPOINTS_BY_OPERATION, RecordedRequest, redact
 from lunora_operator.testing.fake_cloudflare.faults import Fault
+from lunora_operator.testing.fake_cloudflare.registry import parse_reference
 from lunora_operator.testing.fake_cloudflare.state import FakeState
 
 
@@ -22,7 +27,7 @@ class FakeControls:
         self.state = state
         self.account_id = account_id
 
-    def _account(self, account_id: str | None) -> st.Account:
+    def _account(self, account_id: str | None) -> Account:
         return self.state.account(account_id or self.account_id)
 
     # --- faults ---------------------------------------------------------------------------------
@@ -46,7 +51,25 @@ class FakeControls:
         if status not in ("completed", "reverted"):
             raise ValueError(f"a rollout finishes as completed or reverted, not {status!r}")
         with self.state.locked():
-            st.finish_rollout(self._account(account_id), application_id, status)
+            app_rules.finish_rollout(self._account(account_id), application_id, status)
+
+    def set_durations(self, *, rollout_step: float = 0.0, delete: float = 0.0) -> None:
+        """How long each step of a `full_auto` rollout and a deletion take from now on (seconds
+        on the fake's clock; 0, the default, is at once). A deleted application stays listed, and
+        keeps its Durable Object namespace, until its deletion ends."""
+        self.state.durations = Durations(rollout_step=rollout_step, delete=delete)
+
+    def set_limits(self, limits: AccountLimits) -> None:
+        """The account limits creates are held to and `GET /containers/me` reports."""
+        self.state.limits = limits
+
+    def add_image(self, reference: str, account_id: str | None = None) -> None:
+        """An image Cloudflare's managed registry holds (registry.cloudflare.com/<account>/…):
+        applications may use it. Images on the configured registry are asked of it instead."""
+        if parse_reference(reference).host != DEFAULT_REGISTRY:
+            raise ValueError(f"{reference} is not on {DEFAULT_REGISTRY}; push it to its registry instead")
+        with self.state.locked():
+            self._account(account_id).managed_images.add(reference)
 
     def clear_faults(self) -> None:
         self.state.clear_faults()
@@ -80,13 +103,16 @@ class FakeControls:
             return {
                 **script.api(),
                 "metadata": redact("workers.scripts.update", {"metadata": script.metadata})["metadata"],
-                "modules": {name: content_type for name, (content_type, _content) in script.modules.items()},
+                "modules": {name: module.content_type for name, module in script.modules.items()},
+                "parts": {name: module.part for name, module in script.modules.items()},
+                "versions": [version.api(script) for version in script.versions],
             }
 
     def namespaces(self, script_name: str | None = None, account_id: str | None = None) -> dict[str, str]:
-        """Durable Object class -> namespace id (of one script, or of all as `script.class`)."""
+        """Durable Object class -> namespace id (of one script, or of all as `script.class`);
+        preview Workers' namespaces left out."""
         with self.state.locked():
-            namespaces = self._account(account_id).namespaces.values()
+            namespaces = self._account(account_id).own_namespaces().values()
             if script_name is not None:
                 return {ns["class"]: ns["id"] for ns in namespaces if ns["script"] == script_name}
             return {f"{ns['script']}.{ns['class']}": ns["id"] for ns in namespaces}
@@ -131,13 +157,37 @@ class FakeControls:
             account = self._account(account_id)
             if script_name in account.scripts:
                 raise ValueError(f"Worker {script_name} already exists in the fake")
-            st.upload_script(
+            workers.upload_script(
                 account,
                 script_name,
                 metadata,
-                {"index.js": ("application/javascript+module", source.encode())},
+                {"index.js": Module("index.js", "application/javascript+module", source.encode())},
+                source="wrangler",
             )
         return self.namespaces(script_name, account_id)
+
+    def limits(self) -> AccountLimits:
+        return self.state.limits
+
+    def add_preview_namespace(self, script_name: str, class_name: str, account_id: str | None = None) -> str:
+        """A preview Worker's namespace for `class_name`, listed first and under its parent's
+        script name, as the namespace listing shows preview namespaces; it is not the script's
+        own. Returns its id."""
+        namespace_id = new_hex_id()
+        with self.state.locked():
+            account = self._account(account_id)
+            namespace = {
+                "id": namespace_id,
+                "name": f"{script_name}-preview_{class_name}",
+                "script": script_name,
+                "class": class_name,
+                "use_sqlite": True,
+            }
+            listed = {namespace_id: namespace, **account.namespaces}
+            account.namespaces.clear()
+            account.namespaces.update(listed)
+            account.previews.add(namespace_id)
+        return namespace_id
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the fake holds, as JSON, without secret values."""

@@ -13,10 +13,17 @@ from cloudflare.types.containers.applications.rollout_create_params import Rollo
 from cloudflare.types.containers.registries.credential_generate_params import CredentialGenerateParams
 from cloudflare.types.workers.script_update_params import Metadata
 from cloudflare.types.workers.scripts.secret_update_params import SecretUpdateParams
+from cloudflare.types.workers.scripts.subdomain_create_params import SubdomainCreateParams
 
 from lunora_operator.testing.fake_cloudflare.validation import (
+    CONSTRAINT_KEYS,
     CUSTOM_SIZE_KEYS,
+    EDIT_CONFIGURATION_KEYS,
+    EDIT_KEYS,
+    INSTANCE_TYPE_OVERRIDES,
     WORKER_METADATA_KEYS,
+    WORKER_METADATA_OVERRIDES,
+    Affinities,
     BodySchema,
 )
 
@@ -49,7 +56,15 @@ ENDPOINTS = (
         "/accounts/{account_id}/containers/applications",
         "applications.create",
         PERMISSION_CONTAINERS,
-        BodySchema(ApplicationCreateParams, extras={("configuration",): CUSTOM_SIZE_KEYS}),
+        BodySchema(
+            ApplicationCreateParams,
+            extras={
+                (): {"affinities": Affinities},
+                ("configuration",): CUSTOM_SIZE_KEYS,
+                ("constraints",): CONSTRAINT_KEYS,
+            },
+            overrides=INSTANCE_TYPE_OVERRIDES,
+        ),
     ),
     Endpoint(
         "GET",
@@ -62,7 +77,14 @@ ENDPOINTS = (
         "/accounts/{account_id}/containers/applications/{application_id}",
         "applications.edit",
         PERMISSION_CONTAINERS,
-        BodySchema(ApplicationEditParams),
+        BodySchema(
+            ApplicationEditParams,
+            extras={
+                (): EDIT_KEYS,
+                ("configuration",): EDIT_CONFIGURATION_KEYS,
+                ("constraints",): CONSTRAINT_KEYS,
+            },
+        ),
     ),
     Endpoint(
         "DELETE",
@@ -75,7 +97,17 @@ ENDPOINTS = (
         "/accounts/{account_id}/containers/applications/{application_id}/rollouts",
         "applications.rollouts.create",
         PERMISSION_CONTAINERS,
-        BodySchema(RolloutCreateParams, extras={("target_configuration",): CUSTOM_SIZE_KEYS}),
+        BodySchema(
+            RolloutCreateParams,
+            extras={("target_configuration",): CUSTOM_SIZE_KEYS},
+            overrides=INSTANCE_TYPE_OVERRIDES,
+        ),
+    ),
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/containers/applications/{application_id}/rollouts",
+        "applications.rollouts.list",
+        PERMISSION_CONTAINERS,
     ),
     Endpoint(
         "GET",
@@ -90,14 +122,60 @@ ENDPOINTS = (
         PERMISSION_CONTAINERS,
         BodySchema(CredentialGenerateParams),
     ),
+    # wrangler reads the account's limits (and the namespace its pushed images go under) first.
+    Endpoint("GET", "/accounts/{account_id}/containers/me", "containers.me", PERMISSION_CONTAINERS),
     Endpoint("GET", "/accounts/{account_id}/workers/scripts", "workers.scripts.list", PERMISSION_SCRIPTS),
     Endpoint(
         "PUT",
         "/accounts/{account_id}/workers/scripts/{script_name}",
         "workers.scripts.update",
         PERMISSION_SCRIPTS,
-        BodySchema(Metadata, extras={(): WORKER_METADATA_KEYS}, path_params=()),
+        BodySchema(
+            Metadata,
+            extras={(): WORKER_METADATA_KEYS},
+            path_params=(),
+            overrides=WORKER_METADATA_OVERRIDES,
+        ),
     ),
+    # What `wrangler deploy` reads about the Worker before and after its upload.
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/workers/services/{script_name}",
+        "workers.services.get",
+        PERMISSION_SCRIPTS,
+    ),
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/workers/scripts/{script_name}/deployments",
+        "workers.scripts.deployments.list",
+        PERMISSION_SCRIPTS,
+    ),
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/workers/scripts/{script_name}/settings",
+        "workers.scripts.settings.get",
+        PERMISSION_SCRIPTS,
+    ),
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/workers/scripts/{script_name}/versions/{version_id}",
+        "workers.scripts.versions.get",
+        PERMISSION_SCRIPTS,
+    ),
+    Endpoint(
+        "GET",
+        "/accounts/{account_id}/workers/scripts/{script_name}/subdomain",
+        "workers.scripts.subdomain.get",
+        PERMISSION_SCRIPTS,
+    ),
+    Endpoint(
+        "POST",
+        "/accounts/{account_id}/workers/scripts/{script_name}/subdomain",
+        "workers.scripts.subdomain.create",
+        PERMISSION_SCRIPTS,
+        BodySchema(SubdomainCreateParams),
+    ),
+    Endpoint("GET", "/accounts/{account_id}/workers/subdomain", "workers.subdomains.get", PERMISSION_SCRIPTS),
     Endpoint(
         "GET",
         "/accounts/{account_id}/workers/scripts/{script_name}/secrets",

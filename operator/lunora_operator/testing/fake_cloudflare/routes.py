@@ -13,7 +13,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from lunora_operator.testing.fake_cloudflare import rules as st
+from lunora_operator.testing.fake_cloudflare import applications as app_rules
+from lunora_operator.testing.fake_cloudflare import workers
+from lunora_operator.testing.fake_cloudflare.account import Account, Module
 from lunora_operator.testing.fake_cloudflare.endpoints import (
     API_PREFIX,
     ENDPOINTS,
@@ -22,14 +24,16 @@ from lunora_operator.testing.fake_cloudflare.endpoints import (
     RecordedRequest,
     redact,
 )
+from lunora_operator.testing.fake_cloudflare.errors import ApiError, validation_error
 from lunora_operator.testing.fake_cloudflare.faults import Fault
+from lunora_operator.testing.fake_cloudflare.registry import RegistryConfig, check_image, registry_credentials
 from lunora_operator.testing.fake_cloudflare.state import FakeState
 from lunora_operator.testing.fake_cloudflare.validation import validate
 
 BODY: web.RequestKey[dict[str, Any]] = web.RequestKey("body")
 """The parsed request body (validated against the endpoint's schema before a handler sees it)."""
 
-Handler = Callable[[web.Request, st.Account], Awaitable[tuple[Any, dict[str, Any] | None]]]
+Handler = Callable[[web.Request, Account], Awaitable[tuple[Any, dict[str, Any] | None]]]
 Snapshot = Callable[[], dict[str, Any]]
 
 
@@ -47,7 +51,7 @@ class Routes:
         state: FakeState,
         token: str | None,
         permissions: frozenset[str],
-        registry: st.RegistryConfig | None,
+        registry: RegistryConfig | None,
         snapshot: Snapshot,
     ) -> None:
         self._state = state
@@ -65,10 +69,19 @@ class Routes:
             "applications.edit": self._edit_application,
             "applications.delete": self._delete_application,
             "applications.rollouts.create": self._create_rollout,
+            "applications.rollouts.list": self._list_rollouts,
             "applications.rollouts.get": self._get_rollout,
             "registries.credentials.generate": self._registry_credentials,
+            "containers.me": self._containers_me,
             "workers.scripts.list": self._list_scripts,
             "workers.scripts.update": self._upload_script,
+            "workers.services.get": self._get_service,
+            "workers.scripts.deployments.list": self._list_deployments,
+            "workers.scripts.settings.get": self._get_settings,
+            "workers.scripts.versions.get": self._get_version,
+            "workers.scripts.subdomain.get": self._get_script_subdomain,
+            "workers.scripts.subdomain.create": self._set_script_subdomain,
+            "workers.subdomains.get": self._get_account_subdomain,
             "workers.scripts.secrets.list": self._list_secrets,
             "workers.scripts.secrets.update": self._put_secret,
             "workers.scripts.secrets.delete": self._delete_secret,
@@ -100,17 +113,19 @@ class Routes:
     def _authorize(self, request: web.Request, endpoint: Endpoint) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token.strip() or (self._token is not None and token != self._token):
-            raise st.ApiError(401, "Authentication error", 10000)
+            raise ApiError(401, "Authentication error", 10000)
         if endpoint.permission not in self._permissions:
-            raise st.ApiError(403, "Authentication error", 10000)
+            raise ApiError(403, "Authentication error", 10000)
 
     async def _read_body(self, request: web.Request, endpoint: Endpoint) -> Any:
-        """JSON body, or for a script upload {"metadata": …, "files": {name: (type, bytes)}}."""
+        """JSON body, or for a script upload {"metadata": …, "files": {module name: Module}}: a
+        module is named by its part's file name (the SDK names every part `files`), else by the
+        part's name (wrangler names the part after the module, with the same file name)."""
         if endpoint.method in ("GET", "DELETE"):
             return None
         if request.content_type.startswith("multipart/"):
             metadata: Any = None
-            files: dict[str, tuple[str, bytes]] = {}
+            files: dict[str, Module] = {}
             reader = await request.multipart()
             async for part in reader:
                 if not isinstance(part, BodyPartReader):
@@ -119,8 +134,10 @@ class Routes:
                 if part.name == "metadata":
                     metadata = _json(content)
                 else:
-                    name = part.filename or part.name or "unnamed"
-                    files[name] = (part.headers.get("Content-Type", "application/octet-stream"), content)
+                    part_name = part.name or ""
+                    files[part.filename or part_name or "unnamed"] = Module(
+                        part_name, part.headers.get("Content-Type", "application/octet-stream"), content
+                    )
             return {"metadata": metadata, "files": files}
         raw = await request.read()
         return _json(raw) if raw else None
@@ -134,7 +151,7 @@ class Routes:
         if endpoint is None:
             if operation == "fake.state":
                 return await handler(request)
-            error = st.ApiError(404, f"No route for that URI: {request.method} {request.path}", 7000)
+            error = ApiError(404, f"No route for that URI: {request.method} {request.path}", 7000)
             return web.json_response(error.envelope(), status=error.status)
         account_id = request.match_info.get("account_id")
         record_body: Any = None
@@ -166,7 +183,7 @@ class Routes:
             if request.transport is not None:
                 request.transport.close()
             raise web.HTTPInternalServerError() from None
-        except st.ApiError as error:
+        except ApiError as error:
             status = error.status
             response = web.json_response(error.envelope(), status=error.status, headers=error.headers)
         finally:
@@ -190,10 +207,10 @@ class Routes:
     # --- endpoints ------------------------------------------------------------------------------------
 
     async def _list_applications(
-        self, request: web.Request, account: st.Account
+        self, request: web.Request, account: Account
     ) -> tuple[Any, dict[str, Any] | None]:
         with self._state.locked():
-            apps = [
+            listed = [
                 app
                 for app in account.applications.values()
                 if request.query.get("name") in (None, app["name"])
@@ -201,98 +218,170 @@ class Routes:
             ]
             token = request.query.get("page_token")
             offset = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
-            per_page = int(request.query.get("per_page", 100 if token else max(len(apps), 1)))
-            page = apps[offset : offset + per_page]
+            per_page = int(request.query.get("per_page", 100 if token else max(len(listed), 1)))
+            page = listed[offset : offset + per_page]
             following = offset + per_page
             next_token = (
-                base64.urlsafe_b64encode(str(following).encode()).decode() if following < len(apps) else None
+                base64.urlsafe_b64encode(str(following).encode()).decode()
+                if following < len(listed)
+                else None
             )
             return copy.deepcopy(page), {"next_page_token": next_token, "per_page": per_page}
 
-    async def _create_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _create_application(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
+        image = (body.get("configuration") or {}).get("image")
+        if image is not None:
+            await check_image(account, image, self._registry, "configuration.image")
         with self._state.locked():
-            return copy.deepcopy(st.create_application(account, body)), None
+            return copy.deepcopy(app_rules.create_application(account, body, self._state.limits)), None
 
-    async def _get_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _get_application(self, request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
-            return copy.deepcopy(st.find_application(account, request.match_info["application_id"])), None
+            found = app_rules.find_application(account, request.match_info["application_id"])
+            return copy.deepcopy(found), None
 
-    async def _edit_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _edit_application(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
+        image = (body.get("configuration") or {}).get("image")
+        if image is not None:
+            await check_image(account, image, self._registry, "configuration.image")
         with self._state.locked():
-            app = st.edit_application(account, request.match_info["application_id"], body)
+            app = app_rules.edit_application(
+                account, request.match_info["application_id"], body, self._state.limits
+            )
             return copy.deepcopy(app), None
 
-    async def _delete_application(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _delete_application(self, request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
-            app = st.find_application(account, request.match_info["application_id"])
-            del account.applications[app["id"]]
-            account.rollouts.pop(app["id"], None)
-            return {"message": f"Deletion of application {app['id']} started"}, None
+            message = app_rules.delete_application(
+                account, request.match_info["application_id"], self._state.clock(), self._state.durations
+            )
+            return {"message": message}, None
 
-    async def _create_rollout(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _create_rollout(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
+        image = body["target_configuration"].get("image")
+        if image is not None:
+            await check_image(account, image, self._registry, "target_configuration.image")
         with self._state.locked():
-            rollout = st.create_rollout(
-                account, request.match_info["application_id"], body, hold=self._state.hold_rollouts
+            rollout = app_rules.create_rollout(
+                account,
+                request.match_info["application_id"],
+                body,
+                self._state.clock(),
+                self._state.durations,
+                hold=self._state.hold_rollouts,
             )
             return copy.deepcopy(rollout), None
 
-    async def _get_rollout(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _list_rollouts(self, request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
-            found = st.find_rollout(
+            found = app_rules.list_rollouts(account, request.match_info["application_id"])
+            limit = int(request.query.get("limit", len(found) or 1))
+            return copy.deepcopy(found[:limit]), None
+
+    async def _get_rollout(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            found = app_rules.find_rollout(
                 account, request.match_info["application_id"], request.match_info["rollout_id"]
             )
             return copy.deepcopy(found), None
 
-    async def _registry_credentials(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _registry_credentials(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
-        return st.registry_credentials(account, self._registry, request.match_info["domain"], body), None
+        return registry_credentials(account, self._registry, request.match_info["domain"], body), None
 
-    async def _list_scripts(self, _request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _containers_me(self, _request: web.Request, account: Account) -> tuple[Any, None]:
+        """Images wrangler pushes go under `external_account_id`: the account itself."""
+        return {
+            "external_account_id": account.id,
+            "legacy_identity": account.id,
+            "limits": self._state.limits.api(),
+            "locations": [],
+            "defaults": {"vcpus": 0.0625, "memory_mib": 256, "disk_mb": 2000},
+        }, None
+
+    async def _list_scripts(self, _request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
             return [script.api() for script in account.scripts.values()], None
 
-    async def _upload_script(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _upload_script(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
         if not isinstance(body.get("metadata"), dict):
-            raise st.ApiError(400, "The upload has no JSON metadata part", 10021)
+            raise ApiError(400, "The upload has no JSON metadata part", 10021)
+        source = "wrangler" if request.headers.get("User-Agent", "").startswith("wrangler/") else "api"
         with self._state.locked():
-            script = st.upload_script(
-                account, request.match_info["script_name"], body["metadata"], body["files"]
+            script = workers.upload_script(
+                account, request.match_info["script_name"], body["metadata"], body["files"], source
             )
-            return {**script.api(), "startup_time_ms": 0}, None
+            return {**script.api(), "deployment_id": script.latest.id, "startup_time_ms": 0}, None
 
-    async def _list_secrets(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _get_service(self, request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
-            script = st.find_script(account, request.match_info["script_name"])
+            return workers.service(workers.find_script(account, request.match_info["script_name"])), None
+
+    async def _list_deployments(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            script = workers.find_script(account, request.match_info["script_name"])
+            return workers.deployments(script), None
+
+    async def _get_settings(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            return workers.settings(workers.find_script(account, request.match_info["script_name"])), None
+
+    async def _get_version(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            script = workers.find_script(account, request.match_info["script_name"])
+            version = workers.find_version(script, request.match_info["version_id"])
+            return copy.deepcopy(version.api(script)), None
+
+    async def _get_script_subdomain(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            script = workers.find_script(account, request.match_info["script_name"])
+            return dict(script.subdomain), None
+
+    async def _set_script_subdomain(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        body = request[BODY]
+        with self._state.locked():
+            script = workers.find_script(account, request.match_info["script_name"])
+            script.subdomain["enabled"] = body["enabled"]
+            if "previews_enabled" in body:
+                script.subdomain["previews_enabled"] = body["previews_enabled"]
+            return dict(script.subdomain), None
+
+    async def _get_account_subdomain(self, _request: web.Request, account: Account) -> tuple[Any, None]:
+        return {"subdomain": f"fake-{account.id[:8]}"}, None
+
+    async def _list_secrets(self, request: web.Request, account: Account) -> tuple[Any, None]:
+        with self._state.locked():
+            script = workers.find_script(account, request.match_info["script_name"])
             return [{"name": name, "type": "secret_text"} for name in sorted(script.secrets)], None
 
-    async def _put_secret(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _put_secret(self, request: web.Request, account: Account) -> tuple[Any, None]:
         body = request[BODY]
         if body.get("type") != "secret_text":
-            raise st.ApiError(400, "FakeCloudflare only implements secret_text secrets", 10021)
+            raise ApiError(400, "FakeCloudflare only implements secret_text secrets", 10021)
         with self._state.locked():
-            script = st.find_script(account, request.match_info["script_name"])
+            script = workers.find_script(account, request.match_info["script_name"])
             script.secrets[body["name"]] = body["text"]
             return {"name": body["name"], "type": "secret_text"}, None
 
-    async def _delete_secret(self, request: web.Request, account: st.Account) -> tuple[Any, None]:
+    async def _delete_secret(self, request: web.Request, account: Account) -> tuple[Any, None]:
         with self._state.locked():
-            script = st.find_script(account, request.match_info["script_name"])
+            script = workers.find_script(account, request.match_info["script_name"])
             name = request.match_info["secret_name"]
             if name not in script.secrets:
-                raise st.ApiError(404, f"Secret {name} not found", 10056)
+                raise ApiError(404, f"Secret {name} not found", 10056)
             del script.secrets[name]
             return {}, None
 
-    async def _list_namespaces(self, request: web.Request, account: st.Account) -> tuple[Any, dict[str, Any]]:
+    async def _list_namespaces(self, request: web.Request, account: Account) -> tuple[Any, dict[str, Any]]:
         page = int(request.query.get("page", 1))
         per_page = int(request.query.get("per_page", 20))
         with self._state.locked():
             namespaces = list(account.namespaces.values())
-            items = st.paginate(namespaces, page, per_page)
+            items = namespaces[(page - 1) * per_page : page * per_page]
             return copy.deepcopy(items), {
                 "page": page,
                 "per_page": per_page,
@@ -305,38 +394,38 @@ def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        raise st.ApiError(400, "Could not parse the request body as JSON", 10026) from None
+        raise ApiError(400, "Could not parse the request body as JSON", 10026) from None
 
 
 def _record_form(body: Any) -> Any:
-    """A recordable copy: uploaded files become their content type and size."""
+    """A recordable copy: uploaded modules become their part's name, content type and size."""
     if isinstance(body, dict) and isinstance(body.get("files"), dict):
         return {
             "metadata": body.get("metadata"),
             "files": {
-                name: {"content_type": ctype, "size": len(data)}
-                for name, (ctype, data) in body["files"].items()
+                name: {"part": module.part, "content_type": module.content_type, "size": len(module.content)}
+                for name, module in body["files"].items()
             },
         }
     return body
 
 
-def _schema_error(endpoint: Endpoint, problems: list[str]) -> st.ApiError:
+def _schema_error(endpoint: Endpoint, problems: list[str]) -> ApiError:
     if endpoint.operation.startswith(("applications", "registries")):
         details: dict[str, str] = {}
         for problem in problems:
             field_name, _, text = problem.partition(": ")
             details[field_name] = f"{details[field_name]}; {text}" if field_name in details else text
-        return st.validation_error(details)
-    return st.ApiError(400, "Invalid request: " + "; ".join(problems), 10021)
+        return validation_error(details)
+    return ApiError(400, "Invalid request: " + "; ".join(problems), 10021)
 
 
-def _injected_error(fault: Fault) -> st.ApiError:
+def _injected_error(fault: Fault) -> ApiError:
     assert fault.status is not None
     if fault.status == 429:
-        error = st.ApiError(429, "Rate limited. Please wait and try again.", 971)
+        error = ApiError(429, "Rate limited. Please wait and try again.", 971)
         if fault.retry_after is not None:
             seconds = fault.retry_after
             error.headers["Retry-After"] = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
         return error
-    return st.ApiError(fault.status, "FakeCloudflare: injected fault", 10013)
+    return ApiError(fault.status, "FakeCloudflare: injected fault", 10013)

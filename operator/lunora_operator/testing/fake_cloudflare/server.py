@@ -8,22 +8,24 @@ answers use the v4 envelope, and requests are recorded with secret values redact
     with FakeCloudflare() as fake:                # in a thread, for sync tests and other processes
         ...
 
-Its parts: `endpoints` (what is served and recorded), `routes` (HTTP), `state` (what it holds),
-`rules` (what Cloudflare allows), `controls` (what a test does to it), `faults`.
+Its parts: `endpoints` (what is served and recorded), `routes` (HTTP), `state` and `account`
+(what it holds), the rules Cloudflare enforces (`applications`, `workers`, `registry`, answered
+as `errors`), `controls` (what a test does to it), `faults`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from aiohttp import web
 
-from lunora_operator.testing.fake_cloudflare import rules as st
 from lunora_operator.testing.fake_cloudflare.controls import FakeControls
 from lunora_operator.testing.fake_cloudflare.endpoints import ALL_PERMISSIONS, API_PREFIX
+from lunora_operator.testing.fake_cloudflare.registry import RegistryConfig
 from lunora_operator.testing.fake_cloudflare.routes import Routes
 from lunora_operator.testing.fake_cloudflare.state import FakeState
 
@@ -35,7 +37,9 @@ class FakeCloudflare(FakeControls):
 
     Any non-empty bearer token is accepted unless `token` is set; `permissions` narrows what that
     token may do (all of ALL_PERMISSIONS by default). `registry` is handed out by the registry
-    credentials endpoint, so images can really be pushed with what the layer obtains.
+    credentials endpoint, so images can really be pushed with what the layer obtains; images on
+    it are asked of it before an application may use them. `clock` is the monotonic time
+    rollouts and deletions advance by (see `set_durations`).
     """
 
     def __init__(
@@ -43,12 +47,13 @@ class FakeCloudflare(FakeControls):
         *,
         token: str | None = None,
         permissions: Iterable[str] | None = None,
-        registry: st.RegistryConfig | None = None,
+        registry: RegistryConfig | None = None,
         account_id: str = DEFAULT_ACCOUNT_ID,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(FakeState(), account_id)
+        super().__init__(FakeState(clock), account_id)
         self.permissions = frozenset(ALL_PERMISSIONS if permissions is None else permissions)
         self.registry = registry
         self.host = host

@@ -5,22 +5,28 @@ new rollouts are held, and the requests recorded."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from lunora_operator.testing.fake_cloudflare.account import Account, AccountLimits
+from lunora_operator.testing.fake_cloudflare.applications import Durations, advance
 from lunora_operator.testing.fake_cloudflare.endpoints import RecordedRequest
 from lunora_operator.testing.fake_cloudflare.faults import Fault
-from lunora_operator.testing.fake_cloudflare.rules import Account
 
 
 class FakeState:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._records: list[RecordedRequest] = []
+        self.clock = clock
+        """The fake's monotonic time, which rollouts and deletions advance by."""
         self.hold_rollouts = False
         """New `full_auto` rollouts stay `progressing` until a test finishes them."""
+        self.durations = Durations()
+        self.limits = AccountLimits()
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -28,15 +34,19 @@ class FakeState:
             yield
 
     def account(self, account_id: str) -> Account:
-        """The account, created empty on first use (as any id the token may act on)."""
+        """The account, created empty on first use (as any id the token may act on), with its
+        rollouts and deletions moved on to now."""
         with self._lock:
             account = self._accounts.get(account_id)
             if account is None:
                 account = self._accounts[account_id] = Account(account_id)
+            advance(account, self.clock(), self.durations)
             return account
 
     def accounts(self) -> dict[str, Account]:
         with self._lock:
+            for account in self._accounts.values():
+                advance(account, self.clock(), self.durations)
             return dict(self._accounts)
 
     def add_fault(self, operation: str, fault: Fault) -> None:

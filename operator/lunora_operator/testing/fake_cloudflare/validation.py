@@ -32,6 +32,8 @@ class BodySchema:
     """Allow-listed keys the SDK type lacks: path of the object (list indexes as "*") -> key -> type."""
     path_params: tuple[str, ...] = ("account_id",)
     """Required keys of the SDK type that travel in the URL, not the body."""
+    overrides: Mapping[tuple[str, ...], Any] = field(default_factory=dict)
+    """Keys whose SDK type is stricter than the API: path of the key (list indexes as "*") -> type."""
 
 
 def _dotted(path: Path) -> str:
@@ -151,9 +153,15 @@ class _Walker:
     """Walks a body against an SDK type: keys against `get_type_hints`, structure by hand, and
     each leaf (scalars, literals, lists of scalars) through a strict TypeAdapter."""
 
-    def __init__(self, extras: Mapping[tuple[str, ...], Mapping[str, Any]], hidden: frozenset[str]) -> None:
+    def __init__(
+        self,
+        extras: Mapping[tuple[str, ...], Mapping[str, Any]],
+        hidden: frozenset[str],
+        overrides: Mapping[tuple[str, ...], Any],
+    ) -> None:
         self.extras = extras
         self.hidden = hidden
+        self.overrides = overrides
         self.problems: list[str] = []
 
     def walk(self, annotation: Any, value: Any, path: Path) -> None:
@@ -209,9 +217,10 @@ class _Walker:
         present: set[str] = set()
         for key, item in value.items():
             name = wire.get(key)
+            override = self.overrides.get((*_pattern(path), key))
             if name is not None:
                 present.add(name)
-                self.walk(hints[name], item, (*path, key))
+                self.walk(hints[name] if override is None else override, item, (*path, key))
             elif key in allowed_extra:
                 self.walk(allowed_extra[key], item, (*path, key))
             else:
@@ -272,12 +281,13 @@ def validate(schema: BodySchema, body: Any) -> list[str]:
     """Problems with `body`, one readable line each naming the field; empty when it is valid."""
     if not isinstance(body, Mapping):
         return ["(body): Input should be a JSON object"]
-    walker = _Walker(schema.extras, frozenset(schema.path_params))
+    walker = _Walker(schema.extras, frozenset(schema.path_params), schema.overrides)
     walker.walk(schema.type, body, ())
     return walker.problems
 
 
 # --- keys the SDK 5.9.0 types lack but the API takes ---------------------------------------------
+# Each is sent by `wrangler deploy` 4.86.0 and accepted by Cloudflare (its users deploy with it).
 
 
 class DiskSize(TypedDict, total=False):
@@ -288,10 +298,65 @@ class ContainerEntry(TypedDict, total=False):
     class_name: Required[str]
 
 
+class ObservabilityLogs(TypedDict, total=False):
+    enabled: bool
+
+
+class ConfigurationObservability(TypedDict, total=False):
+    logs: ObservabilityLogs
+
+
+class Affinities(TypedDict, total=False):
+    colocation: Literal["datacenter"]
+    hardware_generation: Literal["highest-overall-performance"]
+
+
+class WorkerObservabilityLogs(TypedDict, total=False):
+    enabled: bool
+    invocation_logs: bool
+    destinations: list[str]
+    head_sampling_rate: float | None
+    persist: bool
+
+
+class WorkerObservability(TypedDict, total=False):
+    enabled: bool
+    head_sampling_rate: float | None
+    logs: WorkerObservabilityLogs | None
+    redact_query_string: bool
+    traces: dict[str, Any] | None
+
+
+# wrangler still sends the deprecated names `dev` and `standard` as written (they warn).
+InstanceTypeName = Literal[
+    "lite", "dev", "basic", "standard", "standard-1", "standard-2", "standard-3", "standard-4"
+]
+SchedulingPolicy = Literal["default", "moon", "regional", "gpu", "fill_metals"]
+
 # A custom instance size: wrangler sends `vcpu`, `memory_mib` and `disk.size_mb` in place of
 # `instance_type` (containerConfigToCreateRequest); the SDK's configuration types only declare
 # the named types.
 CUSTOM_SIZE_KEYS: Mapping[str, Any] = {"vcpu": float, "memory_mib": int, "disk": DiskSize}
+# `constraints.tiers` (default [1, 2]) and `constraints.cities`: wrangler sends them on create and
+# on every PATCH; the SDK's constraints declare only `jurisdiction` and `regions`.
+CONSTRAINT_KEYS: Mapping[str, Any] = {"tiers": list[int], "cities": list[str]}
+# What wrangler PATCHes (its modifyReq: the whole configuration, max_instances, constraints,
+# affinities, scheduling_policy, rollout_active_grace_period); the SDK's edit type declares only
+# the fields that change without a rollout.
+EDIT_KEYS: Mapping[str, Any] = {"scheduling_policy": SchedulingPolicy, "affinities": Affinities}
+EDIT_CONFIGURATION_KEYS: Mapping[str, Any] = {
+    "image": str,
+    "instance_type": InstanceTypeName,
+    "observability": ConfigurationObservability,
+    **CUSTOM_SIZE_KEYS,
+}
+INSTANCE_TYPE_OVERRIDES: Mapping[tuple[str, ...], Any] = {
+    ("configuration", "instance_type"): InstanceTypeName,
+    ("target_configuration", "instance_type"): InstanceTypeName,
+}
 # `containers: [{class_name}]` marks Durable Object classes as container-enabled; wrangler sends
 # it (createWorkerUploadForm), the SDK's script `Metadata` does not declare it.
 WORKER_METADATA_KEYS: Mapping[str, Any] = {"containers": list[ContainerEntry]}
+# wrangler carries the Worker's `observability` config whole, such as {"logs": {"enabled": true}};
+# the SDK requires `enabled` and `logs.invocation_logs`, which wrangler's users leave out.
+WORKER_METADATA_OVERRIDES: Mapping[tuple[str, ...], Any] = {("observability",): WorkerObservability}

@@ -31,7 +31,7 @@ def test_thread_mode_serves_sync_clients_and_other_threads() -> None:
             scheduling_policy="default",
             instances=0,
             max_instances=1,
-            configuration={"image": "registry.cloudflare.com/acct/web:1", "instance_type": "lite"},
+            configuration={"image": "docker.io/acme/web:1", "instance_type": "lite"},
             durable_objects={"namespace_id": namespaces["Web"]},
         )
         sync_client.close()
@@ -69,7 +69,7 @@ async def test_envelope_and_sdk_pagination(fake: FakeCloudflare) -> None:
                 scheduling_policy="default",
                 instances=0,
                 max_instances=1,
-                configuration={"image": "registry.cloudflare.com/acct/web:1", "instance_type": "lite"},
+                configuration={"image": "docker.io/acme/web:1", "instance_type": "lite"},
                 durable_objects={"namespace_id": namespace_id},
             )
         fake.clear_requests()

@@ -36,7 +36,7 @@ def create_body(**changes: Any) -> dict[str, Any]:
         "scheduling_policy": "default",
         "instances": 0,
         "max_instances": 3,
-        "configuration": {"image": "registry.cloudflare.com/acct/web:1", "instance_type": "standard-1"},
+        "configuration": {"image": "docker.io/acme/web:1", "instance_type": "standard-1"},
         "durable_objects": {"namespace_id": "0" * 32},
     }
     body.update(changes)
@@ -141,7 +141,7 @@ async def test_bodies_the_sdk_builds_from_the_layer_pass(
         await observed(
             account,
             desired(
-                image="registry.cloudflare.com/acct/web:2",
+                image="docker.io/acme/web:2",
                 max_instances=5,
                 rollout=RolloutPolicy(steps=[50, 100]),
             ),
