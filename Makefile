@@ -6,13 +6,16 @@ PYTEST := hack/pytest.sh
 # The settings testenv-up wrote; hack/lib.sh alone decides where they live.
 TESTENV_ENV = "$$(hack/testenv-dir.sh)/env"
 
-.PHONY: help run run-in-cluster image chart-push setup test test-unit test-integration testenv-check lint format testenv-up testenv-down clean crds chart
+.PHONY: help run dev run-in-cluster image chart-push setup test test-unit test-integration testenv-check lint format testenv-up testenv-down clean crds chart
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 run: setup testenv-up ## the operator against the test cluster and the fake Cloudflare, with examples/ applied
 	@hack/run.sh
+
+dev: setup testenv-up ## local mode: the operator and a router on the host, examples/local/ built and served by Pods on the node; prints curl lines
+	@hack/dev.sh
 
 run-in-cluster: setup testenv-up ## the same in the test cluster: image and chart from the test registry, helm install, examples/ Ready
 	@hack/run-in-cluster.sh

@@ -31,6 +31,16 @@ def crds(
         typer.echo(f"wrote {path}")
 
 
+def _name_values(values: list[str], flag: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=flag)
+        pairs.append((name, text))
+    return pairs
+
+
 def _image_overrides(values: list[str]) -> dict[str, str]:
     overrides = {}
     for value in values:
@@ -220,6 +230,32 @@ def run(
             help="First wait before retrying a failed Cloudflare call (doubles, with jitter).", min=0
         ),
     ] = 0.5,
+    router_image: Annotated[
+        str | None,
+        typer.Option(
+            help="Local mode: the image each local-mode app's router Deployment runs (this operator's "
+            "own image: the router is `lunora-operator router`)."
+        ),
+    ] = None,
+    router_pull_secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Local mode: an imagePullSecret of the router Pods, by name, in each app's namespace "
+            "(repeatable; the app's local.pullSecret is listed too)."
+        ),
+    ] = None,
+    router_env: Annotated[
+        list[str] | None,
+        typer.Option(help="Local mode: NAME=VALUE in the router Pods' environment (repeatable)."),
+    ] = None,
+    external_router: Annotated[
+        bool,
+        typer.Option(
+            "--external-router",
+            help="Local mode: create no router objects; each app's router runs elsewhere "
+            "(`lunora-operator router` on the host, as `make dev` runs it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
@@ -232,6 +268,7 @@ def run(
     from lunora_operator.images import ImagePipeline, ImageSettings
     from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
+    from lunora_operator.reconcile.local_images import LocalImageResolver
     from lunora_operator.runtime import (
         WORKER_THREADS,
         LeaseLost,
@@ -244,6 +281,11 @@ def run(
     if not namespace and not all_namespaces:
         raise typer.BadParameter(
             "name the namespaces to watch, or pass --all-namespaces", param_hint="--namespace"
+        )
+    if external_router and router_image:
+        raise typer.BadParameter(
+            "routers run either from --router-image in the cluster or outside it, not both",
+            param_hint="--external-router",
         )
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat[log_format.name.upper()])
     options = RunOptions(
@@ -261,6 +303,10 @@ def run(
             initial_backoff=cloudflare_backoff,
             request_timeout=cloudflare_timeout,
         ),
+        router_image=router_image,
+        router_pull_secrets=tuple(router_pull_secret or ()),
+        router_env=tuple(_name_values(router_env or [], "--router-env")),
+        external_router=external_router,
     )
     images = ImagePipeline(ImageSettings(build_root=build_root))
     if metrics_port is not None:
@@ -278,6 +324,7 @@ def run(
             options,
             lambda kube, clock: PipelineImageResolver(images, kube, clock),
             write_guard=None if lease is None else lease.guard,
+            local_images=lambda kube: LocalImageResolver(images, kube),
         )
         try:
             await run_operator(options, controller, lease=lease)

@@ -15,6 +15,7 @@ from typing import Any
 from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare import CloudflareClients
 from lunora_operator.kube.gateway import Kube, KubeUnavailable
+from lunora_operator.kube.objects import Objects
 from lunora_operator.metrics import RECONCILES
 from lunora_operator.reconcile.app_pipeline import AppPipeline
 from lunora_operator.reconcile.app_renders import APPS, AppRenders
@@ -23,6 +24,9 @@ from lunora_operator.reconcile.container import ContainerDeps, ImageResolver
 from lunora_operator.reconcile.container_pass import ContainerPasses
 from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.finalizers import APP_PATIENCE_SECONDS, Finalizers
+from lunora_operator.reconcile.local_app import LocalAppPipeline, LocalSettings
+from lunora_operator.reconcile.local_container import UNCONFIGURED, LocalContainerDeps, LocalImages
+from lunora_operator.reconcile.local_instances import InstanceChanges, InstancePod, InstancePods
 from lunora_operator.reconcile.loops import Loops, Stopped
 from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory, requested_at
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter, no_events
@@ -41,6 +45,17 @@ class ControllerSettings:
     """Seconds one call of an app's finalizer waits for its containers to go before it says so."""
 
 
+@dataclass(frozen=True)
+class LocalWiring:
+    """Local mode's edges: the router's objects, image pushes to the apps' registries, the
+    instance Pods watched, and how routers run."""
+
+    objects: Objects
+    images: LocalImages
+    pods: InstancePods
+    settings: LocalSettings
+
+
 class Controller:
     def __init__(
         self,
@@ -51,13 +66,17 @@ class Controller:
         settings: ControllerSettings | None = None,
         events: EventSink = no_events,
         clock: Clock = SYSTEM_CLOCK,
+        local: LocalWiring | None = None,
     ) -> None:
         self.settings = settings or ControllerSettings()
         self.inventory = inventory
         self.cloudflare = cloudflare
         self.loops = Loops(self.settings.resync_interval)
         self.status = StatusWriter(kube, clock, events)
-        pipeline = AppPipeline(kube, cloudflare, inventory, self.settings.flavour)
+        self.local_apps = LocalAppPipeline(local.objects, local.settings) if local is not None else None
+        self.instance_pods = local.pods if local is not None else None
+        self._instance_changes = InstanceChanges()
+        pipeline = AppPipeline(kube, cloudflare, inventory, self.settings.flavour, local=self.local_apps)
         self.renders = AppRenders(
             pipeline,
             cloudflare,
@@ -70,7 +89,8 @@ class Controller:
             max_delay=self.settings.render_max_delay,
         )
         deps = ContainerDeps(kube, cloudflare, inventory, images, self.renders)
-        self.containers = ContainerPasses(deps, self.status, inventory, events, clock)
+        local_deps = LocalContainerDeps(local.images, local.pods) if local is not None else UNCONFIGURED
+        self.containers = ContainerPasses(deps, self.status, inventory, events, clock, local_deps)
         self.finalizers = Finalizers(
             kube, cloudflare, inventory, self.renders, events, clock, self.settings.finalizer_patience
         )
@@ -95,6 +115,24 @@ class Controller:
             self.renders.forget(key)
         elif app is not None:
             self.renders.rerender(key)
+
+    def instance_pod_watched(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """An instance Pod changed: its container's pass counts again, when a count changed."""
+        pod = InstancePod.from_body(body)
+        if pod is not None and self._instance_changes.changed(event_type, pod):
+            self.loops.wake(pod.container_uid)
+
+    def router_watched(self, body: Mapping[str, Any]) -> None:
+        """A router Deployment changed (its Pod became ready, someone edited it): its app looks at
+        it again, and its containers, whose Ready follows the router's."""
+        metadata = body.get("metadata") or {}
+        for owner in metadata.get("ownerReferences") or ():
+            if owner.get("kind") == "LunoraApp":
+                self.loops.wake(str(owner.get("uid")))
+                for container in self.inventory.containers(
+                    (str(metadata.get("namespace")), str(owner.get("name")))
+                ):
+                    self.loops.wake(container.uid)
 
     # --- loops (kopf daemons) ---------------------------------------------------------------------
 
@@ -141,10 +179,20 @@ class Controller:
 
     # --- deletion ---------------------------------------------------------------------------------
 
+    def _local(self, container: ContainerRecord, body: Mapping[str, Any]) -> bool:
+        app = self.inventory.app(container.app_key)
+        return app.mode == "local" if app is not None else (body.get("status") or {}).get("mode") == "local"
+
     async def finalize_container(self, body: Mapping[str, Any]) -> None:
+        if self._local(ContainerRecord.from_body(body), body):
+            return  # nothing outside the cluster; its Pods and Secrets go with it (garbage collector)
         await self.finalizers.finalize_container(body)
 
     async def finalize_app(self, body: Mapping[str, Any]) -> None:
+        if AppRecord.from_body(body).mode == "local":
+            if self.local_apps is not None:  # without local mode wired, nothing ran for it
+                await self.local_apps.finalize(body)
+            return
         await self.finalizers.finalize_app(body)
 
     async def close(self) -> None:

@@ -17,10 +17,12 @@ from kubernetes import client
 
 from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
-from lunora_operator.controller import Controller, ControllerSettings
-from lunora_operator.handlers.inventory import KopfInventory
+from lunora_operator.controller import Controller, ControllerSettings, LocalWiring
+from lunora_operator.handlers.inventory import KopfInstancePods, KopfInventory
 from lunora_operator.kube.connection import CONNECTION_POOL, kubernetes_configuration
 from lunora_operator.kube.gateway import Kube, KubeGateway
+from lunora_operator.kube.objects import KubeObjects
+from lunora_operator.local.router_objects import RouterTemplate
 from lunora_operator.peering import (
     DEFAULT_LIFETIME,
     DEFAULT_PEERING,
@@ -31,6 +33,8 @@ from lunora_operator.peering import (
     start_time_priority,
 )
 from lunora_operator.reconcile.container import ImageResolver
+from lunora_operator.reconcile.local_app import LocalSettings
+from lunora_operator.reconcile.local_container import LocalImages
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,22 @@ class RunOptions:
     """Seconds a keep-alive counts: a standby takes over this long after the active one died."""
     settings: ControllerSettings = field(default_factory=ControllerSettings)
     cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    router_image: str | None = None
+    """Local mode: the image of each app's router Deployment (the operator's own)."""
+    router_pull_secrets: Sequence[str] = ()
+    router_env: Sequence[tuple[str, str]] = ()
+    external_router: bool = False
+    """Local mode: routers run outside the cluster; the operator creates no router objects."""
+
+    def local_settings(self) -> LocalSettings | None:
+        """How local-mode routers run; None when neither a router image nor external routers
+        were given (local-mode apps then say LocalModeNotConfigured)."""
+        if self.external_router:
+            return LocalSettings(router=None)
+        if self.router_image is None:
+            return None
+        template = RouterTemplate(self.router_image, tuple(self.router_pull_secrets), tuple(self.router_env))
+        return LocalSettings(router=template)
 
 
 def _events(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
@@ -102,8 +122,16 @@ def build_controller(
     images: Callable[[Kube, Clock], ImageResolver],
     clock: Clock = SYSTEM_CLOCK,
     write_guard: Callable[[], Awaitable[None]] | None = None,
+    local_images: Callable[[Kube], LocalImages] | None = None,
 ) -> Controller:
-    kube = KubeGateway(kubernetes_client(options.kubeconfig), write_guard=write_guard)
+    api = kubernetes_client(options.kubeconfig)
+    kube = KubeGateway(api, write_guard=write_guard)
+    local_settings = options.local_settings()
+    local = None
+    if local_settings is not None and local_images is not None:
+        local = LocalWiring(
+            KubeObjects(api, write_guard), local_images(kube), KopfInstancePods(), local_settings
+        )
     return Controller(
         kube=kube,
         cloudflare=CloudflareClients(retry=options.cloudflare_retry, clock=clock, write_guard=write_guard),
@@ -112,6 +140,7 @@ def build_controller(
         settings=options.settings,
         events=_events,
         clock=clock,
+        local=local,
     )
 
 
@@ -126,6 +155,10 @@ async def run_operator(
     """Runs kopf until stopped. With a `lease` (see write_lease) the process also takes and
     renews the write lease, and stops with LeaseLost when another process took over."""
     import lunora_operator.handlers  # noqa: F401  (registers the handlers)
+    from lunora_operator.handlers import local
+
+    if controller.instance_pods is not None:  # local mode wired: its watches too
+        local.register(kopf.get_default_registry())
 
     settings = lease.settings if lease is not None else peering_settings(options, clock)
     if not options.standalone:

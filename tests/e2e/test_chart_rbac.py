@@ -13,14 +13,19 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.argocd import HealthCheck
-from tests.support.chart import Helm, dump, find, service_account_token, token_kubeconfig
+from tests.support.chart import (
+    Helm,
+    find,
+    install_without_deployment,
+    service_account_token,
+    token_kubeconfig,
+)
 from tests.support.kube import KubeClients, Kubectl
 from tests.support.operator import Resources, example_manifests, operator_process, wait_for
 
@@ -57,13 +62,6 @@ def cluster_objects(kubectl: Kubectl, release: str) -> Iterator[None]:
         "delete", "clusterrole,clusterrolebinding", "-l", f"app.kubernetes.io/instance={release}",
         "--ignore-not-found", "--wait=false",
     )  # fmt: skip
-
-
-def install_without_deployment(kubectl: Kubectl, documents: list[dict[str, Any]]) -> None:
-    objects = [d for d in documents if d["kind"] != "Deployment"]
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=dump(objects))
-    for crd in find(objects, "CustomResourceDefinition"):
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
 
 
 @pytest.mark.parametrize("namespaced", [False, True], ids=["clusterrole", "namespaced-role"])

@@ -19,9 +19,12 @@ from lunora_operator.api.status import (
     InstancesStatus,
     LunoraAppStatus,
     LunoraContainerStatus,
+    RouterStatus,
 )
+from lunora_operator.reconcile.local_instances import InstancePod
 from tests.support.corpus import cases
 from tests.support.kube import KubeClients, Kubectl, install_lunora_crds
+from tests.support.local_control import LocalHarness, local_app_body, running_local_harness
 from tests.support.reconcile import BASE_CONFIG_MAP, Harness, container_body, holding_base, running_harness
 
 NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
@@ -60,7 +63,9 @@ FULL_CONTAINER = LunoraContainerStatus(
     image=ImageStatus(ref="registry.cloudflare.com/acct/web:ctx-1", digest="sha256:" + "ab" * 32),
     migration_tag="v3",
     config_hash="sha256:" + "cd" * 32,
-    instances=InstancesStatus(max=5, running=2, selector="lunora.sh/container=web"),
+    instances=InstancesStatus(
+        max=5, running=2, starting=1, stopping=1, stopped=3, selector="lunora.sh/container=web"
+    ),
     last_sync_time=NOW,
 )
 FULL_APP = LunoraAppStatus(
@@ -76,6 +81,7 @@ FULL_APP = LunoraAppStatus(
     durable_object_namespace_ids={"WebContainer": "f" * 32},
     worker_etag="etag-1",
     worker_version_id="etag-1",
+    router=RouterStatus(name="demo-router", url="http://demo-router.team-a.svc:8080"),
 )
 
 
@@ -138,7 +144,22 @@ async def written() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     async with running_harness() as harness:
         await written_by(harness, found)
+    async with running_local_harness() as local:
+        await written_in_local_mode(local, found)
     return found
+
+
+async def written_in_local_mode(local: LocalHarness, found: dict[str, dict[str, Any]]) -> None:
+    local.apply(local_app_body())
+    await local.app_pass()
+    found["app local, router starting"] = local.current("LunoraApp", "demo")["status"]
+    local.objects.roll_out("demo-router")
+    await local.app_pass()
+    found["app local, router ready"] = local.current("LunoraApp", "demo")["status"]
+    local.apply(container_body("web", maxInstances=2))
+    local.pods.pods["uid-lc-web"] = [InstancePod("web-a-r1", "uid-lc-web", "running")]
+    await local.container_pass("web")
+    found["container local, ready"] = local.current("LunoraContainer", "web")["status"]
 
 
 async def written_by(harness: Harness, found: dict[str, dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from tests.support.kube import KubeClients
+from tests.support.kube import KubeClients, Kubectl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "lunora-operator"
@@ -84,6 +84,15 @@ def dump(documents: list[dict[str, Any]]) -> str:
 
 def find(documents: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
     return [d for d in documents if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+
+
+def install_without_deployment(kubectl: Kubectl, documents: list[dict[str, Any]]) -> None:
+    """The chart's objects but its Deployment (the operator then runs on the host with the
+    chart's ServiceAccount token): CRDs, ServiceAccount, RBAC."""
+    objects = [d for d in documents if d["kind"] != "Deployment"]
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=dump(objects))
+    for crd in find(objects, "CustomResourceDefinition"):
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
 
 
 def service_account_token(kube: KubeClients, namespace: str, name: str, seconds: int = 3600) -> str:

@@ -59,12 +59,19 @@ class ImageStatus(ApiModel):
 
 class InstancesStatus(ApiModel):
     max: int | None = None
-    """The most instances allowed (cloudflare: the application's max_instances on Cloudflare)."""
+    """The most instances allowed (cloudflare: the application's max_instances on Cloudflare;
+    local: maxInstances, 20 when unset)."""
     running: int | None = None
-    """Running instances (local mode: from the instance index; cloudflare: as Cloudflare reports
-    them, absent when it does not)."""
+    """Running instances (local: instance Pods whose process runs; cloudflare: as Cloudflare
+    reports them, absent when it does not)."""
+    starting: int | None = None
+    """Local: instance Pods created whose process does not run yet (scheduling, pulling)."""
+    stopping: int | None = None
+    """Local: instance Pods being deleted (sleepAfter, hardTimeout, stop())."""
+    stopped: int | None = None
+    """Local: runs whose process ended; their Pods stay for `kubectl logs` until the id starts again."""
     selector: Annotated[str, Field(max_length=1024)] | None = None
-    """Label selector of the local-mode instances; absent in cloudflare mode."""
+    """Label selector of the local-mode instance Pods; absent in cloudflare mode."""
 
 
 class CommonStatus(ApiModel):
@@ -114,6 +121,15 @@ class AppContainerStatus(ApiModel):
     """Durable Object binding."""
 
 
+class RouterStatus(ApiModel):
+    """Local mode: the router that serves the app's containers."""
+
+    name: Annotated[str, Field(max_length=63)] | None = None
+    """Name of its Deployment, Service, ServiceAccount, Role and RoleBinding."""
+    url: Annotated[str, Field(max_length=512)] | None = None
+    """Its address inside the cluster, through its Service: /<container>/<id>/… reaches an instance."""
+
+
 class LunoraAppStatus(CommonStatus):
     """Observed state of the app, written by the operator."""
 
@@ -145,3 +161,5 @@ class LunoraAppStatus(CommonStatus):
     worker_version_id: Annotated[str, Field(max_length=128)] | None = None
     """Deprecated: the same etag as workerEtag, under its old name, for tools that read it;
     removed in the next API version."""
+    router: RouterStatus | None = None
+    """Local mode: the app's router (absent while the operator runs it outside the cluster)."""

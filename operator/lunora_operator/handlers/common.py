@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from lunora_operator.controller import Controller
-from lunora_operator.handlers.inventory import KopfInventory
+from lunora_operator.handlers.inventory import KopfInstancePods, KopfInventory
 from lunora_operator.reconcile.errors import StepError
 
 
@@ -17,6 +17,8 @@ def controller_of(memo: kopf.Memo, indexes: dict[str, Any]) -> Controller:
     inventory = controller.inventory
     if isinstance(inventory, KopfInventory):
         inventory.bind(indexes["container_index"], indexes["app_index"])
+    if isinstance(controller.instance_pods, KopfInstancePods) and "instance_pod_index" in indexes:
+        controller.instance_pods.bind(indexes["instance_pod_index"])
     return controller
 
 

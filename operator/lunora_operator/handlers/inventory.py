@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lunora_operator.reconcile.local_instances import InstancePod
 from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
 
 
@@ -25,4 +26,18 @@ class KopfInventory:
 
     def containers(self, key: AppKey) -> Sequence[ContainerRecord]:
         store = self._containers.get(key)
+        return list(store) if store is not None else []
+
+
+class KopfInstancePods:
+    """The instance Pods the operator watches, by the uid of the LunoraContainer owning them."""
+
+    def __init__(self) -> None:
+        self._pods: Mapping[Any, Any] = {}
+
+    def bind(self, pods: Mapping[Any, Any]) -> None:
+        self._pods = pods
+
+    def of(self, container_uid: str) -> Sequence[InstancePod]:
+        store = self._pods.get(container_uid)
         return list(store) if store is not None else []

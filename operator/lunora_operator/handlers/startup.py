@@ -12,6 +12,7 @@ from typing import Any
 import kopf
 
 from lunora_operator.kube.connection import connection_info
+from lunora_operator.local import names
 
 PREFIX = "lunora.sh"
 FINALIZER = f"{PREFIX}/finalizer"
@@ -21,7 +22,13 @@ class QuietRoutineHandlers(logging.Filter):
     """Drops kopf's per-event "succeeded" lines of the watch and index handlers (one per watch
     event, they drown what matters); failures and everything else stay."""
 
-    ROUTINE = ("Handler 'container_event' succeeded", "Handler 'app_event' succeeded", "Indexer ")
+    ROUTINE = (
+        "Handler 'container_event' succeeded",
+        "Handler 'app_event' succeeded",
+        "Handler 'instance_pod_event' succeeded",
+        "Handler 'router_event' succeeded",
+        "Indexer ",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.levelno <= logging.INFO and record.getMessage().startswith(self.ROUTINE))
@@ -40,6 +47,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
     settings.networking.enforce_retry_after = True
     settings.execution.max_workers = 8
+    # Local mode watches only its own Pods and Deployments: the API server filters them by label.
+    settings.watching.label_selectors["v1", "pods"] = f"{names.LABEL_ROLE}={names.ROLE_INSTANCE}"
+    settings.watching.label_selectors["apps", "v1", "deployments"] = f"{names.LABEL_ROLE}={names.ROLE_ROUTER}"
     objects = logging.getLogger("kopf.objects")
     if not any(isinstance(f, QuietRoutineHandlers) for f in objects.filters):
         objects.addFilter(QuietRoutineHandlers())

@@ -116,7 +116,7 @@ class Kube(Protocol):
 T = TypeVar("T")
 
 
-async def _in_thread(what: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def in_thread(what: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs one client call in a worker thread. No answer at all (the API server restarting:
     connection refused, reset or timed out) is KubeUnavailable, like a server error."""
     try:
@@ -149,7 +149,7 @@ class KubeGateway:
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         try:
-            secret = await _in_thread(
+            secret = await in_thread(
                 f'reading Secret "{namespace}/{name}"', self._core.read_namespaced_secret, name, namespace
             )
         except ApiException as error:
@@ -168,7 +168,7 @@ class KubeGateway:
 
     async def config_map(self, namespace: str, name: str) -> ConfigMapData | None:
         try:
-            found = await _in_thread(
+            found = await in_thread(
                 f'reading ConfigMap "{namespace}/{name}"',
                 self._core.read_namespaced_config_map,
                 name,
@@ -215,9 +215,9 @@ class KubeGateway:
         await self._may_write(what)
         try:
             if resource_version is None:
-                await _in_thread(what, self._core.create_namespaced_config_map, namespace, body)
+                await in_thread(what, self._core.create_namespaced_config_map, namespace, body)
             else:
-                await _in_thread(what, self._core.replace_namespaced_config_map, name, namespace, body)
+                await in_thread(what, self._core.replace_namespaced_config_map, name, namespace, body)
         except ApiException as error:
             raise api_error(error, what) from None
 
@@ -228,7 +228,7 @@ class KubeGateway:
         when the object is gone)."""
         await self._may_write(f"patching {plural} {namespace}/{name} status")
         try:
-            updated = await _in_thread(
+            updated = await in_thread(
                 f"patching {plural} {namespace}/{name} status",
                 self._custom.patch_namespaced_custom_object_status,
                 GROUP,
@@ -249,7 +249,7 @@ class KubeGateway:
     async def exists(self, plural: str, namespace: str, name: str) -> bool:
         """Whether one of our custom objects exists (read past the watch cache)."""
         try:
-            await _in_thread(
+            await in_thread(
                 f"reading {plural} {namespace}/{name}",
                 self._custom.get_namespaced_custom_object,
                 GROUP,

@@ -20,6 +20,7 @@ LABEL_RUN = f"{GROUP}/run"
 LABEL_ROLE = f"{GROUP}/role"
 ROLE_INSTANCE = "instance"
 ROLE_START_OVERRIDE = "start-override"
+ROLE_ROUTER = "router"
 
 ANNOTATION_INSTANCE_ID = f"{GROUP}/instance-id"
 ANNOTATION_STARTED_AT = f"{GROUP}/run-started-at"
@@ -67,6 +68,31 @@ def override_secret_name(container: str, key: str) -> str:
 
 def instance_selector(app: str) -> str:
     return f"{LABEL_APP}={label_value(app)},{LABEL_ROLE}={ROLE_INSTANCE}"
+
+
+def container_instance_selector(app: str, container: str) -> str:
+    """The instance Pods of one container (what `LunoraContainer.status.instances.selector` says)."""
+    return f"{LABEL_APP}={label_value(app)},{LABEL_CONTAINER}={label_value(container)},{LABEL_ROLE}={ROLE_INSTANCE}"
+
+
+def router_selector(app: str) -> str:
+    return f"{LABEL_APP}={label_value(app)},{LABEL_ROLE}={ROLE_ROUTER}"
+
+
+def router_name(app: str) -> str:
+    """`<app>-router`, the name of each of a router's objects (Deployment, Service, ServiceAccount,
+    Role, RoleBinding): a DNS label (a Service name starts with a letter and holds 63 characters),
+    shortened with a hash when the app's name does not fit."""
+    suffix = "-router"
+    cleaned = _NOT_NAME.sub("-", app.lower()).strip("-")
+    if cleaned == app and len(app) + len(suffix) <= MAX_NAME and app[0].isalpha():
+        return app + suffix
+    digest = hashlib.sha256(app.encode()).hexdigest()[:8]
+    room = MAX_NAME - len(suffix) - len(digest) - 1
+    head = cleaned[:room].rstrip("-")
+    if not head or not head[0].isalpha():
+        head = ("r-" + head)[:room].rstrip("-")
+    return f"{head}-{digest}{suffix}"
 
 
 def pool_instance(index: int) -> str:

@@ -20,6 +20,7 @@ from lunora_operator.reconcile.conditions import (
 )
 from lunora_operator.reconcile.departed import delete_departed
 from lunora_operator.reconcile.errors import Stalled, Waiting, invalid
+from lunora_operator.reconcile.local_app import LocalAppPipeline
 from lunora_operator.reconcile.membership import membership, membership_facts
 from lunora_operator.reconcile.records import AppKey, Inventory
 from lunora_operator.reconcile.status import StatusDraft
@@ -28,14 +29,28 @@ from lunora_operator.reconcile.worker_observe import observe_worker
 from lunora_operator.reconcile.worker_secrets import declared_worker_secrets
 
 
+def local_mode_off() -> Stalled:
+    return Stalled(
+        "LocalModeNotConfigured",
+        "this operator runs no local-mode routers: start it with --router-image IMAGE (the Helm chart "
+        "passes its own image) or --external-router (a router you run, as `make dev` does)",
+    )
+
+
 class AppPipeline:
     def __init__(
-        self, kube: Kube, cloudflare: CloudflareClients, inventory: Inventory, flavour: str = "lunora"
+        self,
+        kube: Kube,
+        cloudflare: CloudflareClients,
+        inventory: Inventory,
+        flavour: str = "lunora",
+        local: LocalAppPipeline | None = None,
     ) -> None:
         self.kube = kube
         self.cloudflare = cloudflare
         self.inventory = inventory
         self.flavour = flavour
+        self.local = local
 
     async def _account(self, run: AppRun) -> None:
         try:
@@ -101,12 +116,12 @@ class AppPipeline:
             return AppOutcome(draft=draft, error=invalid("LunoraApp", record.name, problem))
         if app.spec.suspend:
             return AppOutcome(draft=draft, suspended=True, worker_name=app.spec.worker_name)
-        if app.spec.mode != "cloudflare":
-            unsupported = Stalled(
-                "ModeNotSupported",
-                f'mode "{app.spec.mode}" is not available in this version of the operator; use cloudflare',
-            )
-            return AppOutcome(draft=draft, error=unsupported, worker_name=app.spec.worker_name)
+        if app.spec.mode == "local":  # a step list of its own, beside this one
+            if self.local is None:
+                return AppOutcome(
+                    draft=draft, error=local_mode_off(), worker_name=app.spec.worker_name, mode="local"
+                )
+            return await self.local.run(record, app, draft)
         run = AppRun(
             record=record, app=app, memory=memory, observe_cloudflare=observe_cloudflare, draft=draft
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from lunora_operator.api.fields import SecretKeySelector
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraApp
+from lunora_operator.api.status import RouterStatus
 from lunora_operator.cloudflare import AccountClient
 from lunora_operator.kube.gateway import ConfigMapData
 from lunora_operator.planner import Plan, RenderState
@@ -132,6 +133,9 @@ class AppOutcome:
     worker_etag: str | None = None
     namespace_ids: Mapping[str, str] = field(default_factory=dict)
     events: Sequence[tuple[str, str, str]] = ()
+    mode: Literal["cloudflare", "local"] = "cloudflare"
+    router: RouterStatus | None = None
+    """Local mode: the app's router as this run left it."""
     bundle: bool = False
     """The app has a `worker` bundle: the operator uploads the Worker itself."""
     worker: WorkerOnCloudflare | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from lunora_operator.api.status import AppContainerStatus, LunoraAppStatus
 from lunora_operator.reconcile.app_run import AppOutcome
+from lunora_operator.reconcile.local_app_status import local_app_facts, local_app_ready_message
 
 STATUS_LIST_LIMIT = 256
 """The most entries `containers` / `durableObjectNamespaceIds` may hold (the CRD's bound);
@@ -14,6 +15,8 @@ STATUS_LIST_LIMIT = 256
 
 
 def app_facts(outcome: AppOutcome, previous: LunoraAppStatus) -> LunoraAppStatus:
+    if outcome.mode == "local":
+        return local_app_facts(outcome, previous)
     learnt: dict[str, Any] = {"mode": "cloudflare"}
     if outcome.config_hash is not None:
         rendered = sorted(outcome.rendered.values(), key=lambda r: r.name)
@@ -42,4 +45,6 @@ def app_facts(outcome: AppOutcome, previous: LunoraAppStatus) -> LunoraAppStatus
 
 
 def app_ready_message(outcome: AppOutcome) -> str:
+    if outcome.mode == "local":
+        return local_app_ready_message(outcome)
     return f"{len(outcome.rendered)} container(s) rendered; config {outcome.config_hash}"

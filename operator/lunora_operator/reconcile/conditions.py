@@ -27,6 +27,7 @@ IMAGE_READY = "ImageReady"
 DURABLE_OBJECT_READY = "DurableObjectReady"
 DEPLOYED = "Deployed"
 WORKER_DEPLOYED = "WorkerDeployed"
+ROUTER_READY = "RouterReady"
 
 # The order conditions are listed in; unknown types keep their place after these.
 CATALOGUE = (
@@ -39,6 +40,7 @@ CATALOGUE = (
     WORKER_DEPLOYED,
     DURABLE_OBJECT_READY,
     DEPLOYED,
+    ROUTER_READY,
 )
 
 

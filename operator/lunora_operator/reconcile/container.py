@@ -9,6 +9,7 @@ from typing import Protocol
 
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
+from lunora_operator.api.status import InstancesStatus
 from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, Application, CloudflareClients
 from lunora_operator.images.reference import ForeignImage, container_registry
@@ -67,6 +68,8 @@ class ContainerRun:
     """The container's application as Cloudflare has it after this pass."""
     changed_application: bool = False
     """Whether this pass created or updated the application."""
+    instances: InstancesStatus | None = None
+    """Local mode: the container's instance Pods by state."""
     suspended: bool = False
     error: StepError | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)

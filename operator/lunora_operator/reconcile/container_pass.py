@@ -12,6 +12,12 @@ from lunora_operator.metrics import RECONCILES
 from lunora_operator.reconcile.container import ContainerDeps, reconcile_container
 from lunora_operator.reconcile.container_status import container_facts
 from lunora_operator.reconcile.errors import StepError
+from lunora_operator.reconcile.local_container import (
+    UNCONFIGURED,
+    LocalContainerDeps,
+    reconcile_local_container,
+)
+from lunora_operator.reconcile.local_container_status import local_container_facts
 from lunora_operator.reconcile.records import ContainerRecord, Inventory, requested_at
 from lunora_operator.reconcile.status import next_status
 from lunora_operator.reconcile.status_writer import EventSink, StatusWriter
@@ -21,13 +27,28 @@ CONTAINERS = "lunoracontainers"
 
 class ContainerPasses:
     def __init__(
-        self, deps: ContainerDeps, status: StatusWriter, inventory: Inventory, events: EventSink, clock: Clock
+        self,
+        deps: ContainerDeps,
+        status: StatusWriter,
+        inventory: Inventory,
+        events: EventSink,
+        clock: Clock,
+        local: LocalContainerDeps = UNCONFIGURED,
     ) -> None:
         self.deps = deps
+        self.local = local
         self._status = status
         self._inventory = inventory
         self._events = events
         self._clock = clock
+
+    def _local_mode(self, body: Mapping[str, Any], record: ContainerRecord) -> bool:
+        """Whether the container's app is in local mode (as the container's last status said, when
+        the app is not known)."""
+        app = self._inventory.app(record.app_key)
+        if app is not None:
+            return app.mode == "local"
+        return (body.get("status") or {}).get("mode") == "local"
 
     def _suspended(self, body: Mapping[str, Any], record: ContainerRecord) -> bool:
         """A suspended container, or one of a suspended app: not even the progress status is written."""
@@ -42,12 +63,16 @@ class ContainerPasses:
         if self._suspended(body, record):
             return None
         await self._status.mark_progressing(CONTAINERS, LunoraContainerStatus, body)
-        run = await reconcile_container(record, self.deps)
+        local = self._local_mode(body, record)
+        if local:  # the local step list, beside the Cloudflare one
+            run = await reconcile_local_container(record, self.deps, self.local)
+        else:
+            run = await reconcile_container(record, self.deps)
         if run.suspended:
             return None
         now = self._clock.now()
         previous = self._status.previous(LunoraContainerStatus, body)
-        facts = container_facts(run, previous, now)
+        facts = local_container_facts(run, previous) if local else container_facts(run, previous, now)
         await self._status.write(
             CONTAINERS, body, next_status(previous, facts, run.draft, now, requested_at(body))
         )

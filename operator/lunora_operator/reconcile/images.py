@@ -27,6 +27,20 @@ class _Cached:
     until: float
 
 
+async def context_files(kube: Kube, container: LunoraContainer) -> dict[str, bytes] | None:
+    """The files of a `configMap` build context (None for the other contexts); waits for a
+    missing ConfigMap."""
+    build = container.spec.image.build
+    if build is None or build.context.config_map is None:
+        return None
+    namespace = container.metadata.namespace or "default"
+    name = build.context.config_map.name
+    found = await kube.config_map(namespace, name)
+    if found is None:
+        raise Waiting("ConfigMapNotFound", f'build context: ConfigMap "{namespace}/{name}" not found')
+    return {**{k: v.encode() for k, v in found.data.items()}, **found.binary_data}
+
+
 class PipelineImageResolver:
     """Builds and pushes with the image pipeline; its errors (ImageError) and the Cloudflare
     layer's (minting credentials) reach the step runner as they are."""
@@ -58,14 +72,7 @@ class PipelineImageResolver:
         assert app.spec.cloudflare is not None
         registry = container_registry(app.spec.cloudflare.registry)
         account_id = app.spec.cloudflare.account_id
-        files = None
-        if build.context.config_map is not None:
-            namespace = container.metadata.namespace or "default"
-            name = build.context.config_map.name
-            found = await self.kube.config_map(namespace, name)
-            if found is None:
-                raise Waiting("ConfigMapNotFound", f'build context: ConfigMap "{namespace}/{name}" not found')
-            files = {**{k: v.encode() for k, v in found.data.items()}, **found.binary_data}
+        files = await context_files(self.kube, container)
         try:
             repository = target_repository(registry, account_id, names.application_name)
             built = await self.pipeline.ensure_image(

@@ -111,6 +111,11 @@ class AppRecord:
     def key(self) -> AppKey:
         return (self.namespace, self.name)
 
+    @property
+    def mode(self) -> str:
+        """`spec.mode` as written (cloudflare when unset), read without validating the app."""
+        return str((self.wire.get("spec") or {}).get("mode") or "cloudflare")
+
     def resource(self) -> LunoraApp:
         resource = validate_resource(dict(self.wire))
         assert isinstance(resource, LunoraApp)

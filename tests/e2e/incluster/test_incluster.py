@@ -3,8 +3,9 @@ repository's Dockerfile on the Debian-made base) and its chart pulled from the t
 Pods under the restricted Pod Security Standard, the examples reconciled against a fake
 Cloudflare. One installation goes through its life, test by test, in file order: installed from
 the baseline release, upgraded to this one with a change in flight, tested with `helm test`,
-its active Pod killed, paused past its lease, deleted, then uninstalled and installed again. Each
-step checks what reached Cloudflare against the fake's records."""
+given a local-mode app (its router runs from the operator's own image and answers), its active
+Pod killed, paused past its lease, deleted, then uninstalled and installed again. Each step
+checks what reached Cloudflare against the fake's records."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from kubernetes import client
 
+from lunora_operator.local import names
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import FakeCloudflare, RegistryConfig
 from tests.support.chart import Helm
@@ -43,6 +46,9 @@ from tests.support.incluster import (
 )
 from tests.support.kube import KubeClients, Kubectl, wait_until
 from tests.support.leak_scan import find_leaks, known_secrets, namespace_artifacts, scan
+from tests.support.local_mode import APP as LOCAL_APP
+from tests.support.local_mode import build_instance_image, container_manifest, create_local_app, live_pods
+from tests.support.registry import TestRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"
@@ -89,6 +95,12 @@ class Installation:
             "extraVolumeMounts": [{"name": "test-ca", "mountPath": "/etc/lunora-test-ca", "readOnly": True}],
             **extra,
         }
+        if image is self.current:  # the baseline's chart has no localMode
+            api_server = [
+                {"name": "KUBERNETES_SERVICE_HOST", "value": self.testenv.kube_node_ip},
+                {"name": "KUBERNETES_SERVICE_PORT", "value": apiserver_port},
+            ]
+            values["localMode"] = {"router": {"extraEnv": api_server}}
         return self.helm.values_file(values)
 
     def helm_run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -337,6 +349,36 @@ def test_upgrade_to_this_release_with_a_change_in_flight(installation: Installat
 def test_helm_test_runs_the_smoke_test(installation: Installation) -> None:
     result = installation.helm_run("test", RELEASE, "--timeout", "2m")
     assert "Phase:          Succeeded" in result.stdout or "Succeeded" in result.stdout
+
+
+def test_a_local_mode_app_gets_its_router_from_the_operator_image_and_answers_through_it(
+    installation: Installation, docker_client: Any, registry: TestRegistry, tmp_path: Path
+) -> None:
+    """The in-cluster operator runs a local-mode app's router from its own image (the chart's
+    image.*); a request to the router Pod starts an instance; deleting the resources stops all."""
+    it = installation
+    instance_image = build_instance_image(docker_client, registry, it.testenv.base_image, tmp_path)
+    create_local_app(it.kube, it.kubectl, it.testenv, it.demo)
+    it.kubectl.apply(container_manifest("echo", instance_image), "-n", it.demo)
+    wait_until(lambda: it.ready(LOCAL_APP, "lunoraapps"), "the local-mode app's router Ready", timeout=180)
+    router = names.router_name(LOCAL_APP)
+    deployment = it.kube.apps.read_namespaced_deployment(router, it.demo)
+    assert deployment.spec.template.spec.containers[0].image == f"{it.current.repository}:{it.current.tag}"
+    (pod,) = it.kube.core.list_namespaced_pod(it.demo, label_selector=names.router_selector(LOCAL_APP)).items
+
+    answer = httpx.get(f"http://{pod.status.pod_ip}:8080/echo/in-cluster/cgi-bin/whoami", timeout=60)
+
+    assert answer.status_code == 200, answer.text
+    assert [answer.text.strip()] == live_pods(it.kube, it.demo, "echo")
+    it.kubectl("delete", "lunoracontainer", "echo", "-n", it.demo, "--wait=true", "--timeout=60s")
+    it.kubectl("delete", "lunoraapp", LOCAL_APP, "-n", it.demo, "--wait=true", "--timeout=90s")
+    wait_until(
+        lambda: (
+            not it.kube.core.list_namespaced_pod(it.demo, label_selector=f"lunora.sh/app={LOCAL_APP}").items
+        ),
+        "the router and instance Pods gone",
+        timeout=90,
+    )
 
 
 def test_standby_takes_over_when_the_active_process_is_killed(installation: Installation) -> None:

@@ -37,3 +37,14 @@ def test_the_durable_object_id_looks_like_one() -> None:
     do_id = names.durable_object_id("ns", "demo", "web", "video-42")
     assert re.fullmatch("[0-9a-f]{64}", do_id)
     assert do_id != names.durable_object_id("ns", "demo", "web", "video-43")
+
+
+def test_router_names_are_service_names_for_any_app_name() -> None:
+    from lunora_operator.local.names import router_name
+
+    assert router_name("demo") == "demo-router"
+    for app in ("1app", "a" * 60, "My.App", "x.y" * 40, "-"):
+        name = router_name(app)
+        assert re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name), (app, name)
+        assert len(name) <= 63, (app, name)
+    assert router_name("a" * 60 + "1") != router_name("a" * 60 + "2")
