@@ -1,15 +1,22 @@
 """The peering's write lease against the real API server: one holder at a time, a holder that
 stops renewing (paused) stops writing by its own clock, a standby takes the lease once the
-holder's record expired, and the paused holder, woken, finds it lost instead of writing."""
+holder's record expired, and the paused holder, woken, finds it lost instead of writing; kopf's
+clean-up of dead peers, run by a woken process on a stale event, leaves the live holder alone."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
+import datetime
+from collections.abc import AsyncIterator
 
 import kopf
 import pytest
+import yaml
 
-from lunora_operator.peering import NotActive, PeeringObjects, WriteLease
+from lunora_operator.peering import NotActive, PeeringObjects, WriteLease, use_fresh_dead_peer_cleanup
+from lunora_operator.testing.environment import TestEnvironment
 from tests.support.kube import KubeClients
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(120)]
@@ -150,3 +157,83 @@ async def test_a_stopping_process_starts_no_write_and_a_stopping_standby_never_t
     assert "lease" not in ((body.get("status") or {}).get("standby") or {})  # it took nothing
     assert not standby.lost
     standby.task.cancel()
+
+
+@contextlib.asynccontextmanager
+async def kopf_credentials(testenv: TestEnvironment) -> AsyncIterator[None]:
+    """kopf's API calls authenticated as the operator's are (its credentials vault)."""
+    from kopf._cogs.clients import auth
+    from kopf._cogs.structs.credentials import Vault
+
+    cluster = yaml.safe_load(testenv.kubeconfig.read_text())
+    server = cluster["clusters"][0]["cluster"]
+    user = cluster["users"][0]["user"]
+    vault = Vault()
+    await vault.populate(
+        {
+            "test": kopf.ConnectionInfo(
+                server=server["server"],
+                ca_path=server["certificate-authority"],
+                certificate_path=user["client-certificate"],
+                private_key_path=user["client-key"],
+            )
+        }
+    )
+    token = auth.vault_var.set(vault)
+    try:
+        yield
+    finally:
+        auth.vault_var.reset(token)
+        await vault.close()
+
+
+async def test_a_woken_process_processing_a_stale_peering_event_leaves_the_live_holder_alone(
+    kube: KubeClients, peering: str, testenv: TestEnvironment
+) -> None:
+    """kopf judges a peer dead by the time it processes an event, not the time it was sent: a
+    process woken from a pause processes the events buffered before it, in which the live holder's
+    keep-alive is old. Only records dead in a fresh read may go (the holder keeps its record and
+    its lease); a record dead in the fresh read still goes, as kopf tidies up."""
+    from kopf._cogs.structs import references
+    from kopf._core.engines import peering as kopf_peering
+
+    holder = Running(lease(kube, peering, "holder", priority=0))
+    await holder.lease.guard(wait=10)
+    long_ago = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=LIFETIME * 5)).isoformat()
+    gone = {"priority": -5, "lifetime": LIFETIME, "lastseen": long_ago}
+    await asyncio.to_thread(
+        kube.custom.patch_namespaced_custom_object,
+        "kopf.dev", "v1", peering, "kopfpeerings", PEERING, {"status": {"gone": gone}},
+    )  # fmt: skip
+    fresh = await asyncio.to_thread(
+        kube.custom.get_namespaced_custom_object, "kopf.dev", "v1", peering, "kopfpeerings", PEERING
+    )
+    # The woken process's view: the same object, as an event from before its pause carried it.
+    stale = copy.deepcopy(fresh)
+    stale["status"]["holder"]["lastseen"] = long_ago
+    settings = kopf.OperatorSettings()
+    settings.peering.name = PEERING
+    settings.peering.lifetime = LIFETIME
+    settings.peering.priority = 100
+    resource = references.Resource(
+        group="kopf.dev", version="v1", plural="kopfpeerings", kind="KopfPeering", namespaced=True
+    )
+    use_fresh_dead_peer_cleanup()
+    async with kopf_credentials(testenv):
+        await kopf_peering.process_peering_event(
+            raw_event={"type": "MODIFIED", "object": stale},  # type: ignore[typeddict-item]
+            namespace=peering,
+            resource=resource,
+            identity=kopf_peering.Identity("woken"),
+            settings=settings,
+        )
+
+    after = await asyncio.to_thread(
+        kube.custom.get_namespaced_custom_object, "kopf.dev", "v1", peering, "kopfpeerings", PEERING
+    )
+    assert "gone" not in after["status"]
+    assert after["status"]["holder"]["lease"] == fresh["status"]["holder"]["lease"]
+    await asyncio.sleep(LIFETIME / 2)  # renewals go on
+    assert not holder.lost
+    await holder.lease.guard(wait=0)
+    holder.task.cancel()

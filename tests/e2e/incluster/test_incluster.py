@@ -8,6 +8,7 @@ step checks what reached Cloudflare against the fake's records."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import threading
@@ -36,6 +37,7 @@ from tests.support.incluster import (
     content_tag,
     lease_holder,
     operator_pods,
+    peering_report,
     push_chart,
     registry_login,
     restart_count,
@@ -168,6 +170,15 @@ class Installation:
 
     def holder(self) -> str | None:
         return lease_holder(self.kube, self.demo, self.peering)
+
+    @contextlib.contextmanager
+    def explained(self) -> Iterator[None]:
+        """A failed wait inside comes with the peering's records and the operator Pods' logs."""
+        try:
+            yield
+        except AssertionError as failure:
+            report = peering_report(self.kube, self.system, self.demo, self.peering)
+            raise AssertionError(f"{failure}\n{report}") from None
 
     def pod(self, name: str) -> Any:
         return self.kube.core.read_namespaced_pod(name, self.system)
@@ -365,7 +376,11 @@ def test_standby_takes_over_when_the_active_process_is_killed(installation: Inst
 
 
 def test_a_paused_active_process_writes_nothing_after_waking(installation: Installation) -> None:
-    it = installation
+    with installation.explained():
+        paused_past_its_lease(installation)
+
+
+def paused_past_its_lease(it: Installation) -> None:
     wait_until(lambda: len(operator_pods(it.kube, it.system)) == 2 and all(
         c.ready for p in operator_pods(it.kube, it.system) for c in p.status.container_statuses or []), "both Pods Ready", timeout=120)  # fmt: skip
     active = wait_until(it.holder, "one process holding the write lease", timeout=60)
