@@ -477,7 +477,13 @@ async def clean_dead_peers(
         body = await kopf_api.get(
             url=resource.get_url(namespace=namespace, name=name), settings=settings, logger=logger
         )
-        operations = dead_record_removals(cast(Mapping[str, Any], body), [peer.identity for peer in peers])
+        candidates = {peer.identity for peer in peers}
+        operations = dead_record_removals(cast(Mapping[str, Any], body), candidates)
+        removed = {op["path"] for op in operations if op["op"] == "remove"}
+        present = set(cast(Mapping[str, Any], body.get("status") or {}))
+        alive = sorted(i for i in candidates & present if f"/status/{_pointer(i)}" not in removed)
+        if alive:
+            logger.info("%s: keeping the records of %s: alive in a fresh read", name, ", ".join(alive))
         if operations:
             await kopf_api.patch(
                 url=resource.get_url(namespace=namespace, name=name, subresource=subresource),
