@@ -1,11 +1,19 @@
 """The local-mode router against nginx and a bare Pod, on the real node.
 
-    flock /tmp/lunora-heavy.lock .venv/bin/python -m bench.router [--seconds 8] [--cold 5]
+    flock /tmp/lunora-heavy.lock .venv/bin/python -m bench.router [--seconds 3] [--rounds 5] [--cold 5]
+        [--proxy-only] [--profile DIR] [--baseline CHECKOUT]
 
 Prints, in one run:
 - throughput and p50/p99 latency (wrk) directly to an instance Pod, through the router, and
   through nginx (Debian's, one worker, started here on 127.0.0.1) proxying to the same Pod:
-  one connection at a time (added latency) and 32 at once (throughput);
+  one connection at a time (added latency) and 32 at once (throughput). The machine is shared,
+  so the three are measured in alternating rounds under the same conditions: each round runs all
+  three back to back (in a rotated order), a ratio is taken within each round, and the median
+  and spread over the rounds are printed with the load average before each round. Beside the
+  rates, the CPU time the router and the nginx worker spent per request (from /proc), which the
+  other load on the machine moves far less than a rate. `--baseline` adds another commit's
+  router (a checkout, e.g. `git worktree add /tmp/base main`) to the same rounds, for a before
+  and after under the same conditions; `--profile` samples the router with py-spy;
 - cold start: a new id through the router to its first byte, against a bare Pod of the same
   image created through the API and asked until its first byte;
 - how late sleepAfter (2 s) and hardTimeout (4 s) stop their instances, from the Pods' watch.
@@ -24,10 +32,12 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,19 +80,143 @@ http {{
 """
 
 
-def wrk(url: str, connections: int, seconds: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class Run:
+    rps: float
+    p50: float
+    """ms"""
+    p99: float
+    """ms"""
+    requests: int
+    cpu_ms: float | None
+    """CPU time (user + system) of the proxy process per request, in ms; None for direct runs."""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, connections: int, seconds: int, pid: int | None = None) -> Run:
     threads = min(connections, 2)
+    before = cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
-    for label, key in (("50%", "p50"), ("99%", "p99")):
-        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-        result[key] = float(value) * UNITS[unit]
+    spent = cpu_seconds(pid) - before if pid is not None else 0.0
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result["errors"] = float(errors.group(1)) if errors else 0.0
-    return result
+    if errors or "Socket errors" in out:
+        raise SystemExit(f"{url} answered errors:\n{out}")
+    latency = {}
+    for label in ("50%", "99%"):
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        latency[label] = float(value) * UNITS[unit]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Run(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50=latency["50%"],
+        p99=latency["99%"],
+        requests=requests,
+        cpu_ms=spent * 1000 / requests if pid is not None and requests else None,
+    )
+
+
+def nginx_worker(master: int) -> int:
+    """nginx's one worker process, a child of the master started here."""
+    children = wait_until(
+        lambda: Path(f"/proc/{master}/task/{master}/children").read_text().split(), "nginx worker", 10
+    )
+    return int(children[0])
+
+
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    return (
+        f"{statistics.median(values):.{digits}f} (min {min(values):.{digits}f}, max {max(values):.{digits}f})"
+    )
+
+
+def compare(targets: dict[str, tuple[str, int | None]], rounds: int, seconds: int) -> None:
+    """Runs every target once per round, in a rotated order, and prints medians and per-round
+    ratios: each router against nginx in the same round."""
+    names = list(targets)
+    single: dict[str, list[Run]] = {name: [] for name in names}
+    loaded: dict[str, list[Run]] = {name: [] for name in names}
+    print(f"wrk, {seconds} s per run, {rounds} rounds; busybox httpd in a standard-3 Pod; nginx with 1 worker; "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    for number in range(rounds):
+        order = names[number % len(names) :] + names[: number % len(names)]
+        print(f"  round {number + 1}: load average {load()}; order {', '.join(order)}", flush=True)
+        for name in order:
+            url, pid = targets[name]
+            single[name].append(wrk(url, 1, seconds))
+            loaded[name].append(wrk(url, 32, seconds, pid))
+    print(
+        f"  {'':8} {'1 conn: p50 ms':>15} {'p99 ms':>8} {'32 conns: req/s':>16} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'CPU ms/req':>11}   (medians over the rounds)"
+    )
+    for name in names:
+        median = statistics.median
+        cpu = [r.cpu_ms for r in loaded[name] if r.cpu_ms is not None]
+        print(
+            f"  {name:8} {median(r.p50 for r in single[name]):15.3f} {median(r.p99 for r in single[name]):8.3f}"
+            f" {median(r.rps for r in loaded[name]):16.0f} {median(r.p50 for r in loaded[name]):8.3f}"
+            f" {median(r.p99 for r in loaded[name]):8.3f} {(f'{median(cpu):11.3f}' if cpu else ''):>11}"
+        )
+    nginx_added = [n.p50 - d.p50 for n, d in zip(single["nginx"], single["direct"], strict=True)]
+    cpu_nginx = [r.cpu_ms for r in loaded["nginx"] if r.cpu_ms is not None]
+    print(f"  nginx: added p50 {spread(nginx_added, 3)} ms; CPU per request {spread(cpu_nginx, 3)} ms")
+    for name in names:
+        if name in ("direct", "nginx"):
+            continue
+        ratios = [r.rps / n.rps for r, n in zip(loaded[name], loaded["nginx"], strict=True)]
+        added = [r.p50 - d.p50 for r, d in zip(single[name], single["direct"], strict=True)]
+        cpu = [r.cpu_ms for r in loaded[name] if r.cpu_ms is not None]
+        print(f"  {name}: throughput/nginx per round {', '.join(f'{x:.2f}' for x in ratios)}")
+        print(f"  {name}: throughput/nginx {spread(ratios)} (target >= 0.5)")
+        print(f"  {name}: added p50 {spread(added, 3)} ms (target < 1); CPU per request {spread(cpu, 3)} ms")
+
+
+def profile(url: str, pid: int, seconds: int, out: Path) -> None:
+    """py-spy samples the router while wrk loads it with 32 connections; prints where the samples
+    were, by package and by function (the collapsed stacks stay in `out`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / "router.stacks.txt"
+    spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "200",
+           "--duration", str(seconds), "--nonblocking", "--nolineno"]  # fmt: skip
+    recording = subprocess.Popen([*spy, "--format", "raw", "--output", str(raw)], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    wrk(url, 32, seconds)
+    recording.wait(seconds + 30)
+    leaves: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[leaf] = leaves.get(leaf, 0) + int(count)
+        package = _package(stack)
+        packages[package] = packages.get(package, 0) + int(count)
+    total = sum(leaves.values()) or 1
+    print(f"profile of the router under 32 connections ({total} samples; stacks in {raw}):")
+    print("  by package of the innermost frame not in asyncio/uvloop: "
+          + ", ".join(f"{name} {n * 100 / total:.0f}%" for name, n in sorted(packages.items(), key=lambda x: -x[1])))  # fmt: skip
+    for leaf, n in sorted(leaves.items(), key=lambda x: -x[1])[:12]:
+        print(f"  {n * 100 / total:5.1f}%  {leaf}")
+
+
+def _package(stack: str) -> str:
+    """Who the sample's time is for: the innermost frame outside the event loop's own code."""
+    for frame in reversed(stack.split(";")):
+        for name in ("lunora_operator", "aiohttp", "httptools", "multidict", "yarl", "kubernetes", "urllib3"):
+            if f"/{name}/" in frame or f"({name}/" in frame:
+                return name
+        if "/asyncio/" not in frame and "/uvloop/" not in frame:
+            return "other"
+    return "event loop"
 
 
 def start_nginx(work: Path, upstream: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -166,6 +300,15 @@ class DeletionWatch:
         self._watch.stop()
 
 
+def baseline_router(testenv: TestEnvironment, namespace: str, work: Path, checkout: Path) -> Router:
+    """The router of another checkout (its `operator/` first on the path) for the same app."""
+    router = Router(testenv, namespace, work / "baseline-router.log", "--grace-period", "1")
+    code = "from lunora_operator.cli import app; app()"
+    router.command = ["env", f"PYTHONPATH={checkout.resolve() / 'operator'}", sys.executable, "-c", code,
+                      *router.command[1:]]  # fmt: skip
+    return router.start()
+
+
 def timer_lateness(front: Router, kube: KubeClients, namespace: str) -> tuple[float, float]:
     deletions = DeletionWatch(kube, namespace)
     front.get("/hard/h1/index.html")
@@ -185,8 +328,16 @@ def timer_lateness(front: Router, kube: KubeClients, namespace: str) -> tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of direct, nginx and router runs")
     parser.add_argument("--cold", type=int, default=5, help="cold starts of each kind")
+    parser.add_argument("--proxy-only", action="store_true", help="skip the cold starts and the timers")
+    parser.add_argument("--profile", type=Path, help="also record a py-spy profile of the router here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit: its router (run with this venv) is measured beside this one",
+    )
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
@@ -206,7 +357,7 @@ def main() -> None:
     kube.create_namespace(namespace)
     kube.wait_for_service_account(namespace, "default")
     apply = lambda text: kubectl.apply(text, "-n", namespace)  # noqa: E731
-    front = nginx = None
+    front = nginx = baseline = None
     try:
         create_local_app(kube, kubectl, testenv, namespace)
         apply(container_manifest("bench", image, instanceType="standard-3"))
@@ -217,31 +368,23 @@ def main() -> None:
         pod = live_pods(kube, namespace, "bench")[0]
         ip = kube.core.read_namespaced_pod(pod, namespace).status.pod_ip
         nginx, nginx_port = start_nginx(work / "nginx", f"{ip}:8080")
+        assert front.process is not None
         targets = {
-            "direct": f"http://{ip}:8080/index.html",
-            "nginx": f"http://127.0.0.1:{nginx_port}/index.html",
-            "router": f"{front.url}/bench/b1/index.html",
+            "direct": (f"http://{ip}:8080/index.html", None),
+            "nginx": (f"http://127.0.0.1:{nginx_port}/index.html", nginx_worker(nginx.pid)),
+            "router": (f"{front.url}/bench/b1/index.html", front.process.pid),
         }
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(
-            f"wrk, {args.seconds} s per run; busybox httpd in a standard-3 Pod; nginx with 1 worker; load average {load}"
-        )
-        print(
-            f"  {'':8} {'1 conn: p50 ms':>15} {'p99 ms':>8} {'32 conns: req/s':>16} {'p50 ms':>8} {'p99 ms':>8}"
-        )
-        results = {}
-        for name, url in targets.items():
-            single, loaded = wrk(url, 1, args.seconds), wrk(url, 32, args.seconds)
-            results[name] = (single, loaded)
-            assert single["errors"] == loaded["errors"] == 0, f"{name} answered errors"
-            print(
-                f"  {name:8} {single['p50']:15.3f} {single['p99']:8.3f} {loaded['rps']:16.0f} {loaded['p50']:8.3f} {loaded['p99']:8.3f}"
-            )
-        ratio = results["router"][1]["rps"] / results["nginx"][1]["rps"]
-        added = results["router"][0]["p50"] - results["direct"][0]["p50"]
-        print(
-            f"  router/nginx throughput {ratio:.2f} (target >= 0.5); router added p50 {added:.3f} ms (target < 1)"
-        )
+        if args.baseline is not None:
+            baseline = baseline_router(testenv, namespace, work, args.baseline)
+            assert baseline.process is not None
+            targets["baseline"] = (f"{baseline.url}/bench/b1/index.html", baseline.process.pid)
+        compare(targets, args.rounds, args.seconds)
+        if baseline is not None:
+            baseline.close()  # two routers would both run the timers below
+        if args.profile is not None:
+            profile(f"{front.url}/bench/b1/index.html", front.process.pid, args.seconds, args.profile)
+        if args.proxy_only:
+            return
 
         router_cold = [first_byte(f"{front.url}/bench/cold-{n}/index.html") for n in range(args.cold)]
         bare_cold = [bare_pod_first_byte(kube, namespace, image, "test-registry") for _ in range(args.cold)]
@@ -253,9 +396,7 @@ def main() -> None:
         )
 
         sleep_late, hard_late = timer_lateness(front, kube, namespace)
-        print(
-            f"load average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
-        )
+        print(f"load average at the end {load()} on {os.cpu_count()} cores")
         print(f"timers: sleepAfter {SLEEP_AFTER} s fired {sleep_late:+.3f} s late, hardTimeout {HARD_TIMEOUT} s {hard_late:+.3f} s late"
               " (target within 1 s; seen through the Pods' watch)")  # fmt: skip
     finally:
@@ -264,6 +405,8 @@ def main() -> None:
             nginx.wait(10)
         if front is not None:
             front.close()
+        if baseline is not None:
+            baseline.close()
         kube.delete_namespace(namespace)
         shutil.rmtree(work, ignore_errors=True)
 

@@ -300,6 +300,7 @@ class WriteLease:
 
     async def run(self, on_lost: Callable[[str], None]) -> None:
         """Takes and renews the lease for as long as the process runs."""
+        unreachable_since: float | None = None
         while True:
             next_round = self.lifetime / 4
             try:
@@ -314,7 +315,20 @@ class WriteLease:
                 on_lost(self.lost)
                 return
             except Exception as error:  # the API server unreachable: the lease runs out locally
-                logger.warning("cannot renew the peering's write lease: %s", error)
+                if unreachable_since is None:
+                    unreachable_since = self.clock()
+                    logger.warning("cannot renew the peering's write lease (retrying): %s", error)
+                await self._notify()
+                # Retried on its own schedule: a writer waiting in guard() must not turn an
+                # outage into a busy loop of renewals.
+                failed_for = self.clock() - unreachable_since
+                await asyncio.sleep(min(self.lifetime / 4, max(0.2, failed_for / 2)))
+                continue
+            if unreachable_since is not None:
+                logger.info(
+                    "the peering's write lease renews again after %.1f s", self.clock() - unreachable_since
+                )
+                unreachable_since = None
             await self._notify()
             self._poke.clear()
             with contextlib.suppress(TimeoutError):
@@ -358,6 +372,19 @@ class WriteLease:
                         {"op": "remove", "path": f"/status/{me}/{LEASE_FIELD}"},
                     ]
                 )
+        if index in self._held and mine.get(LEASE_FIELD) != self.token:
+            if above or holders:
+                raise _Lost(
+                    f"{objects}: another operator process took over while this one could not renew its "
+                    f"write lease (paused or cut off for longer than {self.lifetime:g} s); stopping without "
+                    "writing anything more. Restarted, it waits behind the active process."
+                )
+            # The mark lapsed with nobody else taking it: the API server was out of reach for
+            # longer than the lifetime and kopf cleaned this process's expired record. Writes
+            # stopped by the local clock meanwhile; no other process wrote, so take it again.
+            logger.info("%s: the write lease lapsed while unrenewed and nobody took it", objects)
+            self._held.discard(index)
+            self._valid_until.pop(index, None)
         if index in self._held:
             record = self._record(lease=True)
             try:
@@ -372,12 +399,8 @@ class WriteLease:
                     ]
                 )
             except ApiException as error:
-                if error.status in (404, 409, 422):
-                    raise _Lost(
-                        f"{objects}: another operator process took over while this one could not renew its "
-                        f"write lease (paused or cut off for longer than {self.lifetime:g} s); stopping without "
-                        "writing anything more. Restarted, it waits behind the active process."
-                    ) from None
+                if error.status in (409, 422):
+                    return 0.2  # the object changed since it was read: the next round decides
                 raise
             if above:
                 await self._release(index, objects, above)

@@ -120,6 +120,29 @@ async def test_a_restarted_process_clears_the_mark_its_predecessor_left(
         task.cancel()
 
 
+async def test_a_lease_that_lapsed_with_nobody_taking_it_is_taken_again(
+    kube: KubeClients, peering: str
+) -> None:
+    """The API server out of reach past the lifetime: kopf, back, cleans the process's own expired
+    record (lease mark and all). With no other process there, that is no takeover: the lease is
+    taken again instead of the process stopping."""
+    alone = Running(lease(kube, peering, "alone", priority=0))
+    await alone.lease.guard(wait=10)
+    alone.pause()  # cut off: nothing renews
+    await asyncio.sleep(LIFETIME + 0.5)
+    with pytest.raises(NotActive):
+        await alone.lease.guard(wait=0)
+    await asyncio.to_thread(  # what kopf's clean-up of a dead peer sends
+        kube.custom.patch_namespaced_custom_object,
+        "kopf.dev", "v1", peering, "kopfpeerings", PEERING, {"status": {"alone": None}},
+    )  # fmt: skip
+
+    alone.wake()
+    await alone.lease.guard(wait=LIFETIME)
+    assert alone.lost == []
+    alone.task.cancel()
+
+
 async def kopf_keepalive(kube: KubeClients, namespace: str, identity: str, priority: int) -> None:
     """What kopf's keep-alive does: a merge patch of the process's record, every second."""
     from kopf._core.engines.peering import Identity, Peer

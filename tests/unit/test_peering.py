@@ -1,7 +1,13 @@
+import asyncio
 import datetime
+
+import kopf
+import pytest
 
 from lunora_operator.peering import (
     LEASE_FIELD,
+    NotActive,
+    WriteLease,
     _pointer,
     clean_dead_peers,
     dead_record_removals,
@@ -63,3 +69,26 @@ def test_kopfs_peering_cleans_dead_peers_from_a_fresh_read() -> None:
 
     use_fresh_dead_peer_cleanup()
     assert kopf_peering.clean is clean_dead_peers
+
+
+async def test_an_unreachable_api_server_is_retried_on_a_schedule_not_in_a_busy_loop() -> None:
+    """A writer waiting in guard() pokes the lease loop; during an outage that must not turn into
+    a renewal per poke (thousands a second, each logged)."""
+
+    class Unreachable:
+        calls = 0
+
+        async def get(self) -> dict[str, object]:
+            Unreachable.calls += 1
+            raise ConnectionRefusedError("the API server is down")
+
+    settings = kopf.OperatorSettings()
+    settings.peering.lifetime = 4
+    lease = WriteLease([Unreachable()], "alone", settings)  # type: ignore[list-item]
+    task = asyncio.create_task(lease.run(lambda reason: None))
+    try:
+        with pytest.raises(NotActive):
+            await lease.guard(wait=1.5)
+    finally:
+        task.cancel()
+    assert 1 <= Unreachable.calls <= 6

@@ -22,7 +22,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from lunora_operator.local import errors
+from lunora_operator.local import destination, errors
+from lunora_operator.local.destination import Reply
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.instance import Instance
 from lunora_operator.local.override import BadStartOptions, parse_start_options
@@ -38,16 +39,21 @@ SIGNALS = {
 }
 
 
+def response(reply: Reply) -> web.Response:
+    """A reply of the router's own, as aiohttp sends it."""
+    return web.Response(
+        status=reply.status,
+        body=reply.body,
+        headers={"Content-Type": reply.content_type, **dict(reply.headers)},
+    )
+
+
 def problem(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=status)
+    return response(destination.problem(status, code, message))
 
 
 def answer(failure: errors.Unavailable) -> web.Response:
-    return web.Response(
-        status=failure.answer.status,
-        text=failure.answer.text,
-        headers={"x-lunora-router-detail": failure.detail.replace("\n", " ")[:1024]},
-    )
+    return response(destination.answer(failure))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""Proxying a request to an instance: bodies streamed both ways (never held whole), WebSockets
-bridged frame by frame, each frame renewing the instance's activity as Lunora's Durable Object does.
-The instance sees `Host: container`, as behind Cloudflare."""
+"""Proxying the requests the forwarding path hands to aiohttp (those asking for an Upgrade):
+WebSockets bridged frame by frame, each frame renewing the instance's activity as Lunora's Durable
+Object does; any other Upgrade is not passed on (as Cloudflare passes on only WebSockets), and the
+request is proxied as a plain one, its bodies streamed both ways. The instance sees
+`Host: container`, as behind Cloudflare."""
 
 from __future__ import annotations
 
@@ -13,16 +15,11 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from lunora_operator.local import errors, texts
+from lunora_operator.local import errors, http1, texts
 from lunora_operator.local.probes import CONTAINER_HOST
 
-HOP_BY_HOP = frozenset(
-    h.lower()
-    for h in (
-        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host",
-    )
-)  # fmt: skip
+_HEADER_CODING = "utf-8"
+"""How aiohttp decodes header bytes (undecodable bytes kept as surrogates)."""
 WEBSOCKET_HANDSHAKE = frozenset(
     h.lower()
     for h in (
@@ -37,11 +34,14 @@ RESERVED_CLOSE_CODES = (1005, 1006)
 
 
 def _forwarded(headers: CIMultiDictProxy[str], drop: frozenset[str] = frozenset()) -> CIMultiDict[str]:
+    """The end-to-end headers, as the forwarding path keeps them (http1.Message), less `drop`."""
+    raw = [(name.encode(_HEADER_CODING, "surrogateescape"), value.encode(_HEADER_CODING, "surrogateescape"))
+           for name, value in headers.items()]  # fmt: skip
     out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered not in HOP_BY_HOP and lowered not in drop:
-            out.add(name, value)
+    for name, value in http1.Message(raw).end_to_end:
+        text = name.decode(_HEADER_CODING, "surrogateescape")
+        if text.lower() not in drop:
+            out.add(text, value.decode(_HEADER_CODING, "surrogateescape"))
     return out
 
 

@@ -22,16 +22,16 @@ from lunora_operator.api.base import GROUP, VERSION
 from lunora_operator.local import errors, lifecycle_api, names, proxy
 from lunora_operator.local.backend import InstanceBackend
 from lunora_operator.local.catalog import Catalog
+from lunora_operator.local.destination import Reply, destination
 from lunora_operator.local.fleet import Fleet
+from lunora_operator.local.front import FrontServer
 from lunora_operator.local.informer import Informer
 from lunora_operator.local.instance import Context
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.pods import KubeObjects
 from lunora_operator.local.probes import Probes
-from lunora_operator.local.reserved import is_reserved
-from lunora_operator.local.routing import TARGET_PORT_HEADER, parse_target, target_port
+from lunora_operator.local.routing import TARGET_PORT_HEADER
 from lunora_operator.local.settings import Budgets, LoopClock
-from lunora_operator.local.texts import RESERVED_PATH
 
 log = logging.getLogger(__name__)
 SYNC_SECONDS = 30.0
@@ -60,24 +60,19 @@ class RouterBackend(KubeObjects, Probes):
 async def serve_request(
     fleet: Fleet, session: aiohttp.ClientSession, request: web.Request
 ) -> web.StreamResponse:
-    target = parse_target(request.raw_path)
-    if target is None:
-        return lifecycle_api.problem(404, "NOT_FOUND", "address an instance as /<container>/<id>/<path>")
-    if is_reserved(target.path):
-        return web.Response(status=RESERVED_PATH.status, text=RESERVED_PATH.text)
+    """aiohttp's way in: WebSockets (and other upgrades) the forwarding path hands over."""
+    found = destination(fleet, request.raw_path, request.headers.get(TARGET_PORT_HEADER))
+    if isinstance(found, Reply):
+        return lifecycle_api.response(found)
+    instance = found.instance
     try:
-        config = fleet.config(target.container)
-        port = target_port(request.headers.get(TARGET_PORT_HEADER), config.default_port)
-        instance = fleet.instance(target.container, target.instance or fleet.pool_instance(target.container))
         ip = await instance.open()
-    except errors.UnknownContainer as missing:
-        return lifecycle_api.problem(404, "NOT_FOUND", str(missing))
     except errors.Unavailable as failure:
         return lifecycle_api.answer(failure)
     try:
         if proxy.is_websocket(request):
-            return await proxy.websocket(request, session, ip, port, target.path, instance.renew)
-        return await proxy.http(request, session, ip, port, target.path)
+            return await proxy.websocket(request, session, ip, found.port, found.path, instance.renew)
+        return await proxy.http(request, session, ip, found.port, found.path)
     except errors.Unavailable as failure:
         return lifecycle_api.answer(failure)
     finally:
@@ -95,6 +90,33 @@ def build_app(fleet: Fleet, session: aiohttp.ClientSession, ready: asyncio.Event
     return app
 
 
+@asynccontextmanager
+async def serving(
+    fleet: Fleet, ready: asyncio.Event, host: str, port: int, access_log: bool = False
+) -> AsyncIterator[FrontServer]:
+    """The router's HTTP side on host:port: the forwarding path in front, the aiohttp application
+    (lifecycle API, WebSockets) behind it."""
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+    runner = web.AppRunner(
+        build_app(fleet, session, ready), access_log=log if access_log else None, handle_signals=False
+    )
+    await runner.setup()
+    assert runner.server is not None
+    front = FrontServer(fleet, runner.server, log if access_log else None)
+    try:
+        await front.start(host, port)
+        yield front
+    finally:
+        await front.close()
+        await runner.cleanup()
+        await session.close()
+
+
 def api_client(kubeconfig: Path | None) -> client.ApiClient:
     """From the kubeconfig given, else the Pod's service account."""
     configuration = client.Configuration()
@@ -108,7 +130,7 @@ def api_client(kubeconfig: Path | None) -> client.ApiClient:
 @asynccontextmanager
 async def running_router(
     settings: RouterSettings, backend: InstanceBackend | None = None
-) -> AsyncIterator[web.AppRunner]:
+) -> AsyncIterator[None]:
     """The router serving on settings.host:port until the context ends (Pods are left running)."""
     loop = asyncio.get_running_loop()
     api = api_client(settings.kubeconfig)
@@ -131,17 +153,6 @@ async def running_router(
         {"label_selector": names.instance_selector(settings.app)},
     )
     ready = asyncio.Event()
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True),
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-        auto_decompress=False,
-        cookie_jar=aiohttp.DummyCookieJar(),
-    )
-    runner = web.AppRunner(
-        build_app(fleet, session, ready),
-        access_log=log if settings.access_log else None,
-        handle_signals=False,
-    )
     try:
         for informer in informers:
             informer.start()
@@ -151,17 +162,14 @@ async def running_router(
         pods.start()
         if await pods.wait_synced(SYNC_SECONDS):
             ready.set()
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        waiting = None if ready.is_set() else asyncio.ensure_future(_when_synced(pods, ready))
-        yield runner
-        if waiting is not None:
-            waiting.cancel()
+        async with serving(fleet, ready, settings.host, settings.port, settings.access_log):
+            waiting = None if ready.is_set() else asyncio.ensure_future(_when_synced(pods, ready))
+            yield
+            if waiting is not None:
+                waiting.cancel()
     finally:
         for informer in [*informers, pods]:
             informer.stop()
-        await runner.cleanup()
-        await session.close()
         await kube.close()
         api.close()  # type: ignore[no-untyped-call]
 

@@ -39,8 +39,16 @@ def test_99_a_missing_secret_fails_the_start_closed_and_is_named(
     assert 'container "keyed": declared secret "API_KEY" is not set' in response.text
     assert f'Secret "{namespace}/keyed-api" not found' in response.text
     wait_until(lambda: not live_pods(kube, namespace, "keyed"), "the Pod that could not start removed", 20)
-    events = kube.core.list_namespaced_event(namespace, field_selector="involvedObject.name=keyed").items
-    assert any(e.reason == "SecretMissing" and "keyed-api" in e.message for e in events)
+    wait_until(  # the router sends its Events in the background
+        lambda: any(
+            e.reason == "SecretMissing" and "keyed-api" in e.message
+            for e in kube.core.list_namespaced_event(
+                namespace, field_selector="involvedObject.name=keyed"
+            ).items
+        ),
+        "the SecretMissing Event",
+        20,
+    )
 
     kube.core.create_namespaced_secret(
         namespace, {"metadata": {"name": "keyed-api"}, "stringData": {"api-key": "k-123"}}

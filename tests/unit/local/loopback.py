@@ -10,12 +10,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from lunora_operator.local.config import ContainerConfig
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.probes import Probes
-from lunora_operator.local.router import build_app
+from lunora_operator.local.router import serving as serving_router
 from tests.unit.local.fakes import FakeKube, Script, config, fleet_with
 
 
@@ -50,22 +49,31 @@ async def serving(app: web.Application) -> AsyncIterator[int]:
 
 
 @asynccontextmanager
-async def router_for(
-    *configs: ContainerConfig,
-) -> AsyncIterator[tuple[TestClient[Any, Any], Fleet, LoopbackKube]]:
+async def front_for(*configs: ContainerConfig) -> AsyncIterator[tuple[int, Fleet, LoopbackKube]]:
+    """The router's HTTP side as `lunora-operator router` serves it (the forwarding path in
+    front, aiohttp behind) on a free loopback port; that port."""
     kube = LoopbackKube()
     fleet = fleet_with(kube, *configs)
-    session = aiohttp.ClientSession(auto_decompress=False)
     ready = asyncio.Event()
     ready.set()
-    client = TestClient(TestServer(build_app(fleet, session, ready)))
-    await client.start_server()
     try:
-        yield client, fleet, kube
+        async with serving_router(fleet, ready, "127.0.0.1", 0) as front:
+            yield front.port, fleet, kube
     finally:
-        await client.close()
-        await session.close()
         await kube.probes.close()
 
 
-__all__ = ["config", "router_for", "serving"]
+@asynccontextmanager
+async def router_for(
+    *configs: ContainerConfig,
+) -> AsyncIterator[tuple[aiohttp.ClientSession, Fleet, LoopbackKube]]:
+    """`front_for`, and a client session addressed to it."""
+    async with front_for(*configs) as (port, fleet, kube):
+        client = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}", auto_decompress=False)
+        try:
+            yield client, fleet, kube
+        finally:
+            await client.close()
+
+
+__all__ = ["config", "front_for", "router_for", "serving"]
