@@ -260,6 +260,8 @@ class WriteLease:
         self.lost: str | None = None
         self.stopping = False
         """Set when the process begins to stop: it starts no write and takes no lease any more."""
+        self._unreachable_since: float | None = None
+        """When renewals began to fail (the API server out of reach); None while they succeed."""
         self._changed = asyncio.Condition()
         self._poke = asyncio.Event()
 
@@ -300,7 +302,6 @@ class WriteLease:
 
     async def run(self, on_lost: Callable[[str], None]) -> None:
         """Takes and renews the lease for as long as the process runs."""
-        unreachable_since: float | None = None
         while True:
             next_round = self.lifetime / 4
             try:
@@ -315,20 +316,21 @@ class WriteLease:
                 on_lost(self.lost)
                 return
             except Exception as error:  # the API server unreachable: the lease runs out locally
-                if unreachable_since is None:
-                    unreachable_since = self.clock()
+                if self._unreachable_since is None:
+                    self._unreachable_since = self.clock()
                     logger.warning("cannot renew the peering's write lease (retrying): %s", error)
                 await self._notify()
                 # Retried on its own schedule: a writer waiting in guard() must not turn an
                 # outage into a busy loop of renewals.
-                failed_for = self.clock() - unreachable_since
+                failed_for = self.clock() - self._unreachable_since
                 await asyncio.sleep(min(self.lifetime / 4, max(0.2, failed_for / 2)))
                 continue
-            if unreachable_since is not None:
+            if self._unreachable_since is not None:
                 logger.info(
-                    "the peering's write lease renews again after %.1f s", self.clock() - unreachable_since
+                    "the peering's write lease renews again after %.1f s",
+                    self.clock() - self._unreachable_since,
                 )
-                unreachable_since = None
+                self._unreachable_since = None
             await self._notify()
             self._poke.clear()
             with contextlib.suppress(TimeoutError):
@@ -373,7 +375,10 @@ class WriteLease:
                     ]
                 )
         if index in self._held and mine.get(LEASE_FIELD) != self.token:
-            if above or holders:
+            # Without failed renewals the gap was a pause (SIGSTOP, a frozen VM): another process
+            # may have taken the lease, written, and released it to this one since (it ranks
+            # first again once its keep-alive is back), and what this process knows is stale.
+            if above or holders or self._unreachable_since is None:
                 raise _Lost(
                     f"{objects}: another operator process took over while this one could not renew its "
                     f"write lease (paused or cut off for longer than {self.lifetime:g} s); stopping without "

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import datetime
 from collections.abc import AsyncIterator
+from typing import Any
 
 import kopf
 import pytest
@@ -24,11 +25,27 @@ LIFETIME = 4
 PEERING = "lease-test"
 
 
+class CutOff(PeeringObjects):
+    """The peering object as a process reaches it: `cut` makes the API server unreachable."""
+
+    cut = False
+
+    async def get(self) -> dict[str, Any]:
+        if self.cut:
+            raise ConnectionRefusedError("the API server is out of reach")
+        return await super().get()
+
+    async def json_patch(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        if self.cut:
+            raise ConnectionRefusedError("the API server is out of reach")
+        return await super().json_patch(operations)
+
+
 def lease(kube: KubeClients, namespace: str, identity: str, priority: int) -> WriteLease:
     settings = kopf.OperatorSettings()
     settings.peering.lifetime = LIFETIME
     settings.peering.priority = priority
-    return WriteLease([PeeringObjects(kube.api, PEERING, namespace)], identity, settings)
+    return WriteLease([CutOff(kube.api, PEERING, namespace)], identity, settings)
 
 
 @pytest.fixture
@@ -128,7 +145,9 @@ async def test_a_lease_that_lapsed_with_nobody_taking_it_is_taken_again(
     taken again instead of the process stopping."""
     alone = Running(lease(kube, peering, "alone", priority=0))
     await alone.lease.guard(wait=10)
-    alone.pause()  # cut off: nothing renews
+    reach = alone.lease.objects[0]
+    assert isinstance(reach, CutOff)
+    reach.cut = True  # renewals fail
     await asyncio.sleep(LIFETIME + 0.5)
     with pytest.raises(NotActive):
         await alone.lease.guard(wait=0)
@@ -137,10 +156,41 @@ async def test_a_lease_that_lapsed_with_nobody_taking_it_is_taken_again(
         "kopf.dev", "v1", peering, "kopfpeerings", PEERING, {"status": {"alone": None}},
     )  # fmt: skip
 
-    alone.wake()
+    reach.cut = False
     await alone.lease.guard(wait=LIFETIME)
     assert alone.lost == []
     alone.task.cancel()
+
+
+async def test_a_paused_holder_that_ranks_first_again_on_waking_still_stops(
+    kube: KubeClients, peering: str
+) -> None:
+    """Paused past its lifetime, the holder's lease was taken by the standby, which wrote and,
+    once the woken holder's keep-alive was back (it ranks first), released the lease to it. Its
+    renewals never failed: the gap was a pause, its view is stale, so it stops rather than take
+    the lease again as after an outage."""
+    first = Running(lease(kube, peering, "first", priority=10))
+    await first.lease.guard(wait=10)
+    second = Running(lease(kube, peering, "second", priority=0))
+    first.pause()
+    await second.lease.guard(wait=LIFETIME * 3)  # the standby took over
+    keepalive = asyncio.create_task(kopf_keepalive(kube, peering, "first", priority=10))  # woken kopf
+    for _ in range(100):  # the standby releases to the process that ranks first
+        if not second.lease.holds():
+            break
+        await asyncio.sleep(0.1)
+    assert not second.lease.holds()
+
+    first.wake()
+    for _ in range(100):
+        if first.lost:
+            break
+        await asyncio.sleep(0.1)
+    assert first.lost, "the woken holder took the lease again with what it knew before its pause"
+    with pytest.raises(NotActive):
+        await first.lease.guard(wait=0)
+    for task in (keepalive, first.task, second.task):
+        task.cancel()
 
 
 async def kopf_keepalive(kube: KubeClients, namespace: str, identity: str, priority: int) -> None:
