@@ -26,6 +26,9 @@ RUN cp /build/pyproject.toml /build/src/ \
  && /opt/lunora-operator/bin/pip wheel --quiet --no-deps --wheel-dir /build/dist /build/src \
  && /opt/lunora-operator/bin/pip install --quiet --no-deps /build/dist/*.whl \
  && /opt/lunora-operator/bin/pip uninstall --quiet --yes pip setuptools
+# What the operator never imports: the official client's asyncio copy of itself (`kubernetes.aio`,
+# 66 MB with its byte-code; the operator uses the synchronous client in worker threads).
+RUN rm -rf "$(/opt/lunora-operator/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/kubernetes/aio"
 
 FROM ${BASE_IMAGE}
 # git for `git` build contexts. A base without it (the public python:3.11-slim) gets Debian's;

@@ -24,6 +24,7 @@ if [[ ! -f "$out/rootfs.tar" ]]; then
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/* "$1"/var/log/*' \
+    --customize-hook='rm -rf "$1"/usr/share/perl "$1"/usr/lib/*-linux-gnu/perl' \
     "$PYTHON_BASE_SUITE" "$tmp/rootfs.tar" \
     "deb http://deb.debian.org/debian $PYTHON_BASE_SUITE main" \
     "deb http://deb.debian.org/debian $PYTHON_BASE_SUITE-updates main" \

@@ -20,14 +20,19 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import kopf
 
 # kopf's own record of a peer (priority, lifetime, last keep-alive; dead or alive), so that the
-# lease below judges a record exactly as kopf's peering does (kopf is pinned exactly).
+# lease below judges a record exactly as kopf's peering does, and kopf's peering module and API
+# calls, whose clean-up of dead peers is replaced below (kopf is pinned exactly).
+from kopf._cogs.clients import api as kopf_api
+from kopf._cogs.clients import errors as kopf_errors
+from kopf._cogs.structs import references
+from kopf._core.engines import peering as kopf_peering
 from kopf._core.engines.peering import Identity, Peer
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -255,6 +260,8 @@ class WriteLease:
         self.lost: str | None = None
         self.stopping = False
         """Set when the process begins to stop: it starts no write and takes no lease any more."""
+        self._unreachable_since: float | None = None
+        """When renewals began to fail (the API server out of reach); None while they succeed."""
         self._changed = asyncio.Condition()
         self._poke = asyncio.Event()
 
@@ -295,7 +302,6 @@ class WriteLease:
 
     async def run(self, on_lost: Callable[[str], None]) -> None:
         """Takes and renews the lease for as long as the process runs."""
-        unreachable_since: float | None = None
         while True:
             next_round = self.lifetime / 4
             try:
@@ -310,20 +316,21 @@ class WriteLease:
                 on_lost(self.lost)
                 return
             except Exception as error:  # the API server unreachable: the lease runs out locally
-                if unreachable_since is None:
-                    unreachable_since = self.clock()
+                if self._unreachable_since is None:
+                    self._unreachable_since = self.clock()
                     logger.warning("cannot renew the peering's write lease (retrying): %s", error)
                 await self._notify()
                 # Retried on its own schedule: a writer waiting in guard() must not turn an
                 # outage into a busy loop of renewals.
-                failed_for = self.clock() - unreachable_since
+                failed_for = self.clock() - self._unreachable_since
                 await asyncio.sleep(min(self.lifetime / 4, max(0.2, failed_for / 2)))
                 continue
-            if unreachable_since is not None:
+            if self._unreachable_since is not None:
                 logger.info(
-                    "the peering's write lease renews again after %.1f s", self.clock() - unreachable_since
+                    "the peering's write lease renews again after %.1f s",
+                    self.clock() - self._unreachable_since,
                 )
-                unreachable_since = None
+                self._unreachable_since = None
             await self._notify()
             self._poke.clear()
             with contextlib.suppress(TimeoutError):
@@ -368,7 +375,10 @@ class WriteLease:
                     ]
                 )
         if index in self._held and mine.get(LEASE_FIELD) != self.token:
-            if above or holders:
+            # Without failed renewals the gap was a pause (SIGSTOP, a frozen VM): another process
+            # may have taken the lease, written, and released it to this one since (it ranks
+            # first again once its keep-alive is back), and what this process knows is stale.
+            if above or holders or self._unreachable_since is None:
                 raise _Lost(
                     f"{objects}: another operator process took over while this one could not renew its "
                     f"write lease (paused or cut off for longer than {self.lifetime:g} s); stopping without "
@@ -447,3 +457,78 @@ class WriteLease:
 
 class _Lost(Exception):
     pass
+
+
+# --- kopf's clean-up of dead peers, made safe against a stale view ----------------------------------
+#
+# kopf removes the records of peers it finds dead in each peering event it processes, judging them
+# by the time it processes the event, not the time the event was sent. A process that was paused
+# (SIGSTOP, a frozen VM) processes on waking the events buffered before its pause: in them the
+# live active process's last keep-alive is older than its lifetime, so kopf removed that live
+# record, write lease and all. The active process then found its lease gone and stopped, the woken
+# one stopped too, both restarted, and for as long as the record was missing the lease was free to
+# a third process while the active one still wrote (until its next renewal). Only a fresh read may
+# decide that a peer is dead, and only the record read may go: the replacement reads the object
+# again and removes each record that is dead in it, with a JSON-patch `test` of its keep-alive, as
+# the lease's taker does.
+
+
+def dead_record_removals(body: Mapping[str, Any], candidates: Iterable[str]) -> list[dict[str, Any]]:
+    """JSON-patch operations that remove those of `candidates` whose record in `body` (read just
+    now) is dead, each only if its keep-alive is still the one read."""
+    status = body.get("status") or {}
+    operations: list[dict[str, Any]] = []
+    for identity in sorted(set(candidates)):
+        record = status.get(identity)
+        if not isinstance(record, Mapping) or not isinstance(record.get("lastseen"), str):
+            continue
+        if not Peer(identity=Identity(identity), **record).is_dead:
+            continue
+        operations += [
+            {"op": "test", "path": f"/status/{_pointer(identity)}/lastseen", "value": record["lastseen"]},
+            {"op": "remove", "path": f"/status/{_pointer(identity)}"},
+        ]
+    return operations
+
+
+async def clean_dead_peers(
+    *,
+    peers: Iterable[Peer],
+    settings: kopf.OperatorSettings,
+    resource: references.Resource,
+    namespace: references.Namespace,
+) -> None:
+    """kopf's `clean`, with the same arguments, deciding from a fresh read (see above)."""
+    name = settings.peering.name
+    subresource = "status" if "status" in resource.subresources else None
+    try:
+        body = await kopf_api.get(
+            url=resource.get_url(namespace=namespace, name=name), settings=settings, logger=logger
+        )
+        candidates = {peer.identity for peer in peers}
+        operations = dead_record_removals(cast(Mapping[str, Any], body), candidates)
+        removed = {op["path"] for op in operations if op["op"] == "remove"}
+        present = set(cast(Mapping[str, Any], body.get("status") or {}))
+        alive = sorted(i for i in candidates & present if f"/status/{_pointer(i)}" not in removed)
+        if alive:
+            logger.info("%s: keeping the records of %s: alive in a fresh read", name, ", ".join(alive))
+        if operations:
+            await kopf_api.patch(
+                url=resource.get_url(namespace=namespace, name=name, subresource=subresource),
+                headers={"Content-Type": "application/json-patch+json"},
+                payload=operations,
+                settings=settings,
+                logger=logger,
+            )
+    except (
+        kopf_errors.APIConflictError,
+        kopf_errors.APIUnprocessableEntityError,
+        kopf_errors.APINotFoundError,
+    ):
+        pass  # renewed or removed meanwhile: the next event looks again
+
+
+def use_fresh_dead_peer_cleanup() -> None:
+    """Makes kopf's peering clean up dead peers with `clean_dead_peers` (kopf's peering event
+    processing calls its module's `clean`)."""
+    kopf_peering.clean = clean_dead_peers

@@ -31,6 +31,7 @@ from lunora_operator.peering import (
     WriteLease,
     ensure_peering_objects,
     start_time_priority,
+    use_fresh_dead_peer_cleanup,
 )
 from lunora_operator.reconcile.container import ImageResolver
 from lunora_operator.reconcile.local_app import LocalSettings
@@ -162,6 +163,7 @@ async def run_operator(
 
     settings = lease.settings if lease is not None else peering_settings(options, clock)
     if not options.standalone:
+        use_fresh_dead_peer_cleanup()
         await asyncio.to_thread(
             ensure_peering_objects,
             client.ApiClient(kubernetes_configuration(options.kubeconfig)),

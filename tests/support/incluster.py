@@ -231,3 +231,37 @@ def signal_container(testenv: TestEnvironment, pod: Any, number: signal.Signals)
 def restart_count(kube: KubeClients, namespace: str, name: str) -> int:
     pod = kube.core.read_namespaced_pod(name, namespace)
     return sum(s.restart_count for s in (pod.status.container_statuses or []))
+
+
+def peering_report(kube: KubeClients, system: str, demo: str, peering: str, log_lines: int = 60) -> str:
+    """What a failed takeover wait needs to be understood: the peering's records (who is alive,
+    who ranks first, who holds the write lease; never the token), each operator Pod's restarts and
+    the end of its current and previous logs."""
+    from lunora_operator.peering import describe_peers
+
+    lines = []
+    try:
+        body = kube.custom.get_namespaced_custom_object("kopf.dev", "v1", demo, "kopfpeerings", peering)
+        for peer in describe_peers(body):
+            lines.append(
+                f"peer {peer.identity}: priority {peer.priority}, alive {peer.alive}, lease {peer.holds_lease}, "
+                f"{peer.seconds_since_keepalive:.1f} s since its keep-alive"
+            )
+    except ApiException as error:
+        lines.append(f"peering {demo}/{peering}: {error.status} {error.reason}")
+    for pod in kube.core.list_namespaced_pod(
+        system, label_selector="app.kubernetes.io/name=lunora-operator"
+    ).items:
+        name = pod.metadata.name
+        lines.append(
+            f"--- pod {name}: restarts {sum(s.restart_count for s in pod.status.container_statuses or [])}"
+        )
+        for previous in (True, False):
+            try:
+                text = kube.core.read_namespaced_pod_log(
+                    name, system, previous=previous, tail_lines=log_lines, timestamps=True
+                )
+            except ApiException:
+                continue
+            lines.append(f"--- {'previous' if previous else 'current'} container of {name}:\n{text}")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -187,6 +188,7 @@ class MemoryKube:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """(plural, namespace, name) -> body, for `exists` and the statuses written."""
     config_map_writes: list[tuple[str, str]] = field(default_factory=list)
+    annotation_patches: list[tuple[str, str, dict[str, str | None]]] = field(default_factory=list)
     status_patches: list[StatusPatch] = field(default_factory=list)
     _version: int = 0
 
@@ -253,6 +255,21 @@ class MemoryKube:
         self.config_maps[(namespace, name)] = StoredConfigMap(
             dict(data), dict(annotations), owner, self._next_version()
         )
+
+    async def annotate_config_map(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> bool:
+        current = self.config_maps.get((namespace, name))
+        if current is None:
+            return False
+        self.annotation_patches.append((namespace, name, dict(annotations)))
+        merged = {**current.annotations, **annotations}
+        self.config_maps[(namespace, name)] = dataclasses.replace(
+            current,
+            annotations={k: v for k, v in merged.items() if v is not None},
+            resource_version=self._next_version(),
+        )
+        return True
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]

@@ -4,7 +4,16 @@ import datetime
 import kopf
 import pytest
 
-from lunora_operator.peering import LEASE_FIELD, NotActive, WriteLease, _pointer, describe_peers
+from lunora_operator.peering import (
+    LEASE_FIELD,
+    NotActive,
+    WriteLease,
+    _pointer,
+    clean_dead_peers,
+    dead_record_removals,
+    describe_peers,
+    use_fresh_dead_peer_cleanup,
+)
 
 
 def _record(
@@ -37,6 +46,29 @@ def test_peers_are_judged_as_kopf_judges_them_alive_or_gone_with_the_lease_holde
 def test_identities_are_escaped_for_json_patch_paths() -> None:
     assert _pointer("root@host/20261202/abc") == "root@host~120261202~1abc"
     assert _pointer("a~b") == "a~0b"
+
+
+def test_only_records_dead_in_the_fresh_read_are_removed_and_only_as_read() -> None:
+    body = {
+        "status": {
+            "holder": _record(1, lease="t"),  # a stale view called it dead: alive now
+            "gone/pod": _record(30, lease="old"),
+            "broken": {"priority": 1},
+        }
+    }
+    operations = dead_record_removals(body, ["holder", "gone/pod", "broken", "absent"])
+    assert operations == [
+        {"op": "test", "path": "/status/gone~1pod/lastseen", "value": body["status"]["gone/pod"]["lastseen"]},
+        {"op": "remove", "path": "/status/gone~1pod"},
+    ]
+    assert dead_record_removals({}, ["holder"]) == []
+
+
+def test_kopfs_peering_cleans_dead_peers_from_a_fresh_read() -> None:
+    from kopf._core.engines import peering as kopf_peering
+
+    use_fresh_dead_peer_cleanup()
+    assert kopf_peering.clean is clean_dead_peers
 
 
 async def test_an_unreachable_api_server_is_retried_on_a_schedule_not_in_a_busy_loop() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, Hashable
 
 import cloudflare
@@ -46,6 +47,12 @@ class AccountClient:
     @property
     def closed(self) -> bool:
         return self.transport.closed
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key only a holder of this account's token can compute (HMAC-SHA256 of `purpose`
+        under the token), for digests kept where readers need not hold the token. The token
+        itself stays in the SDK."""
+        return hmac.new(str(self.sdk.api_token).encode(), purpose.encode(), hashlib.sha256).digest()
 
     async def aclose(self) -> None:
         await self.transport.close()

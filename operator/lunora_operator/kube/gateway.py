@@ -106,6 +106,10 @@ class Kube(Protocol):
         resource_version: str | None,
     ) -> None: ...
 
+    async def annotate_config_map(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> bool: ...
+
     async def patch_status(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
     ) -> str | None: ...
@@ -220,6 +224,27 @@ class KubeGateway:
                 await in_thread(what, self._core.replace_namespaced_config_map, name, namespace, body)
         except ApiException as error:
             raise api_error(error, what) from None
+
+    async def annotate_config_map(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> bool:
+        """Sets the ConfigMap's annotations (None removes one), read and replaced at its
+        resourceVersion (the verbs the operator has on ConfigMaps: get, update); False when it is
+        gone. A conflict is KubeUnavailable: the next run tries again."""
+        what = f'annotating ConfigMap "{namespace}/{name}"'
+        await self._may_write(what)
+        try:
+            found = await _in_thread(what, self._core.read_namespaced_config_map, name, namespace)
+            metadata = found.metadata or client.V1ObjectMeta()
+            merged = {**(metadata.annotations or {}), **annotations}
+            metadata.annotations = {k: v for k, v in merged.items() if v is not None}
+            found.metadata = metadata
+            await _in_thread(what, self._core.replace_namespaced_config_map, name, namespace, found)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise api_error(error, what) from None
+        return True
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]

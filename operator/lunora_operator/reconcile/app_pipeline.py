@@ -26,6 +26,7 @@ from lunora_operator.reconcile.records import AppKey, Inventory
 from lunora_operator.reconcile.status import StatusDraft
 from lunora_operator.reconcile.steps import Step, run_steps
 from lunora_operator.reconcile.worker_observe import observe_worker
+from lunora_operator.reconcile.worker_records import MAC_KEY_PURPOSE, SecretMacs
 from lunora_operator.reconcile.worker_secrets import declared_worker_secrets
 
 
@@ -62,6 +63,7 @@ class AppPipeline:
                 raise
             run.account = run.memory.account
         run.memory.account = run.account
+        run.secret_macs = SecretMacs(run.account.derived_key(MAC_KEY_PURPOSE), run.app.spec.worker_name)
 
     async def _members(self, run: AppRun) -> None:
         previous_images = {

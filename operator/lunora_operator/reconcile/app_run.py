@@ -17,6 +17,7 @@ from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.membership import Membership
 from lunora_operator.reconcile.records import AppRecord
 from lunora_operator.reconcile.status import StatusDraft
+from lunora_operator.reconcile.worker_records import SecretMacs
 
 
 @dataclass
@@ -48,8 +49,12 @@ class AppMemory:
     """Config hash of the last Worker upload this process made."""
     uploaded_etag: str | None = None
     """Cloudflare's etag of that upload: another etag on the script means it was changed outside."""
+    observed_etag: str | None = None
+    """The Worker's etag as this process last read it, if it uploaded nothing since."""
     secret_digests: dict[str, str] = field(default_factory=dict)
     """Worker secret name -> digest of the value this process last put (never the value)."""
+    secret_macs: dict[str, str] = field(default_factory=dict)
+    """Worker secret name -> keyed digest of the value on Cloudflare, as the output records it."""
     deleted_secrets: set[str] = field(default_factory=set)
     """Worker secrets this process deleted; the output annotation stops listing them."""
 
@@ -83,6 +88,8 @@ class AppRun:
     observe_cloudflare: bool
     draft: StatusDraft
     account: AccountClient | None = None
+    secret_macs: SecretMacs | None = None
+    """Keyed digests of the Worker secrets, under a key from the app's API token."""
     base_text: str | None = None
     output: ConfigMapData | None = None
     previous_state: RenderState | None = None

@@ -3,6 +3,7 @@ Object namespace of each container class (owns `DurableObjectReady`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -15,6 +16,13 @@ from lunora_operator.reconcile.app_run import AppRun
 from lunora_operator.reconcile.conditions import DURABLE_OBJECT_READY, WORKER_DEPLOYED
 from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
 from lunora_operator.reconcile.worker_observe import worker_namespaces
+from lunora_operator.reconcile.worker_records import (
+    UploadRecord,
+    adopted_upload,
+    annotation_changes,
+    record_annotations,
+    recorded_upload,
+)
 from lunora_operator.reconcile.worker_secrets import digest, sync_worker_secrets
 from lunora_operator.wrangler.worker_upload import (
     MigrationHistoryGap,
@@ -114,6 +122,7 @@ def _upload_key(request: WorkerUpload) -> str:
 async def _upload(run: AppRun, request: WorkerUpload) -> None:
     assert run.account is not None
     memory = run.memory
+    memory.observed_etag = None  # whatever Cloudflare holds now, this process has not read it
     script = await run.account.scripts.upload(run.app.spec.worker_name, request)
     memory.script_exists = True
     memory.uploaded_hash = _upload_key(request)
@@ -134,9 +143,32 @@ async def _upload(run: AppRun, request: WorkerUpload) -> None:
     )
 
 
-async def deploy_worker(run: AppRun, kube: Kube) -> None:
-    """With a bundle: upload the Worker (modules, Durable Object bindings, container classes,
-    the migrations after Cloudflare's tag) when anything changed. Then the Worker secrets."""
+def _adopt_recorded_upload(run: AppRun, content_key: str) -> None:
+    """A process that has not uploaded takes the output's record of an earlier upload as its
+    own when Cloudflare still holds exactly it."""
+    memory = run.memory
+    if memory.uploaded_hash is not None or not memory.script_exists or run.output is None:
+        return
+    adopted = adopted_upload(recorded_upload(run.output.annotations), content_key, memory.observed_etag)
+    if adopted is not None:
+        memory.uploaded_hash, memory.uploaded_etag = adopted.content_key, adopted.etag
+
+
+async def _record_writes(run: AppRun, kube: Kube) -> None:
+    """Records the upload and the secrets Cloudflare holds in the output's annotations."""
+    memory = run.memory
+    upload = (
+        UploadRecord(memory.uploaded_hash, memory.uploaded_etag)
+        if memory.uploaded_hash is not None and memory.uploaded_etag is not None
+        else None
+    )
+    current = run.output.annotations if run.output is not None else {}
+    changes = annotation_changes(current, record_annotations(upload, memory.secret_macs))
+    if changes and (run.output is not None or run.published):
+        await kube.annotate_config_map(run.record.namespace, run.output_name, changes)
+
+
+async def _write_worker(run: AppRun, kube: Kube) -> None:
     bundle = run.app.spec.worker
     memory = run.memory
     if bundle is None:
@@ -144,22 +176,36 @@ async def deploy_worker(run: AppRun, kube: Kube) -> None:
             raise _waiting_for_deploy(
                 run, f'Worker "{run.app.spec.worker_name}" does not exist on Cloudflare'
             )
+        memory.uploaded_hash = memory.uploaded_etag = None  # wrangler deploys it
         await sync_worker_secrets(run, kube)
-        run.draft.set(WORKER_DEPLOYED, "True", "DeployedExternally", "the Worker is deployed by wrangler")
         return
     request = _upload_request(run, bundle, await _bundle_files(run, kube, bundle))
-    if (
-        _upload_key(request) != memory.uploaded_hash
-        or request.migrations is not None
-        or not memory.script_exists
-    ):
+    content_key = _upload_key(request)
+    _adopt_recorded_upload(run, content_key)
+    if content_key != memory.uploaded_hash or request.migrations is not None or not memory.script_exists:
         await _upload(run, request)
     await sync_worker_secrets(run, kube)
+
+
+async def deploy_worker(run: AppRun, kube: Kube) -> None:
+    """With a bundle: upload the Worker (modules, Durable Object bindings, container classes,
+    the migrations after Cloudflare's tag) when anything changed. Then the Worker secrets. What
+    was written is recorded in the output, also when a later write failed."""
+    try:
+        await _write_worker(run, kube)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await _record_writes(run, kube)
+        raise
+    await _record_writes(run, kube)
+    if run.app.spec.worker is None:
+        run.draft.set(WORKER_DEPLOYED, "True", "DeployedExternally", "the Worker is deployed by wrangler")
+        return
     run.draft.set(
         WORKER_DEPLOYED,
         "True",
         "Uploaded",
-        f"Worker {run.app.spec.worker_name} uploaded (migration tag {memory.deployed_tag or 'none'})",
+        f"Worker {run.app.spec.worker_name} uploaded (migration tag {run.memory.deployed_tag or 'none'})",
     )
 
 

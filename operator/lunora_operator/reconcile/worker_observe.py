@@ -33,6 +33,7 @@ async def observe_worker(run: AppRun, fresh: bool = False) -> None:
     worker_name = run.app.spec.worker_name
     script = await run.account.scripts.observe(worker_name)
     memory.script_exists = script is not None
+    memory.observed_etag = script.etag if script is not None else None
     if script is not None and memory.uploaded_etag not in (None, script.etag):
         # Someone deployed over the operator's upload (wrangler deploy, the dashboard).
         run.worker_drift = f"Worker {worker_name} was changed outside the operator"

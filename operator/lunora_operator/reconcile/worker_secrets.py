@@ -1,6 +1,7 @@
 """The Worker secrets the containers declare: one value per name (a conflict stalls), put when
-the value changed since this process last put it, deleted when no container declares it any
-more. Names, never values, are recorded (in the output ConfigMap's annotation)."""
+the value changed since this process (or, as the output records it, an earlier one) put it,
+deleted when no container declares it any more. Names and keyed digests, never values, are
+recorded (in the output ConfigMap's annotations)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lunora_operator.api.resources import LunoraContainer
 from lunora_operator.kube.gateway import ConfigMapData, Kube, ReferenceMissing
 from lunora_operator.reconcile.app_run import AppRun
 from lunora_operator.reconcile.errors import Stalled
+from lunora_operator.reconcile.worker_records import recorded_secret_macs
 
 WORKER_SECRETS_ANNOTATION = "lunora.sh/worker-secrets"
 """Names (never values) of the Worker secrets the operator put, so it can delete those no longer declared."""
@@ -67,23 +69,36 @@ async def _put_again_if_deleted_outside(run: AppRun) -> None:
 
 
 async def sync_worker_secrets(run: AppRun, kube: Kube) -> None:
-    """A missing Secret is skipped here; the container that declares it reports it."""
+    """A missing Secret is skipped here; the container that declares it reports it. A value the
+    output records as put (by an earlier process) is not put again while Cloudflare lists it."""
     assert run.account is not None
+    assert run.secret_macs is not None
     script = run.app.spec.worker_name
-    digests = run.memory.secret_digests
+    digests, macs = run.memory.secret_digests, run.memory.secret_macs
     await _put_again_if_deleted_outside(run)
+    recorded = recorded_secret_macs(run.output.annotations if run.output else {})
+    listed: set[str] | None = None
     for name, ref in sorted(run.worker_secrets.items()):
         try:
             value = await kube.secret_value(run.record.namespace, ref.name, ref.key)
         except ReferenceMissing:
             continue
         value_digest = digest(name, value)
+        mac = run.secret_macs.of(name, value)
+        if name not in digests and recorded.get(name) == mac:
+            if listed is None:
+                listed = await run.account.secrets.list(script)
+            if name in listed:  # put by an earlier process, still there
+                digests[name] = value_digest
         if digests.get(name) != value_digest:
             await run.account.secrets.put(script, name, value)
             digests[name] = value_digest
             run.memory.deleted_secrets.discard(name)
+        macs[name] = mac
     undeclared = recorded_worker_secrets(run.output) - set(run.worker_secrets) - run.memory.deleted_secrets
     for name in sorted(undeclared):
         await run.account.secrets.delete(script, name)
         digests.pop(name, None)
         run.memory.deleted_secrets.add(name)
+    for name in set(macs) - set(run.worker_secrets):
+        macs.pop(name)

@@ -20,6 +20,7 @@ from tests.support.reconcile import (
     BASE_CONFIG_MAP,
     BUILT_IMAGE,
     OUTPUT_CONFIG_MAP,
+    TOKEN_SECRET,
     Harness,
     container_body,
     secret_ref,
@@ -181,6 +182,94 @@ async def test_worker_secrets_are_put_once_and_deleted_when_no_container_declare
     await harness.run_app(memory)
     assert harness.kube.config_map_writes == writes
     assert harness.mutations() == mutations
+
+
+async def _put_by_a_process_now_gone(harness: Harness) -> int:
+    """An app with a bundle and a Worker secret reconciled by one process; returns the number of
+    Cloudflare writes so far."""
+    harness.kube.put_secret("transcoder", {"api-key": SECRET_VALUE})
+    harness.apply(harness.app())
+    harness.apply(_with_secret())
+    first = await harness.run_app(AppMemory())
+    assert first.error is None, first.error
+    assert [r.operation for r in harness.mutations()] == [
+        "workers.scripts.update",
+        "workers.scripts.secrets.update",
+    ]
+    return len(harness.mutations())
+
+
+async def test_a_new_process_writes_nothing_that_the_outputs_records_show_cloudflare_holds(
+    harness: Harness,
+) -> None:
+    writes = await _put_by_a_process_now_gone(harness)
+
+    memory = AppMemory()  # restarted, reinstalled, or a standby taking over
+    restarted = await harness.run_app(memory)
+    resync = await harness.run_app(memory, observe=True)
+
+    assert restarted.error is None, restarted.error
+    assert resync.error is None, resync.error
+    assert harness.mutations()[writes:] == []
+    assert condition(restarted, WORKER_DEPLOYED) == ("True", "Uploaded")
+    assert SECRET_VALUE not in _everything_written(harness)
+
+
+async def test_a_secret_value_changed_while_no_process_ran_is_put_once(harness: Harness) -> None:
+    writes = await _put_by_a_process_now_gone(harness)
+    harness.kube.put_secret("transcoder", {"api-key": "an0ther-value"})
+
+    memory = AppMemory()
+    await harness.run_app(memory)
+    await harness.run_app(memory, observe=True)
+    await harness.run_app(AppMemory())
+
+    assert [r.operation for r in harness.mutations()[writes:]] == ["workers.scripts.secrets.update"]
+    assert harness.fake.secret_value("demo", "TRANSCODER_API_KEY") == "an0ther-value"
+    assert "an0ther-value" not in _everything_written(harness).replace(
+        json.dumps([r.body for r in harness.fake.requests()]), ""
+    )
+
+
+async def test_what_changed_on_cloudflare_while_no_process_ran_is_written_again_once(
+    harness: Harness,
+) -> None:
+    writes = await _put_by_a_process_now_gone(harness)
+    other = await _someone_else(harness)
+    assert await other.secrets.delete("demo", "TRANSCODER_API_KEY")
+    await other.scripts.upload(
+        "demo",
+        WorkerUpload(
+            main_module="index.js",
+            modules={"index.js": b"export class WebContainer {}\nexport default {};\n"},
+            compatibility_date="2025-09-01",
+        ),
+    )
+    deployed_over = len(harness.mutations())
+
+    memory = AppMemory()
+    await harness.run_app(memory)
+    await harness.run_app(memory, observe=True)
+
+    assert writes + 2 == deployed_over
+    assert [r.operation for r in harness.mutations()[deployed_over:]] == [
+        "workers.scripts.update",
+        "workers.scripts.secrets.update",
+    ]
+    assert harness.fake.secret_value("demo", "TRANSCODER_API_KEY") == SECRET_VALUE
+
+
+async def test_a_rotated_token_rewrites_the_records_without_a_cloudflare_write(harness: Harness) -> None:
+    writes = await _put_by_a_process_now_gone(harness)
+    memory = AppMemory()
+    await harness.run_app(memory)
+    before = harness.output().annotations["lunora.sh/worker-secret-macs"]
+    harness.kube.put_secret(TOKEN_SECRET, {"token": TOKEN + "-rotated"})
+
+    await harness.run_app(memory)
+
+    assert harness.mutations()[writes:] == []
+    assert harness.output().annotations["lunora.sh/worker-secret-macs"] != before
 
 
 async def _someone_else(harness: Harness) -> AccountClient:

@@ -1,0 +1,25 @@
+"""The operator's process, as the image runs it: the image leaves out the official client's
+asyncio copy (`kubernetes.aio`), so nothing the process imports may need it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+LEFT_OUT_OF_THE_IMAGE = ("kubernetes.aio",)
+
+
+def test_the_operator_process_imports_nothing_the_image_leaves_out() -> None:
+    program = (
+        "import sys\n"
+        "import lunora_operator.cli, lunora_operator.handlers, lunora_operator.runtime\n"
+        "import lunora_operator.local.router, lunora_operator.testing.fake_cloudflare\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert "lunora_operator.runtime" in loaded
+    assert "kubernetes.client" in loaded
+    for left_out in LEFT_OUT_OF_THE_IMAGE:
+        assert not [name for name in loaded if name == left_out or name.startswith(left_out + ".")]
