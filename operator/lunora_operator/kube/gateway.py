@@ -234,12 +234,12 @@ class KubeGateway:
         what = f'annotating ConfigMap "{namespace}/{name}"'
         await self._may_write(what)
         try:
-            found = await _in_thread(what, self._core.read_namespaced_config_map, name, namespace)
+            found = await in_thread(what, self._core.read_namespaced_config_map, name, namespace)
             metadata = found.metadata or client.V1ObjectMeta()
             merged = {**(metadata.annotations or {}), **annotations}
             metadata.annotations = {k: v for k, v in merged.items() if v is not None}
             found.metadata = metadata
-            await _in_thread(what, self._core.replace_namespaced_config_map, name, namespace, found)
+            await in_thread(what, self._core.replace_namespaced_config_map, name, namespace, found)
         except ApiException as error:
             if error.status == 404:
                 return False
