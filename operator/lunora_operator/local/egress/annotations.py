@@ -1,0 +1,84 @@
+"""How an instance Pod carries its declared egress rules, and how the proxy finds instance Pods.
+
+The router's Pod builder writes `rules_annotations(...)` onto each instance Pod; the proxy reads
+them back with `rules_from_annotations`. Lists are JSON arrays; an absent list is unset, `[]` is
+set and empty (an empty allow list refuses every host).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from lunora_operator.local.egress.rules import DEFAULT_ENABLE_INTERNET, EgressRules
+
+PREFIX = "egress.lunora.sh/"
+ENABLE_INTERNET = PREFIX + "enable-internet"
+ALLOWED_HOSTS = PREFIX + "allowed-hosts"
+DENIED_HOSTS = PREFIX + "denied-hosts"
+INTERCEPT_HTTPS = PREFIX + "intercept-https"
+
+# Labels of instance Pods (the router sets them): the proxy serves Pods that carry both.
+APP_LABEL = "lunora.sh/app"
+INSTANCE_LABEL = "lunora.sh/instance"
+CONTAINER_LABEL = "lunora.sh/container"
+
+
+class AnnotationError(ValueError):
+    """An egress annotation the proxy cannot read; the instance is then refused everything."""
+
+
+def instance_selector(app: str) -> str:
+    """The label selector of an app's instance Pods."""
+    return f"{APP_LABEL}={app},{INSTANCE_LABEL}"
+
+
+def rules_annotations(
+    *,
+    enable_internet: bool | None,
+    allowed_hosts: list[str] | None,
+    denied_hosts: list[str] | None,
+    intercept_https: bool | None,
+) -> dict[str, str]:
+    """The annotations for a container's declared rules (None: not declared, the platform
+    default applies)."""
+    annotations: dict[str, str] = {}
+    if enable_internet is not None:
+        annotations[ENABLE_INTERNET] = json.dumps(enable_internet)
+    if allowed_hosts is not None:
+        annotations[ALLOWED_HOSTS] = json.dumps(list(allowed_hosts))
+    if denied_hosts is not None:
+        annotations[DENIED_HOSTS] = json.dumps(list(denied_hosts))
+    if intercept_https is not None:
+        annotations[INTERCEPT_HTTPS] = json.dumps(intercept_https)
+    return annotations
+
+
+def _boolean(annotations: Mapping[str, str], key: str, default: bool) -> bool:
+    if key not in annotations:
+        return default
+    value = annotations[key].strip().lower()
+    if value not in ("true", "false"):
+        raise AnnotationError(f'annotation {key} must be "true" or "false", not {annotations[key]!r}')
+    return value == "true"
+
+
+def _hosts(annotations: Mapping[str, str], key: str) -> tuple[str, ...] | None:
+    if key not in annotations:
+        return None
+    try:
+        value = json.loads(annotations[key])
+    except json.JSONDecodeError as error:
+        raise AnnotationError(f"annotation {key} must be a JSON array of host names: {error}") from None
+    if not isinstance(value, list) or not all(isinstance(host, str) and host.strip() for host in value):
+        raise AnnotationError(f"annotation {key} must be a JSON array of non-empty host names")
+    return tuple(value)
+
+
+def rules_from_annotations(annotations: Mapping[str, str]) -> EgressRules:
+    return EgressRules(
+        enable_internet=_boolean(annotations, ENABLE_INTERNET, DEFAULT_ENABLE_INTERNET),
+        allowed_hosts=_hosts(annotations, ALLOWED_HOSTS),
+        denied_hosts=_hosts(annotations, DENIED_HOSTS),
+        intercept_https=_boolean(annotations, INTERCEPT_HTTPS, False),
+    )
