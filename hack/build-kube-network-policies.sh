@@ -12,6 +12,7 @@ patches=("$HACK_DIR"/kube-network-policies/*.patch)
 key="$(cat "${patches[@]}" | sha256sum)"
 out="$TOOLS_DIR/kube-network-policies-$KUBE_NETWORK_POLICIES_VERSION-${key:0:12}"
 [[ -x "$out" ]] && { echo "$out"; exit 0; }
+command -v patch >/dev/null || apt_install "$TOOLS_DIR/apt-patch.log" patch
 work="$(mktemp -d)"; trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 log "building kube-network-policies $KUBE_NETWORK_POLICIES_VERSION"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Brings up the whole test environment — Docker engine, registry, busybox base image,
 # etcd + kube-apiserver, kube-controller-manager + kube-scheduler, a node (containerd + CNI
-# + kubelet), pinned kubectl/helm and Node tools (wrangler, tsc) — and writes
-# $TESTENV_DIR/env, a file of shell exports the tests read. Idempotent: a second run
-# reuses whatever already answers.
+# + kubelet), the NetworkPolicy enforcer, pinned kubectl/helm and Node tools (wrangler,
+# tsc) — and writes $TESTENV_DIR/env, a file of shell exports the tests read. Idempotent: a
+# second run reuses whatever already answers.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 docker_host="$("$HACK_DIR/docker-up.sh")"
@@ -15,6 +15,7 @@ node_tools="$("$HACK_DIR/node-setup.sh")"
 kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
 "$HACK_DIR/controllers-up.sh"
 "$HACK_DIR/kube-node-up.sh"
+"$HACK_DIR/network-policies-up.sh"
 IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"
 umask 077
 cat > "$TESTENV_DIR/env" <<ENV
