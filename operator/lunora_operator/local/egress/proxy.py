@@ -33,6 +33,8 @@ logger = logging.getLogger("lunora_operator.egress")
 
 DISALLOWED_STATUS = 520
 DISALLOWED_BODY = b"Origin is disallowed"
+# Also the reason phrase: a refused CONNECT shows clients only its status line.
+DISALLOWED_REASON = DISALLOWED_BODY
 READ_SIZE = 65536
 
 
@@ -242,7 +244,7 @@ class EgressProxy:
         self.recorder.record(instance, target.host, channel, decision)
         if not decision.allowed:
             await conn.drain_request_body()
-            await conn.respond(DISALLOWED_STATUS, DISALLOWED_BODY)
+            await conn.respond(DISALLOWED_STATUS, DISALLOWED_BODY, DISALLOWED_REASON)
             return
         await self._forward(conn, request, target)
 
@@ -307,7 +309,7 @@ class EgressProxy:
         )
         self.recorder.record(instance, host, Channel.HTTPS_TUNNEL, decision)
         if not decision.allowed:
-            await conn.respond(DISALLOWED_STATUS, DISALLOWED_BODY)
+            await conn.respond(DISALLOWED_STATUS, DISALLOWED_BODY, DISALLOWED_REASON)
             return
         try:
             upstream_reader, upstream_writer = await self.upstream.open_tunnel(host, port)

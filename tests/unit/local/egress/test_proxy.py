@@ -150,7 +150,7 @@ async def test_an_https_url_asked_in_plain_text_is_unintercepted_https(proxy: Ha
     )
     answer = await reader.read()
     writer.close()
-    assert answer.startswith(b"HTTP/1.1 520 ")
+    assert answer.startswith(b"HTTP/1.1 520 Origin is disallowed\r\n")
     assert answer.endswith(b"Origin is disallowed")
 
 
