@@ -29,7 +29,8 @@ from kubernetes.client.exceptions import ApiException
 from lunora_operator.local.egress.annotations import (
     APP_LABEL,
     CONTAINER_LABEL,
-    INSTANCE_LABEL,
+    INSTANCE_ROLE,
+    ROLE_LABEL,
     rules_annotations,
 )
 from lunora_operator.local.egress.ca import CaKeyPair, LeafIssuer, generate_ca
@@ -229,7 +230,8 @@ def instance_pod(name: str, image: str, proxy: EgressProxyProcess, rules: Rules)
             "name": name,
             "labels": {
                 APP_LABEL: APP,
-                INSTANCE_LABEL: name,
+                ROLE_LABEL: INSTANCE_ROLE,
+                "lunora.sh/instance": name,
                 CONTAINER_LABEL: "web",
                 "lunora.sh/test": "true",
             },

@@ -21,9 +21,15 @@ def test_internet_off_is_refused_and_a_pod_that_ignores_the_proxy_gets_nowhere(i
     assert refused.startswith("ERROR"), refused
 
     # The same Pod reaches that server once the policy is gone: the refusal above was the policy's.
+    # The enforcer applies the removal asynchronously: wait for the Pod to get through.
     instances.remove_policy()
     wait_until(lambda: pod.status.pod_ip not in nft_pod_ips(), "the enforcer to release the Pod")
-    assert instances.fetch("web", bridge, "-direct") == f"STATUS 200\nhello from {instances.node_ip}/direct"
+    reached = f"STATUS 200\nhello from {instances.node_ip}/direct"
+    wait_until(
+        lambda: instances.fetch("web", bridge, "-direct", "-timeout", "2s") == reached,
+        "the Pod to reach the bridge server without the policy",
+        timeout=30,
+    )
 
 
 def test_an_allow_list_lets_matching_hosts_through_and_refuses_the_rest(instances: Instances) -> None:

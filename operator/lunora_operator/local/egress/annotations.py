@@ -1,8 +1,9 @@
 """How an instance Pod carries its declared egress rules, and how the proxy finds instance Pods.
 
-The router's Pod builder writes `rules_annotations(...)` onto each instance Pod; the proxy reads
-them back with `rules_from_annotations`. Lists are JSON arrays; an absent list is unset, `[]` is
-set and empty (an empty allow list refuses every host).
+The router's Pod builder writes these annotations onto each instance Pod (`rules_annotations`
+gives them); the proxy reads them back with `rules_from_annotations`. Booleans are "true" or
+"false"; lists are JSON arrays, an absent list is unset, `[]` is set and empty (an empty allow
+list refuses every host). The keys and labels are the router's (local mode's names module).
 """
 
 from __future__ import annotations
@@ -10,27 +11,29 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from lunora_operator.api.base import GROUP
 from lunora_operator.local.egress.rules import DEFAULT_ENABLE_INTERNET, EgressRules
 
-PREFIX = "egress.lunora.sh/"
-ENABLE_INTERNET = PREFIX + "enable-internet"
-ALLOWED_HOSTS = PREFIX + "allowed-hosts"
-DENIED_HOSTS = PREFIX + "denied-hosts"
-INTERCEPT_HTTPS = PREFIX + "intercept-https"
+ENABLE_INTERNET = f"{GROUP}/enable-internet"
+ALLOWED_HOSTS = f"{GROUP}/allowed-hosts"
+DENIED_HOSTS = f"{GROUP}/denied-hosts"
+INTERCEPT_HTTPS = f"{GROUP}/intercept-https"
 
-# Labels of instance Pods (the router sets them): the proxy serves Pods that carry both.
-APP_LABEL = "lunora.sh/app"
-INSTANCE_LABEL = "lunora.sh/instance"
-CONTAINER_LABEL = "lunora.sh/container"
+# Labels of instance Pods (the router sets them); the proxy serves the Pods `instance_selector`
+# selects. Label values are the router's: an app name longer than 63 characters is shortened.
+APP_LABEL = f"{GROUP}/app"
+ROLE_LABEL = f"{GROUP}/role"
+INSTANCE_ROLE = "instance"
+CONTAINER_LABEL = f"{GROUP}/container"
 
 
 class AnnotationError(ValueError):
     """An egress annotation the proxy cannot read; the instance is then refused everything."""
 
 
-def instance_selector(app: str) -> str:
-    """The label selector of an app's instance Pods."""
-    return f"{APP_LABEL}={app},{INSTANCE_LABEL}"
+def instance_selector(app_label: str) -> str:
+    """The label selector of an app's instance Pods (`app_label`: the app's label value)."""
+    return f"{APP_LABEL}={app_label},{ROLE_LABEL}={INSTANCE_ROLE}"
 
 
 def rules_annotations(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lunora_operator.local.egress.annotations import APP_LABEL, INSTANCE_LABEL
+from lunora_operator.local.egress.annotations import APP_LABEL, INSTANCE_ROLE, ROLE_LABEL
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ class EgressPolicy:
     dns: Peer | None = None
     owner: PolicyOwner | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    app_label: str = ""
+    """The app's label value on its Pods (the router's, shortened past 63 characters); the app's
+    name when empty."""
+
+    def __post_init__(self) -> None:
+        if not self.app_label:
+            object.__setattr__(self, "app_label", self.app)
 
 
 def policy_name(app: str) -> str:
@@ -80,7 +87,7 @@ def instance_network_policy(policy: EgressPolicy) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "name": policy_name(policy.app),
         "namespace": policy.namespace,
-        "labels": {APP_LABEL: policy.app, **policy.labels},
+        "labels": {APP_LABEL: policy.app_label, **policy.labels},
     }
     if policy.owner is not None:
         metadata["ownerReferences"] = [
@@ -101,10 +108,7 @@ def instance_network_policy(policy: EgressPolicy) -> dict[str, Any]:
         "kind": "NetworkPolicy",
         "metadata": metadata,
         "spec": {
-            "podSelector": {
-                "matchLabels": {APP_LABEL: policy.app},
-                "matchExpressions": [{"key": INSTANCE_LABEL, "operator": "Exists"}],
-            },
+            "podSelector": {"matchLabels": {APP_LABEL: policy.app_label, ROLE_LABEL: INSTANCE_ROLE}},
             "policyTypes": ["Egress"],
             "egress": egress,
         },

@@ -14,7 +14,8 @@ from aiohttp import web
 from lunora_operator.local.egress.annotations import (
     APP_LABEL,
     CONTAINER_LABEL,
-    INSTANCE_LABEL,
+    INSTANCE_ROLE,
+    ROLE_LABEL,
     rules_annotations,
 )
 from lunora_operator.local.egress.ca import CaKeyPair, LeafIssuer, generate_ca
@@ -38,7 +39,7 @@ def pod(
         "uid": uid,
         "name": name or f"pod-{uid}",
         "namespace": "ns",
-        "labels": {APP_LABEL: "demo", INSTANCE_LABEL: "i", CONTAINER_LABEL: container},
+        "labels": {APP_LABEL: "demo", ROLE_LABEL: INSTANCE_ROLE, CONTAINER_LABEL: container},
         "annotations": dict(annotations or {}),
     }
     if deleting:

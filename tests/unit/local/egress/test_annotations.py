@@ -52,13 +52,13 @@ def test_an_empty_allow_list_stays_set() -> None:
 @pytest.mark.parametrize(
     ("annotations", "message"),
     [
-        ({ENABLE_INTERNET: "yes"}, 'egress.lunora.sh/enable-internet must be "true" or "false"'),
-        ({ALLOWED_HOSTS: "a.test"}, "egress.lunora.sh/allowed-hosts must be a JSON array"),
+        ({ENABLE_INTERNET: "yes"}, 'lunora.sh/enable-internet must be "true" or "false"'),
+        ({ALLOWED_HOSTS: "a.test"}, "lunora.sh/allowed-hosts must be a JSON array"),
         (
             {ALLOWED_HOSTS: '["a.test", ""]'},
-            "egress.lunora.sh/allowed-hosts must be a JSON array of non-empty",
+            "lunora.sh/allowed-hosts must be a JSON array of non-empty",
         ),
-        ({ALLOWED_HOSTS: '{"a": 1}'}, "egress.lunora.sh/allowed-hosts must be a JSON array of non-empty"),
+        ({ALLOWED_HOSTS: '{"a": 1}'}, "lunora.sh/allowed-hosts must be a JSON array of non-empty"),
     ],
 )
 def test_a_bad_annotation_is_named(annotations: dict[str, str], message: str) -> None:
@@ -67,4 +67,4 @@ def test_a_bad_annotation_is_named(annotations: dict[str, str], message: str) ->
 
 
 def test_instance_selector() -> None:
-    assert instance_selector("demo") == "lunora.sh/app=demo,lunora.sh/instance"
+    assert instance_selector("demo") == "lunora.sh/app=demo,lunora.sh/role=instance"

@@ -103,9 +103,7 @@ def test_changing_an_unknown_or_unreadable_instance_says_why() -> None:
     directory = InstanceDirectory()
     with pytest.raises(UnknownInstance, match="no instance Pod with uid nope"):
         directory.change("nope", RuleChange("allow", host="a.test"))
-    directory.apply(
-        "ADDED", pod("bad", "10.0.0.5", annotations={"egress.lunora.sh/enable-internet": "maybe"})
-    )
+    directory.apply("ADDED", pod("bad", "10.0.0.5", annotations={"lunora.sh/enable-internet": "maybe"}))
     assert directory.rules("bad") is None
     with pytest.raises(UnknownInstance, match="unreadable egress annotations"):
         directory.change("bad", RuleChange("allow", host="a.test"))

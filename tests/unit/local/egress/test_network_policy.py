@@ -18,10 +18,7 @@ def test_a_proxy_on_the_node_and_no_dns() -> None:
         "kind": "NetworkPolicy",
         "metadata": {"name": "demo-instance-egress", "namespace": "ns", "labels": {"lunora.sh/app": "demo"}},
         "spec": {
-            "podSelector": {
-                "matchLabels": {"lunora.sh/app": "demo"},
-                "matchExpressions": [{"key": "lunora.sh/instance", "operator": "Exists"}],
-            },
+            "podSelector": {"matchLabels": {"lunora.sh/app": "demo", "lunora.sh/role": "instance"}},
             "policyTypes": ["Egress"],
             "egress": [
                 {"to": [{"ipBlock": {"cidr": "10.244.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 3128}]}

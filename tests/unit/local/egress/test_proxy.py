@@ -171,9 +171,7 @@ async def test_an_origin_form_request_to_the_proxy_is_explained(proxy: Harness) 
 
 
 async def test_unreadable_annotations_refuse_everything(proxy: Harness) -> None:
-    proxy.directory.apply(
-        "ADDED", pod("u1", "127.0.0.1", annotations={"egress.lunora.sh/allowed-hosts": "x"})
-    )
+    proxy.directory.apply("ADDED", pod("u1", "127.0.0.1", annotations={"lunora.sh/allowed-hosts": "x"}))
     assert (await get(proxy, f"http://a.allowed.test:{proxy.http_port}/"))[0] == 520
 
 
