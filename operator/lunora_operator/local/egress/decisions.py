@@ -106,10 +106,9 @@ class DecisionRecorder:
     def summaries(self) -> list[InstanceSummary]:
         return list(self._summaries.values())
 
-    def forget(self, keep: Iterable[str]) -> None:
-        """Drops the summaries of instances that are gone."""
-        kept = set(keep)
-        self._summaries = {uid: s for uid, s in self._summaries.items() if uid in kept}
+    def forget(self, uid: str) -> None:
+        """Drops the summary of an instance that is gone."""
+        self._summaries.pop(uid, None)
 
 
 def container_egress_status(summaries: Iterable[InstanceSummary], container: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ restarted instance is a new Pod, with a new UID, and starts from its declared ru
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,14 +67,22 @@ class InstanceDirectory:
         self._instances: dict[str, Instance] = {}
         self._overrides: dict[str, r.InstanceRules] = {}
         self._changed = asyncio.Event()
+        self._on_gone: list[Callable[[str], None]] = []
+
+    def on_gone(self, callback: Callable[[str], None]) -> None:
+        """Calls `callback(uid)` when an instance's Pod is gone (deleted, or missing from a relist)."""
+        self._on_gone.append(callback)
 
     # Updates, from the Pod watch.
 
     def replace_all(self, pods: Iterable[Mapping[str, Any]]) -> None:
         instances = {i.uid: i for i in map(instance_from_pod, pods)}
+        gone = [uid for uid in self._instances if uid not in instances]
         self._instances = instances
         self._overrides = {uid: rules for uid, rules in self._overrides.items() if uid in instances}
         self._notify()
+        for uid in gone:
+            self._gone(uid)
 
     def apply(self, event_type: str, pod: Mapping[str, Any]) -> None:
         instance = instance_from_pod(pod)
@@ -84,6 +92,12 @@ class InstanceDirectory:
         else:
             self._instances[instance.uid] = instance
         self._notify()
+        if event_type == "DELETED":
+            self._gone(instance.uid)
+
+    def _gone(self, uid: str) -> None:
+        for callback in self._on_gone:
+            callback(uid)
 
     def _notify(self) -> None:
         self._changed.set()

@@ -27,7 +27,7 @@ from lunora_operator.local.egress import rules as r
 from lunora_operator.local.egress.ca import LeafIssuer
 from lunora_operator.local.egress.decisions import REFUSED_CLIENTS, Channel, DecisionRecorder
 from lunora_operator.local.egress.instances import Instance, InstanceDirectory, UnknownInstance
-from lunora_operator.local.egress.upstream import Upstream, UpstreamRefused, check_ip_destination, hop_by_hop
+from lunora_operator.local.egress.upstream import Upstream, UpstreamRefused, hop_by_hop
 
 logger = logging.getLogger("lunora_operator.egress")
 
@@ -259,7 +259,7 @@ class EgressProxy:
         has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in request.headers)
         started = False
         try:
-            check_ip_destination(self.upstream, target.host, target.port)
+            await self.upstream.resolve(target.host, target.port)  # refuses the proxy itself
             async with self.upstream.session.request(
                 request.method.decode("ascii"),
                 target.url,
@@ -282,6 +282,10 @@ class EgressProxy:
                 await conn.send(h11.EndOfMessage())
         except UpstreamRefused as error:
             await self._upstream_failed(conn, started, 403, f"egress proxy: {error}")
+        except aiohttp.ClientConnectorError as error:
+            # The resolver's guard, when a name resolved differently the second time.
+            refused = isinstance(error.os_error, UpstreamRefused)
+            await self._upstream_failed(conn, started, 403 if refused else 502, f"egress proxy: {error}")
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             await self._upstream_failed(
                 conn, started, 502, f"egress proxy: {target.host}:{target.port}: {error}"

@@ -63,6 +63,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     api = api_client(settings.kubeconfig)
     directory = InstanceDirectory()
     recorder = DecisionRecorder()
+    directory.on_gone(recorder.forget)
     pair = await asyncio.to_thread(ensure_ca_secret, api, settings.namespace, settings.app)
     watch = PodWatch(api, settings.namespace, settings.app, directory)
     watch.start()

@@ -133,13 +133,6 @@ class _GuardedResolver(AbstractResolver):
         return None
 
 
-def check_ip_destination(upstream: Upstream, host: str, port: int) -> None:
-    """aiohttp skips the resolver for IP literals; the guard must still see them."""
-    bare = host.strip("[]")
-    if _is_ip(bare) and upstream.settings.own.covers(bare, port):
-        raise UpstreamRefused(f"{host}:{port} is the egress proxy itself")
-
-
 def hop_by_hop(headers: Mapping[str, Any] | list[tuple[str, str]]) -> set[str]:
     """Header names that describe one connection and must not be forwarded."""
     names = {

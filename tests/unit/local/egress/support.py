@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -108,17 +109,17 @@ async def harness(tmp_path: Any) -> AsyncIterator[Harness]:
     ca_file.write_bytes(upstream_ca.cert_pem)
     directory = InstanceDirectory()
     recorder = DecisionRecorder()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     upstream = Upstream(
         UpstreamSettings(
             static_hosts=dict.fromkeys(HOSTS, "127.0.0.1"),
             ca_file=str(ca_file),
-            own=OwnAddresses((("127.0.0.1", 1),)),
+            own=OwnAddresses((("127.0.0.1", port),)),
         )
     )
     proxy = EgressProxy(directory, recorder, upstream, LeafIssuer(app_ca), client_wait=0.2)
-    server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    object.__setattr__(upstream.settings, "own", OwnAddresses((("127.0.0.1", port),)))
+    server = await asyncio.start_server(proxy.handle, sock=listener)
     try:
         yield Harness(
             directory, recorder, f"http://127.0.0.1:{port}", port, http_port, https_port, app_ca, upstream_ca

@@ -53,5 +53,6 @@ def test_a_decision_is_logged_counted_and_summed(caplog: pytest.LogCaptureFixtur
         "instances": 0,
         "recentlyDenied": [],
     }
-    recorder.forget(["u2"])
+    recorder.forget("u1")
     assert recorder.summary("u1") is None
+    assert recorder.summary("u2") is not None

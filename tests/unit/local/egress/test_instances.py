@@ -90,6 +90,8 @@ def test_runtime_changes_stay_with_the_uid_and_go_with_it() -> None:
 
 def test_a_relist_drops_the_overrides_of_pods_that_are_gone() -> None:
     directory = InstanceDirectory()
+    gone: list[str] = []
+    directory.on_gone(gone.append)
     directory.replace_all([pod("u1", "10.0.0.5"), pod("u2", "10.0.0.6")])
     directory.change("u1", RuleChange("deny", host="a.test"))
     directory.change("u2", RuleChange("deny", host="a.test"))
@@ -97,6 +99,8 @@ def test_a_relist_drops_the_overrides_of_pods_that_are_gone() -> None:
     assert directory.rules("u2").effective.denied_hosts == ("a.test",)  # type: ignore[union-attr]
     directory.replace_all([pod("u1", "10.0.0.5")])
     assert directory.rules("u1").effective.denied_hosts is None  # type: ignore[union-attr]
+    directory.apply("DELETED", pod("u1", "10.0.0.5"))
+    assert gone == ["u1", "u2", "u1"]
 
 
 def test_changing_an_unknown_or_unreadable_instance_says_why() -> None:

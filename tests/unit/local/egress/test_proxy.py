@@ -102,11 +102,16 @@ async def test_decisions_are_counted_per_instance(proxy: Harness) -> None:
     }
 
 
-async def test_the_proxy_will_not_connect_to_itself(proxy: Harness) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "a.allowed.test"])
+async def test_the_proxy_will_not_connect_to_itself(proxy: Harness, host: str) -> None:
+    # Else an instance could reach the control API through the proxy (here: its own port).
     add(proxy, enable_internet=True)
-    status, body = await get(proxy, f"http://127.0.0.1:{proxy.proxy_port}/")
+    status, body = await get(proxy, f"http://{host}:{proxy.proxy_port}/")
     assert status == 403
     assert "is the egress proxy itself" in body
+    with pytest.raises(aiohttp.ClientHttpProxyError) as refused:
+        await get(proxy, f"https://{host}:{proxy.proxy_port}/", proxy.client_tls(proxy.upstream_ca))
+    assert refused.value.status == 403
 
 
 async def test_unintercepted_https_follows_enable_internet_alone(proxy: Harness) -> None:
