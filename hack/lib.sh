@@ -82,10 +82,14 @@ CLUSTER_ID_FILE="$PKI_DIR/cluster.id"
 cluster_id() { cat "$CLUSTER_ID_FILE" 2>/dev/null || true; }
 
 # Starts "$@" in its own session (so stop can kill the whole group), logging to $log_file
-# and recording the pid in $pid_file.
+# and recording the pid in $pid_file. The daemon keeps no descriptor but stdio: a lock its
+# starter holds (`flock /tmp/lunora-heavy.lock hack/…-up.sh`) must not live on in it.
 start_daemon() {
   local pid_file="$1" log_file="$2"; shift 2
-  setsid "$@" >>"$log_file" 2>&1 < /dev/null &
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do (( fd > 2 )) && eval "exec $fd>&-"; done
+    exec setsid "$@" >>"$log_file" 2>&1 < /dev/null
+  ) &
   echo $! > "$pid_file"
 }
 

@@ -285,6 +285,7 @@ class Instances:
     image: str
     proxy: EgressProxyProcess
     servers: TestServers
+    policy_applied: bool = False
 
     @property
     def namespace(self) -> str:
@@ -295,6 +296,7 @@ class Instances:
         return self.proxy.node_ip
 
     def apply_policy(self) -> None:
+        self.policy_applied = True
         policy = instance_network_policy(
             EgressPolicy(self.namespace, APP, Peer(ports=(self.proxy.proxy_port,), cidr=f"{self.node_ip}/32"))
         )
@@ -316,8 +318,14 @@ class Instances:
             return pod if conditions.get("Ready") == "True" else None
 
         pod = wait_until(ready, f"Pod {name} Ready")
-        wait_until(lambda: pod.status.pod_ip in nft_pod_ips(), f"the enforcer to divert {pod.status.pod_ip}")
+        if self.policy_applied:
+            self.wait_enforced(pod)
         return pod
+
+    def wait_enforced(self, pod: client.V1Pod) -> None:
+        """Until the enforcer diverts the Pod's packets to its queue (it learns of Pods and
+        policies from its own watch)."""
+        wait_until(lambda: pod.status.pod_ip in nft_pod_ips(), f"the enforcer to divert {pod.status.pod_ip}")
 
     def delete(self, name: str) -> None:
         self.kube.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
