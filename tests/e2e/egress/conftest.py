@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -110,13 +111,7 @@ def client_image(testenv: TestEnvironment, docker_client: Any) -> str:
     if not docker_client.images.list(name=tag):
         with tempfile.TemporaryDirectory() as work:
             shutil.copy(CLIENT_SOURCE, Path(work) / "main.go")
-            env = {
-                "PATH": "/usr/local/go/bin:/usr/bin:/bin",
-                "HOME": str(Path.home()),
-                "CGO_ENABLED": "0",
-                "GOTOOLCHAIN": "local",
-                "GOFLAGS": "",
-            }
+            env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": ""}
             subprocess.run(
                 ["go", "mod", "init", "lunora.local/egress-client"],
                 cwd=work,
