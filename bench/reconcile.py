@@ -40,8 +40,8 @@ from tests.support.operator import operator_process  # noqa: E402
 from lunora_operator.testing import FakeCloudflare  # noqa: E402
 from lunora_operator.testing.environment import TestEnvironment  # noqa: E402
 from lunora_operator.testing.fake_cloudflare import RegistryConfig  # noqa: E402
+from lunora_operator.testing.fake_cloudflare.endpoints import ENDPOINTS  # noqa: E402
 from lunora_operator.testing.fake_cloudflare.faults import Fault  # noqa: E402
-from lunora_operator.testing.fake_cloudflare.server import ENDPOINTS  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

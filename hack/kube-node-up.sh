@@ -3,8 +3,10 @@
 # $NODE_DIR; never /run/containerd/containerd.sock, which dockerd 20.10 adopts), the CNI
 # bridge $NODE_BRIDGE whose address $NODE_IP is also the node's address, and a kubelet.
 # Loads the locally built pause image and the base image into containerd first, since
-# nothing can be pulled. One node per machine (see $NODE_OWNER_FILE). Idempotent: a
-# running node started against the running API server's data, and Ready there, is kept.
+# nothing can be pulled from outside; images in the test registry are pulled from it over
+# plain HTTP with each Pod's imagePullSecrets. One node per machine (see $NODE_OWNER_FILE).
+# Idempotent: a running node started against the running API server's data, and Ready there,
+# is kept (only its containerd restarts when its config has changed).
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$NODE_DIR"
 sock="$NODE_DIR/containerd.sock"
@@ -14,9 +16,68 @@ node_ready() {
     -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 kubelet_healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz"; }
+containerd_up() { pid_alive "$NODE_DIR/containerd.pid" || return 2; ctr --address "$sock" --timeout 2s version; }
+start_containerd() {
+  log "starting containerd on $sock"
+  start_daemon "$NODE_DIR/containerd.pid" "$NODE_DIR/containerd.log" containerd --config "$NODE_DIR/containerd.toml" --log-level warn
+  wait_until 30 containerd containerd_up || { tail -20 "$NODE_DIR/containerd.log" >&2; exit 1; }
+}
+# The test registry, pulled from over plain HTTP like a kind user's local registry; the
+# credentials come from each Pod's imagePullSecrets, as on any cluster.
+registry_hosts="$NODE_DIR/certs.d/127.0.0.1:$REGISTRY_PORT/hosts.toml"
+registry_hosts_toml() {
+  cat <<TOML
+server = "http://127.0.0.1:$REGISTRY_PORT"
+[host."http://127.0.0.1:$REGISTRY_PORT"]
+  capabilities = ["pull", "resolve"]
+TOML
+}
+# restrict_oom_score_adj: these machines lack CAP_SYS_RESOURCE, and runc cannot lower a
+# container's oom_score_adj below containerd's, so every sandbox would fail to start.
+containerd_toml() {
+  cat <<TOML
+version = 2
+root = "$NODE_DIR/containerd-root"
+state = "$NODE_DIR/containerd-state"
+[grpc]
+  address = "$sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/$pause_image"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$NODE_DIR/certs.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      Root = "$NODE_DIR/containerd-state/runc"
+      SystemdCgroup = false
+TOML
+}
+write_containerd_config() {
+  mkdir -p "$(dirname "$registry_hosts")"
+  registry_hosts_toml > "$registry_hosts"
+  containerd_toml > "$NODE_DIR/containerd.toml"
+}
+
 if [[ "$(cat "$NODE_DIR/cluster.id" 2>/dev/null)" == "$(cluster_id)" ]] \
     && pid_alive "$NODE_DIR/containerd.pid" && pid_alive "$NODE_DIR/kubelet.pid" \
     && kubelet_healthy >/dev/null 2>&1 && node_ready; then
+  pause_image="$("$HACK_DIR/pause-image.sh")"
+  if [[ "$(containerd_toml)" != "$(cat "$NODE_DIR/containerd.toml")" \
+      || "$(registry_hosts_toml)" != "$(cat "$registry_hosts" 2>/dev/null)" ]]; then
+    # A node started by an older version of this script: only containerd restarts, to read
+    # the new config. Running Pods keep running (their shims are not containerd's children)
+    # and the kubelet reconnects.
+    log "containerd's config changed: restarting containerd of node $NODE_NAME"
+    write_containerd_config
+    stop_daemon "$NODE_DIR/containerd.pid" containerd
+    start_containerd
+  fi
   log "node $NODE_NAME already running"; exit 0
 fi
 
@@ -72,32 +133,8 @@ cat > "$NODE_DIR/cni/net.d/10-lunora-node.conflist" <<JSON
 }
 JSON
 
-# restrict_oom_score_adj: these machines lack CAP_SYS_RESOURCE, and runc cannot lower a
-# container's oom_score_adj below containerd's, so every sandbox would fail to start.
-cat > "$NODE_DIR/containerd.toml" <<TOML
-version = 2
-root = "$NODE_DIR/containerd-root"
-state = "$NODE_DIR/containerd-state"
-[grpc]
-  address = "$sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "docker.io/$pause_image"
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$NODE_DIR/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-      Root = "$NODE_DIR/containerd-state/runc"
-      SystemdCgroup = false
-TOML
-log "starting containerd on $sock"
-start_daemon "$NODE_DIR/containerd.pid" "$NODE_DIR/containerd.log" containerd --config "$NODE_DIR/containerd.toml" --log-level warn
-containerd_up() { pid_alive "$NODE_DIR/containerd.pid" || return 2; ctr --address "$sock" --timeout 2s version; }
-wait_until 30 containerd containerd_up || { tail -20 "$NODE_DIR/containerd.log" >&2; exit 1; }
+write_containerd_config
+start_containerd
 CONTAINERD_ADDRESS="$sock" "$HACK_DIR/load-image.sh" "$pause_image" "$base_image"
 
 # failCgroupV1: these machines run cgroup v1, which the kubelet refuses since 1.35 unless told.

@@ -55,6 +55,8 @@ SCHEDULER_PORT="${LUNORA_SCHEDULER_PORT:-10259}"
 KUBELET_PORT="${LUNORA_KUBELET_PORT:-10250}"
 KUBELET_HEALTHZ_PORT="${LUNORA_KUBELET_HEALTHZ_PORT:-10248}"
 NETWORK_POLICIES_METRICS_PORT="${LUNORA_NETWORK_POLICIES_METRICS_PORT:-19080}"
+# The Docker engine over TCP, only on the node's bridge address (hack/bridge-forward-up.sh).
+DOCKER_TCP_PORT="${LUNORA_DOCKER_TCP_PORT:-12375}"
 
 # The node (containerd + CNI + kubelet). One per machine: it owns the bridge, the kubepods
 # cgroups, the CNI iptables chains and its /var/log/containers links; NODE_OWNER_FILE names
@@ -82,12 +84,14 @@ CLUSTER_ID_FILE="$PKI_DIR/cluster.id"
 cluster_id() { cat "$CLUSTER_ID_FILE" 2>/dev/null || true; }
 
 # Starts "$@" in its own session (so stop can kill the whole group), logging to $log_file
-# and recording the pid in $pid_file. The daemon keeps no descriptor but stdio: a lock its
-# starter holds (`flock /tmp/lunora-heavy.lock hack/…-up.sh`) must not live on in it.
+# and recording the pid in $pid_file. Descriptors above stderr are closed first: a daemon
+# started under `flock /tmp/lunora-heavy.lock` must not keep holding the lock.
 start_daemon() {
   local pid_file="$1" log_file="$2"; shift 2
   (
-    for fd in $(ls /proc/$BASHPID/fd); do (( fd > 2 )) && eval "exec $fd>&-"; done
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"; if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
     exec setsid "$@" >>"$log_file" 2>&1 < /dev/null
   ) &
   echo $! > "$pid_file"

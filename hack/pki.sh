@@ -28,7 +28,15 @@ issue() {
     "${extensions[@]}" -out "$name.crt" 2>/dev/null
   rm -f "$name.csr" "$name.ext"
 }
-issue serving "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
+# The node's bridge address too: Pods reach the API server there (hack/bridge-forward-up.sh),
+# there being no Service networking. A certificate issued before lacks it and is issued again;
+# kube-apiserver reloads its serving certificate from the files while it runs.
+if [[ -f serving.crt ]] && ! openssl x509 -in serving.crt -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$NODE_IP\b"; then
+  log "issuing the API server's serving certificate again, with $NODE_IP"
+  issue serving.next "/CN=kube-apiserver" "IP:127.0.0.1,IP:$NODE_IP,DNS:localhost,DNS:kubernetes.default.svc"
+  mv serving.next.key serving.key && mv serving.next.crt serving.crt
+fi
+issue serving "/CN=kube-apiserver" "IP:127.0.0.1,IP:$NODE_IP,DNS:localhost,DNS:kubernetes.default.svc"
 issue admin "/O=system:masters/CN=lunora-test-admin"
 issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
 issue controller-manager "/CN=system:kube-controller-manager"

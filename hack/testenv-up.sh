@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Brings up the whole test environment — Docker engine, registry, busybox base image,
 # etcd + kube-apiserver, kube-controller-manager + kube-scheduler, a node (containerd + CNI
-# + kubelet), the NetworkPolicy enforcer, pinned kubectl/helm and Node tools (wrangler,
-# tsc) — and writes $TESTENV_DIR/env, a file of shell exports the tests read. Idempotent: a
-# second run reuses whatever already answers.
+# + kubelet), the API server, registry and Docker engine on the node's bridge address for
+# Pods (hack/bridge-forward-up.sh), the NetworkPolicy enforcer, pinned kubectl/helm and Node
+# tools (wrangler, tsc) — and writes $TESTENV_DIR/env, a file of shell exports the tests read.
+# Idempotent: a second run reuses whatever already answers.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 docker_host="$("$HACK_DIR/docker-up.sh")"
@@ -15,6 +16,7 @@ node_tools="$("$HACK_DIR/node-setup.sh")"
 kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
 "$HACK_DIR/controllers-up.sh"
 "$HACK_DIR/kube-node-up.sh"
+"$HACK_DIR/bridge-forward-up.sh"
 "$HACK_DIR/network-policies-up.sh"
 IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"
 umask 077
@@ -30,6 +32,8 @@ export LUNORA_TEST_REGISTRY_USER=$registry_user
 export LUNORA_TEST_REGISTRY_PASSWORD=$registry_password
 export LUNORA_TEST_KUBE_NODE_NAME=$NODE_NAME
 export LUNORA_TEST_KUBE_NODE_IP=$NODE_IP
+export LUNORA_TEST_APISERVER_PORT=$APISERVER_PORT
+export LUNORA_TEST_DOCKER_TCP=tcp://$NODE_IP:$DOCKER_TCP_PORT
 export LUNORA_TEST_CONTAINERD_SOCKET=$NODE_DIR/containerd.sock
 export LUNORA_TEST_LOAD_IMAGE=$HACK_DIR/load-image.sh
 ENV

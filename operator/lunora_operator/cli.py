@@ -183,6 +183,15 @@ def run(
             help="Do not peer: nothing then keeps a second process from acting too (run exactly one).",
         ),
     ] = False,
+    peering_lifetime: Annotated[
+        int,
+        typer.Option(
+            help="Seconds a keep-alive in the peering counts: a standby takes over this long after the "
+            "active process died; the active one writes to Cloudflare only while its own is younger "
+            "than half of it.",
+            min=4,
+        ),
+    ] = 10,
     resync_interval: Annotated[
         float, typer.Option(help="Seconds between drift checks of resources nothing changed.")
     ] = 600.0,
@@ -222,7 +231,14 @@ def run(
     from lunora_operator.images import ImagePipeline, ImageSettings
     from lunora_operator.peering import PeeringUnavailable
     from lunora_operator.reconcile.images import PipelineImageResolver
-    from lunora_operator.runtime import RunOptions, build_controller, run_operator
+    from lunora_operator.runtime import (
+        WORKER_THREADS,
+        LeaseLost,
+        RunOptions,
+        build_controller,
+        run_operator,
+        write_lease,
+    )
 
     if not namespace and not all_namespaces:
         raise typer.BadParameter(
@@ -237,6 +253,7 @@ def run(
         standalone=standalone,
         priority=priority,
         peering_name=peering,
+        peering_lifetime=peering_lifetime,
         settings=ControllerSettings(resync_interval=resync_interval),
         cloudflare_retry=RetryPolicy(
             deadline=cloudflare_deadline,
@@ -253,19 +270,133 @@ def run(
     async def main() -> None:
         # Image pushes hold a worker thread for minutes; Kubernetes calls must not queue behind them.
         asyncio.get_running_loop().set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lunora")
+            concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="lunora")
         )
-        controller = build_controller(options, lambda kube: PipelineImageResolver(images, kube))
+        lease = write_lease(options)
+        controller = build_controller(
+            options,
+            lambda kube, clock: PipelineImageResolver(images, kube, clock),
+            write_guard=None if lease is None else lease.guard,
+        )
         try:
-            await run_operator(options, controller)
+            await run_operator(options, controller, lease=lease)
         finally:
             await images.close()
 
     try:
         asyncio.run(main())
-    except PeeringUnavailable as error:
+    except (PeeringUnavailable, LeaseLost) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _listen_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter(f"{value!r} is not HOST:PORT", param_hint="--listen")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@app.command()
+def router(
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of the app and its instance Pods.")
+    ],
+    app_name: Annotated[
+        str, typer.Option("--app", help="The LunoraApp (local mode) whose containers to serve.")
+    ],
+    listen: Annotated[str, typer.Option(help="HOST:PORT to serve on.")] = "0.0.0.0:8080",
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    grace_period: Annotated[
+        int,
+        typer.Option(
+            help="terminationGracePeriodSeconds of instance Pods: SIGTERM, then SIGKILL after it.", min=0
+        ),
+    ] = 5,
+    instance_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a start may take to get a running instance (the platform's: 8).", min=0.1),
+    ] = 8.0,
+    port_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds from a start until every port listens (the platform's: 20).", min=0.1),
+    ] = 20.0,
+    readiness_timeout: Annotated[
+        float, typer.Option(help="Seconds all readyOn probes of a start get (Lunora's: 30).", min=0.1)
+    ] = 30.0,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
+    is started on demand as a Pod and stopped after sleepAfter or hardTimeout, like Cloudflare's
+    Container Durable Object. The lifecycle API is under /_api/."""
+    import contextlib
+    import logging
+
+    from lunora_operator.local.pod_spec import PodSettings
+    from lunora_operator.local.router import RouterSettings, run_router
+    from lunora_operator.local.settings import Budgets
+
+    host, port = _listen_address(listen)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = RouterSettings(
+        namespace=namespace,
+        app=app_name,
+        host=host,
+        port=port,
+        kubeconfig=kubeconfig,
+        budgets=Budgets(instance_get=instance_timeout, port_ready=port_timeout, readiness=readiness_timeout),
+        pod_settings=PodSettings(grace_seconds=grace_period),
+        access_log=access_log,
+    )
+    import uvloop  # the data plane's event loop: less CPU per proxied request than asyncio's own
+
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(run_router(settings))
+
+
+@app.command()
+def status(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="The namespaces the operator watches (as given to run)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="The operator watches every namespace.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    peering: Annotated[
+        str, typer.Option(help="The peering the operator processes join.")
+    ] = "lunora-operator",
+    standalone: Annotated[
+        bool, typer.Option("--standalone", help="The operator runs without peering: check the CRDs only.")
+    ] = False,
+) -> None:
+    """Check an installation: the CRDs are served, and one operator process of the peering is
+    active (holds the write lease). Lists the peering's processes. Exit 1 when either fails."""
+    from lunora_operator.install_check import check_installation
+    from lunora_operator.runtime import kubernetes_client
+
+    if not namespace and not all_namespaces:
+        raise typer.BadParameter(
+            "name the namespaces the operator watches, or pass --all-namespaces", param_hint="--namespace"
+        )
+    places: list[str | None] = [None] if all_namespaces else list(namespace or [])
+    lines, healthy = check_installation(
+        kubernetes_client(kubeconfig), None if standalone else peering, places
+    )
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(0 if healthy else 1)
 
 
 @app.command("egress-proxy")

@@ -20,11 +20,10 @@ from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.rules import FieldError
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
 from lunora_operator.codegen.containers_ts import Flavour
-from lunora_operator.planner import PlanError, PlanInput, RenderState, StateRecordInvalid, plan
+from lunora_operator.planner import STATE_FILE, PlanError, PlanInput, RenderState, StateRecordInvalid, plan
 from lunora_operator.wrangler.desired import ImageLocation
 from lunora_operator.wrangler.document import FILE_NAMES, Format, format_of
 
-STATE_FILE = "lunora-render.json"
 GENERATED_TS = Path("_generated") / "containers.ts"
 YAML_SUFFIXES = (".yaml", ".yml")
 GROUP_PREFIX = "lunora.sh/"

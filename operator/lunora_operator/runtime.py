@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kopf
-from kubernetes import client, config
+from kopf._core.engines.peering import Identity, detect_own_id
+from kubernetes import client
 
+from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.cloudflare import CloudflareClients, RetryPolicy
 from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.handlers.inventory import KopfInventory
+from lunora_operator.kube.connection import CONNECTION_POOL, kubernetes_configuration
 from lunora_operator.kube.gateway import Kube, KubeGateway
-from lunora_operator.peering import DEFAULT_PEERING, ensure_peering_objects, start_time_priority
+from lunora_operator.peering import (
+    DEFAULT_LIFETIME,
+    DEFAULT_PEERING,
+    GLOB_CHARACTERS,
+    PeeringObjects,
+    WriteLease,
+    ensure_peering_objects,
+    start_time_priority,
+)
 from lunora_operator.reconcile.container import ImageResolver
 
 logger = logging.getLogger(__name__)
+
+WORKER_THREADS = CONNECTION_POOL
+"""Threads for blocking calls (Kubernetes, the Docker engine): an image push holds one for
+minutes, and Kubernetes calls must not queue behind it."""
 
 
 @dataclass(frozen=True)
@@ -29,40 +44,74 @@ class RunOptions:
     namespaces: Sequence[str] = ()
     all_namespaces: bool = False
     kubeconfig: Path | None = None
+    """The kubeconfig (the command line reads $KUBECONFIG into it); None: the Pod's service account."""
     liveness_endpoint: str | None = None
     standalone: bool = False
     """Without peering: nothing stops a second process from acting too (run one replica, Recreate)."""
     priority: int | None = None
     """Peering priority; None: from the start time, so the process already running stays active."""
     peering_name: str = DEFAULT_PEERING
+    peering_lifetime: int = DEFAULT_LIFETIME
+    """Seconds a keep-alive counts: a standby takes over this long after the active one died."""
     settings: ControllerSettings = field(default_factory=ControllerSettings)
     cloudflare_retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-def kubernetes_client(kubeconfig: Path | None) -> client.ApiClient:
-    """From the kubeconfig given (or $KUBECONFIG), else the Pod's service account."""
-    configuration = client.Configuration()
-    path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
-    if path is not None:
-        config.load_kube_config(config_file=str(path), client_configuration=configuration)  # type: ignore[no-untyped-call]
-    else:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration)
 
 
 def _events(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
     kopf.event(kopf.Body(dict(body)), type=type, reason=reason, message=message)  # type: ignore[arg-type]
 
 
-def build_controller(options: RunOptions, images: Callable[[Kube], ImageResolver]) -> Controller:
-    kube = KubeGateway(kubernetes_client(options.kubeconfig))
+class LeaseLost(RuntimeError):
+    """The process lost the peering's write lease (another took over while it was paused)."""
+
+
+def kubernetes_client(kubeconfig: Path | None) -> client.ApiClient:
+    """From the kubeconfig given, else the Pod's service account."""
+    return client.ApiClient(kubernetes_configuration(kubeconfig))
+
+
+def peering_settings(options: RunOptions, clock: Clock) -> kopf.OperatorSettings:
+    """kopf's peering settings: the lifetime, and the priority (from the start time unless given,
+    so the process already running stays active)."""
+    settings = kopf.OperatorSettings()
+    settings.peering.lifetime = options.peering_lifetime
+    if not options.standalone:
+        settings.peering.priority = (
+            start_time_priority(clock.now().timestamp()) if options.priority is None else options.priority
+        )
+    return settings
+
+
+def write_lease(options: RunOptions, clock: Clock = SYSTEM_CLOCK) -> WriteLease | None:
+    """The fence of this process's writes (None with --standalone), with the kopf settings and
+    identity the operator runs with, so both see the same priority and lifetime."""
+    if options.standalone:
+        return None
+    api = kubernetes_client(options.kubeconfig)
+    places: list[str | None] = (
+        [None]
+        if options.all_namespaces
+        else [namespace for namespace in options.namespaces if not GLOB_CHARACTERS & set(namespace)]
+    )
+    objects = [PeeringObjects(api, options.peering_name, namespace) for namespace in places]
+    return WriteLease(objects, detect_own_id(manual=False), peering_settings(options, clock))
+
+
+def build_controller(
+    options: RunOptions,
+    images: Callable[[Kube, Clock], ImageResolver],
+    clock: Clock = SYSTEM_CLOCK,
+    write_guard: Callable[[], Awaitable[None]] | None = None,
+) -> Controller:
+    kube = KubeGateway(kubernetes_client(options.kubeconfig), write_guard=write_guard)
     return Controller(
         kube=kube,
-        cloudflare=CloudflareClients(retry=options.cloudflare_retry),
-        images=images(kube),
+        cloudflare=CloudflareClients(retry=options.cloudflare_retry, clock=clock, write_guard=write_guard),
+        images=images(kube, clock),
         inventory=KopfInventory(),
         settings=options.settings,
         events=_events,
+        clock=clock,
     )
 
 
@@ -71,31 +120,78 @@ async def run_operator(
     controller: Controller,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    lease: WriteLease | None = None,
 ) -> None:
+    """Runs kopf until stopped. With a `lease` (see write_lease) the process also takes and
+    renews the write lease, and stops with LeaseLost when another process took over."""
     import lunora_operator.handlers  # noqa: F401  (registers the handlers)
 
-    if options.kubeconfig is not None:
-        os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
-    priority = options.priority
+    settings = lease.settings if lease is not None else peering_settings(options, clock)
     if not options.standalone:
-        priority = start_time_priority(time.time()) if priority is None else priority
         await asyncio.to_thread(
             ensure_peering_objects,
-            kubernetes_client(options.kubeconfig),
+            client.ApiClient(kubernetes_configuration(options.kubeconfig)),
             options.peering_name,
             options.namespaces,
             options.all_namespaces,
         )
-    await kopf.operator(
-        clusterwide=options.all_namespaces,
-        namespaces=list(options.namespaces),
-        liveness_endpoint=options.liveness_endpoint,
-        standalone=options.standalone,
-        priority=priority,
-        # A named peering is mandatory for kopf: paused until the peering object shows no peer
-        # above this process. Standalone names none.
-        peering_name=None if options.standalone else options.peering_name,
-        memo=kopf.Memo(controller=controller),
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+    stop = asyncio.Event()
+    lost: list[str] = []
+
+    def on_lost(reason: str) -> None:
+        lost.append(reason)
+        stop.set()
+
+    async def relay_stop() -> None:
+        if stop_flag is not None:
+            await stop_flag.wait()
+            stop.set()
+
+    # Created before kopf starts, so kopf's shutdown (which cancels every task it finds that did
+    # not exist before it) leaves them to this function.
+    started = asyncio.Event()
+
+    def on_signal() -> None:
+        # Stopping: no new Cloudflare write starts, and a standby that is stopping too never takes
+        # over (helm uninstall stops every replica at once). kopf then stops as on its own signal.
+        if lease is not None:
+            lease.stopping = True
+        stop.set()
+
+    async def take_signals() -> None:
+        await started.wait()
+        if ready_flag is not None:
+            ready_flag.set()
+        if threading.current_thread() is threading.main_thread():
+            # After kopf installed its own handlers, which these replace.
+            for number in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(number, on_signal)
+
+    helpers = [
+        asyncio.create_task(relay_stop(), name="stop-flag relay"),
+        asyncio.create_task(take_signals(), name="signal handlers"),
+    ]
+    if lease is not None:
+        helpers.append(asyncio.create_task(lease.run(on_lost), name="peering write lease"))
+    try:
+        await kopf.operator(
+            clusterwide=options.all_namespaces,
+            namespaces=list(options.namespaces),
+            liveness_endpoint=options.liveness_endpoint,
+            standalone=options.standalone,
+            settings=settings,
+            identity=None if lease is None else Identity(lease.identity),
+            # A named peering is mandatory for kopf: paused until the peering object shows no
+            # peer above this process. Standalone names none.
+            peering_name=None if options.standalone else options.peering_name,
+            memo=kopf.Memo(controller=controller, kubeconfig=options.kubeconfig),
+            stop_flag=stop,
+            ready_flag=started,
+        )
+    finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+    if lost:
+        raise LeaseLost(lost[0])

@@ -26,10 +26,10 @@ from lunora_operator.images import (
     RegistryAuth,
     target_repository,
 )
-from lunora_operator.images.git import ResolvedRevision
+from lunora_operator.images.git import Git, GitSource, ResolvedRevision
 from lunora_operator.testing.environment import TestEnvironment
+from tests.support.git_repo import GitRepo
 from tests.support.registry import TestRegistry
-from tests.unit.test_image_git import GitRepo
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -256,22 +256,36 @@ async def test_a_remembered_git_commit_is_fetched_again_when_its_image_is_gone(
     assert read_file(docker_client, again.reference, "/version.txt") == "v2"
 
 
+class LateLookup(Git):
+    """The real git CLI, except that once told, `ls-remote` answers with where main was a
+    moment ago (the race cannot be timed against a real remote)."""
+
+    seen_at: str | None = None
+
+    async def resolve(self, source: GitSource) -> ResolvedRevision:
+        if self.seen_at is not None:
+            return ResolvedRevision(commit=self.seen_at, fetch="refs/heads/main")
+        return await super().resolve(source)
+
+
 async def test_a_branch_that_moves_during_the_fetch_is_retried(
     pipeline: ImagePipeline, credentials: Credentials, repository: str, origin, registry, docker_client
 ) -> None:
     repo, first, _ = origin
-    image = await pipeline.ensure_image(git_build(repo.url, first), repository, credentials)
-    delete_from_registry(registry, repository, image.digest)
-    docker_client.images.remove(image.reference, force=True)
+    lookup = LateLookup(pipeline.settings.git_protocols, pipeline.settings.git_timeout)
+    raced = ImagePipeline(pipeline.settings, git=lookup)
+    try:
+        image = await raced.ensure_image(git_build(repo.url, first), repository, credentials)
+        delete_from_registry(registry, repository, image.digest)
+        docker_client.images.remove(image.reference, force=True)
 
-    # ls-remote saw main at the first commit, which the pipeline remembers; by the fetch,
-    # main has moved on to the second.
-    async def stale_resolve(source):
-        return ResolvedRevision(commit=first, fetch="refs/heads/main")
-
-    pipeline._git.resolve = stale_resolve  # the race cannot be timed against a real remote
-    with pytest.raises(ImageError, match="changed while it was being fetched") as moved:
-        await pipeline.ensure_image(git_build(repo.url, "main"), repository, credentials)
+        # ls-remote saw main at the first commit, which the pipeline remembers; by the fetch,
+        # main has moved on to the second.
+        lookup.seen_at = first
+        with pytest.raises(ImageError, match="changed while it was being fetched") as moved:
+            await raced.ensure_image(git_build(repo.url, "main"), repository, credentials)
+    finally:
+        await raced.close()
     assert moved.value.retryable
     assert not docker_client.images.list(name=repository)
 

@@ -17,6 +17,7 @@ pytest_plugins = ["tests.support.operator_fixtures"]
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry]
 
 CLOUDFLARE_CALL = "HTTP Request:"
+"""One line per Cloudflare request, logged at DEBUG: both processes run with --verbose."""
 
 
 def peers(kube: KubeClients, namespace: str) -> dict[str, int]:
@@ -36,8 +37,8 @@ def test_a_second_operator_waits_behind_the_first_and_takes_over_when_it_stops(
     installed_crds: None,
 ) -> None:
     fake = scenario.fake
-    first = operator_process(testenv, namespace, tmp_path / "first.log", resync=5).start()
-    second = operator_process(testenv, namespace, tmp_path / "second.log", resync=5)
+    first = operator_process(testenv, namespace, tmp_path / "first.log", "--verbose", resync=5).start()
+    second = operator_process(testenv, namespace, tmp_path / "second.log", "--verbose", resync=5)
     try:
         scenario.apply_app()
         scenario.apply_web()

@@ -38,7 +38,15 @@ def test_image_is_pushed_with_credentials_and_pulled_back(
     pulled = docker_client.images.pull(repository, tag="v1", auth_config=registry.auth.auth_config())
     assert f"{repository}@{pushed.digest}" in pulled.attrs["RepoDigests"]
 
-    output = docker_client.containers.run(pulled.id, remove=True, labels=TEST_LABEL)
+    # Not `containers.run(..., remove=True)`: it starts the container, then follows its logs, then
+    # removes it; a container that exits at once can be gone from the follow before its output
+    # is read, and the output is lost (rarely, under load). Wait for it, read its logs, remove it.
+    container = docker_client.containers.run(pulled.id, detach=True, labels=TEST_LABEL)
+    try:
+        assert container.wait(timeout=60)["StatusCode"] == 0
+        output = container.logs(stdout=True, stderr=False)
+    finally:
+        container.remove(force=True)
     assert output.decode() == message
 
 

@@ -189,6 +189,8 @@ def test_default_values_run_the_operator_cluster_wide_with_peering_liveness_and_
         arg.startswith(("--standalone", "--metrics-port", "--namespace")) for arg in operator["args"]
     )
     assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "healthz"}
+    assert operator["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "healthz"}
+    assert "--peering-lifetime=10" in operator["args"]
     assert {"name": "healthz", "containerPort": 8080, "protocol": "TCP"} in operator["ports"]
     env = {e["name"]: e for e in operator["env"]}
     assert env["POD_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
@@ -279,6 +281,7 @@ def test_operator_flags_and_environment_follow_the_values(helm: Helm) -> None:
             "cloudflare": {"timeout": 10, "deadline": 30, "backoff": 0.25},
             "peering": {"name": "blue", "priority": 100},
             "livenessProbe": {"enabled": False},
+            "readinessProbe": {"enabled": False},
             "docker": {"host": "tcp://buildkit:2376", "tlsSecretName": "engine-tls"},
             "image": {"repository": "registry.example.com/lunora-operator", "digest": "sha256:" + "a" * 64},
             "extraArgs": ["--build-root=/builds"],
@@ -386,10 +389,22 @@ def test_rendered_chart_is_accepted_by_the_api_server_under_restricted_pod_secur
     helm: Helm, kubectl: Kubectl, restricted_namespace: str, values: dict[str, Any]
 ) -> None:
     release = f"r{uuid.uuid4().hex[:8]}"
-    documents = helm.template(release, restricted_namespace, values)
+    # The `helm test` Pod is not installed with the release (its own check is below).
+    documents = helm.template(release, restricted_namespace, values, "--skip-tests")
     result = server_dry_run(kubectl, documents)
     assert result.returncode == 0, result.stderr
     assert f"deployment.apps/{release}-lunora-operator serverside-applied (server dry run)" in result.stdout
+
+
+def test_the_helm_test_pod_is_accepted_under_restricted_pod_security(
+    helm: Helm, kubectl: Kubectl, restricted_namespace: str
+) -> None:
+    release = f"r{uuid.uuid4().hex[:8]}"
+    documents = helm.template(release, restricted_namespace)
+    tests = [d for d in find(documents, "Pod") if d["metadata"]["annotations"]["helm.sh/hook"] == "test"]
+    kubectl("-n", restricted_namespace, "create", "serviceaccount", f"{release}-lunora-operator")
+    result = server_dry_run(kubectl, tests)
+    assert result.returncode == 0, result.stderr
 
 
 def test_namespaced_rbac_is_accepted_by_the_api_server(
@@ -400,6 +415,7 @@ def test_namespaced_rbac_is_accepted_by_the_api_server(
         release,
         restricted_namespace,
         {"watchNamespaces": [restricted_namespace, second_namespace], "rbac": {"namespaced": True}},
+        "--skip-tests",
     )
     result = server_dry_run(kubectl, documents)
     assert result.returncode == 0, result.stderr
@@ -493,10 +509,32 @@ def test_kustomize_base_holds_the_same_objects_as_the_chart(helm: Helm) -> None:
         if path.name != "kustomization.yaml"
         for d in parse(path.read_text())
     ]
-    chart = helm.template("lunora-operator", "lunora-system")
+    chart = helm.template("lunora-operator", "lunora-system", None, "--skip-tests")  # no test runner there
     key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
     assert sorted(map(key, base)) == sorted([*map(key, chart), ("Namespace", "lunora-system")])
     kustomization = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(
         p.name for p in MANIFESTS.glob("*.yaml") if p.name != "kustomization.yaml"
     )
+
+
+def test_the_readiness_probe_alone_keeps_the_health_endpoint(helm: Helm) -> None:
+    operator = container(helm.template("lunora-operator", "ops", {"livenessProbe": {"enabled": False}}))
+    assert "--liveness=http://0.0.0.0:8080/healthz" in operator["args"]
+    assert "livenessProbe" not in operator
+    assert operator["readinessProbe"]["httpGet"]["port"] == "healthz"
+
+
+def test_the_helm_test_pod_checks_the_installation_with_the_operators_image_and_account(helm: Helm) -> None:
+    documents = helm.template(
+        "lunora-operator", "ops", {"watchNamespaces": ["team-a"], "imagePullSecrets": [{"name": "pull"}]}
+    )
+    (pod,) = [d for d in find(documents, "Pod") if d["metadata"]["annotations"]["helm.sh/hook"] == "test"]
+    (check,) = pod["spec"]["containers"]
+    assert check["command"] == ["lunora-operator"]
+    assert check["args"] == ["status", "--namespace=team-a", "--peering=lunora-operator"]
+    assert check["image"] == container(documents)["image"]
+    assert pod["spec"]["serviceAccountName"] == "lunora-operator"
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "pull"}]
+    assert check["securityContext"]["readOnlyRootFilesystem"] is True
+    assert not find(helm.template("lunora-operator", "ops", {"tests": {"enabled": False}}), "Pod")

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from lunora_operator.reconcile.errors import Stalled, Transient, Waiting
-from lunora_operator.reconcile.status import StatusDraft, next_status, progress_status
+from lunora_operator.api.status import LunoraContainerStatus
+from lunora_operator.reconcile.errors import Held, Stalled, Transient, Waiting
+from lunora_operator.reconcile.status import StatusDraft, next_status, parse_status, progress_status
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.argocd import HealthCheck
 from tests.support.chart import CHART, Helm, find
@@ -41,7 +42,8 @@ def finished(generation: int, error: Exception | None) -> dict[str, Any]:
     """The status the operator writes at the end of a pass that ended with `error`."""
     draft = StatusDraft(generation)
     draft.summarise(error, "application demo-webcontainer is deployed")  # type: ignore[arg-type]
-    return next_status(progress_status(None, generation, "reconciling", NOW), draft, NOW)
+    progress = progress_status(LunoraContainerStatus(), generation, "reconciling", NOW)
+    return next_status(progress, progress, draft, NOW).to_wire()
 
 
 def test_ready_is_healthy(health: HealthCheck) -> None:
@@ -84,8 +86,17 @@ def test_a_new_generation_is_progressing_until_observed(health: HealthCheck) -> 
         "message": "Generation 2 not yet observed",
     }
     # The operator's first write of a new generation.
-    in_progress = progress_status(finished(1, None), 2, "reconciling generation 2", NOW)
+    previous = parse_status(LunoraContainerStatus, finished(1, None))
+    in_progress = progress_status(previous, 2, "reconciling generation 2", NOW).to_wire()
     assert health(container(2, in_progress))["status"] == "Progressing"
+
+
+def test_a_held_rollout_is_suspended_as_a_paused_deployment_is(health: HealthCheck) -> None:
+    held = finished(2, Held("RolloutHeld", "rollout_kind none starts no rollout: start one yourself"))
+    assert health(container(2, held)) == {
+        "status": "Suspended",
+        "message": "RolloutHeld: rollout_kind none starts no rollout: start one yourself",
+    }
 
 
 def test_no_status_yet_is_progressing(health: HealthCheck) -> None:

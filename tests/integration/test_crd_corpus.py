@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from lunora_operator.api.validation import validate_resource
-from tests.support.corpus import CorpusCase, cases, contains
-from tests.support.kube import KubeClients, Kubectl
-from tests.unit.test_api_corpus import offline_error
+from tests.support.corpus import CorpusCase, cases, contains, offline_error
+from tests.support.kube import KubeClients, Kubectl, install_lunora_crds
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 GROUP, VERSION = "lunora.sh", "v1alpha1"
@@ -20,9 +19,7 @@ PLURALS = {"LunoraContainer": "lunoracontainers", "LunoraApp": "lunoraapps"}
 
 @pytest.fixture(scope="session")
 def lunora_crds(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    for plural in PLURALS.values():
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.{GROUP}")
+    install_lunora_crds(kubectl)
 
 
 NOT_CHECKED = "some validation rules were not checked because the object was invalid"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lunora_operator.api.resources import LunoraContainer
+from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import validate_resource
 from lunora_operator.wrangler.desired import DesiredContainer, desired_container
 
@@ -19,6 +19,19 @@ def container(name: str, app: str = "demo", **spec: Any) -> LunoraContainer:
     }
     resource = validate_resource(document)
     assert isinstance(resource, LunoraContainer)
+    return resource
+
+
+def local_app(name: str = "demo") -> LunoraApp:
+    """A local-mode app: the smallest that renders (no Cloudflare account)."""
+    document = {
+        "apiVersion": "lunora.sh/v1alpha1",
+        "kind": "LunoraApp",
+        "metadata": {"name": name},
+        "spec": {"workerName": name, "mode": "local"},
+    }
+    resource = validate_resource(document)
+    assert isinstance(resource, LunoraApp)
     return resource
 
 

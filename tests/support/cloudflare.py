@@ -10,6 +10,7 @@ from lunora_operator.cloudflare import (
     DurableObjectBinding,
     MigrationUpload,
     RetryPolicy,
+    UpdatePlan,
     WorkerUpload,
 )
 
@@ -55,3 +56,32 @@ def desired(**changes: object) -> DesiredApplication:
     }
     fields.update(changes)
     return DesiredApplication(**fields)  # type: ignore[arg-type]
+
+
+async def observed(account: AccountClient, wanted: DesiredApplication, namespace_id: str) -> UpdatePlan:
+    """What an update of an application that exists would change (`observe`'s answer)."""
+    plan = await account.applications.observe(wanted, namespace_id)
+    assert plan is not None, f"no application {wanted.name}"
+    return plan
+
+
+def api_app(**changes: object) -> dict[str, object]:
+    """An application as the API answers with it (sizes, not an instance type name)."""
+    app: dict[str, object] = {
+        "id": "app-1",
+        "name": "demo-web",
+        "version": 3,
+        "scheduling_policy": "default",
+        "instances": 0,
+        "max_instances": 3,
+        "configuration": {
+            "image": "registry.cloudflare.com/acct/web:1",
+            "vcpu": 0.5,
+            "memory_mib": 4096,
+            "disk": {"size_mb": 8000},
+        },
+        "durable_objects": {"namespace_id": "ns-1"},
+        "observability": {"logs": {"enabled": True}},
+    }
+    app.update(changes)
+    return app

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from lunora_operator.api.base import ApiModel
 from lunora_operator.api.resources import RESOURCE_TYPES
-from lunora_operator.api.rules import Rule
-from lunora_operator.api.validation import field_rules
+from lunora_operator.api.rules import FieldError, Rule
+from lunora_operator.api.validation import ResourceInvalid, field_rules, validate_resource
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -106,3 +107,11 @@ def _models_in(annotation: Any) -> list[type[ApiModel]]:
     if isinstance(annotation, type) and issubclass(annotation, ApiModel):
         return [annotation]
     return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def offline_error(case: CorpusCase) -> FieldError:
+    """The one rule an invalid case breaks, as the offline validator reports it."""
+    with pytest.raises(ResourceInvalid) as rejected:
+        validate_resource(case.document)
+    assert len(rejected.value.errors) == 1, f"{case.id} breaks more than one rule: {rejected.value}"
+    return rejected.value.errors[0]

@@ -101,3 +101,13 @@ class KubeClients:
             return True
 
         wait_until(exists, f"ServiceAccount {namespace}/{name}", timeout)
+
+
+LUNORA_CRDS = Path(__file__).resolve().parents[2] / "crds"
+
+
+def install_lunora_crds(kubectl: Kubectl) -> None:
+    """Applies crds/ (server-side, taking over from earlier applies) and waits until served."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(LUNORA_CRDS))
+    for plural in ("lunoracontainers", "lunoraapps"):
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{plural}.lunora.sh")

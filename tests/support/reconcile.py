@@ -21,11 +21,17 @@ from lunora_operator.controller import Controller, ControllerSettings
 from lunora_operator.kube.gateway import ConfigMapData, KubeUnavailable, OwnerReference, ReferenceMissing
 from lunora_operator.reconcile.app_pipeline import AppPipeline
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome
-from lunora_operator.reconcile.container import ResolvedImage
+from lunora_operator.reconcile.container import (
+    ContainerDeps,
+    ContainerRun,
+    ResolvedImage,
+    reconcile_container,
+)
 from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.fake_cloudflare import RecordedRequest
+from tests.support.clock import SteppedWallClock
 from tests.support.cloudflare import FAST_RETRY, TOKEN
 
 NAMESPACE = "team-a"
@@ -41,6 +47,15 @@ WORKER_CLASSES = ("WebContainer", "ApiContainer", "JobsContainer", "TranscoderCo
 modules do not mention)."""
 BUILT_IMAGE = "registry.cloudflare.com/023e105f4ecef8ad9ca31a8372d0c353/demo-jobscontainer:ctx-1"
 FAST_SETTINGS = ControllerSettings(resync_interval=600.0, render_quiet=0.005, render_max_delay=0.05)
+
+
+def holding_base(class_name: str) -> str:
+    """A base config whose entry for `class_name` keeps wrangler's hidden `rollout_kind: "none"`:
+    configuration changes are not rolled out."""
+    return (
+        '{\n  "name": "demo",\n  "main": "index.js",\n'
+        f'  "containers": [{{"class_name": "{class_name}", "rollout_kind": "none"}}]\n}}\n'
+    )
 
 
 def worker_source(classes: Sequence[str] = WORKER_CLASSES) -> str:
@@ -246,7 +261,7 @@ class MemoryKube:
             return None
         body["status"] = apply_merge_patch(body.get("status"), patch)
         metadata = body.setdefault("metadata", {})
-        metadata["resourceVersion"] = str(int(metadata.get("resourceVersion") or 0) + 1)
+        metadata["resourceVersion"] = self._next_version()  # opaque to the operator: never parsed
         return str(metadata["resourceVersion"])
 
     async def exists(self, plural: str, namespace: str, name: str) -> bool:
@@ -323,6 +338,7 @@ class Harness:
     images: ScriptedImages
     controller: Controller
     events: list[tuple[str, str, str, str]]
+    clock: SteppedWallClock
 
     @property
     def cloudflare_block(self) -> dict[str, Any]:
@@ -340,14 +356,40 @@ class Harness:
     def pipeline(self) -> AppPipeline:
         return AppPipeline(self.kube, self.clients, self.inventory)
 
+    @property
+    def memory(self) -> AppMemory:
+        """What the controller remembers of the app between its runs."""
+        return self.controller.renders.coordinator(self.key).memory
+
+    @property
+    def deps(self) -> ContainerDeps:
+        return self.controller.containers.deps
+
+    async def steps(self, body: Mapping[str, Any], deps: ContainerDeps | None = None) -> ContainerRun:
+        """The container's steps alone (nothing written to its status)."""
+        return await reconcile_container(ContainerRecord.from_body(body), deps or self.deps)
+
+    async def ready_container(self, name: str = "web", **spec: Any) -> dict[str, Any]:
+        """The app and the container applied and reconciled to Ready; the container as stored."""
+        self.apply(self.app())
+        body = self.apply(container_body(name, **spec))
+        error = await self.controller.reconcile_container(body)
+        assert error is None, error
+        return self.current("LunoraContainer", name)
+
     def app(self, **options: Any) -> dict[str, Any]:
         return app_body(self.cloudflare_block, **options)
 
     def apply(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Stores the object as the API server and kopf's index would; returns the stored body."""
+        """Stores the object as the API server and kopf's index would; returns the stored body.
+        As with the API server, a body without status keeps the status already stored (status is
+        a subresource: writing the object does not touch it)."""
         plural = "lunoraapps" if body["kind"] == "LunoraApp" else "lunoracontainers"
         metadata = body["metadata"]
         stored = copy.deepcopy(dict(body))
+        existing = self.kube.objects.get((plural, metadata["namespace"], metadata["name"]))
+        if "status" not in stored and existing is not None and "status" in existing:
+            stored["status"] = copy.deepcopy(existing["status"])
         self.kube.objects[(plural, metadata["namespace"], metadata["name"])] = stored
         self.inventory.put(stored)
         return stored
@@ -410,9 +452,12 @@ async def running_harness() -> AsyncIterator[Harness]:
         def record_event(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
             events.append((str(body["metadata"]["name"]), type, reason, message))
 
-        controller = Controller(kube, clients, images, inventory, FAST_SETTINGS, events=record_event)
+        clock = SteppedWallClock()
+        controller = Controller(
+            kube, clients, images, inventory, FAST_SETTINGS, events=record_event, clock=clock
+        )
         try:
-            yield Harness(fake, clients, kube, inventory, images, controller, events)
+            yield Harness(fake, clients, kube, inventory, images, controller, events, clock)
         finally:
             await controller.close()
             await clients.aclose()

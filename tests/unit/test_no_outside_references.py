@@ -16,6 +16,7 @@ CHECKED = [
     PACKAGE / "wrangler",
     PACKAGE / "codegen",
     PACKAGE / "planner",
+    PACKAGE / "local",
     PACKAGE / "render.py",
     PACKAGE / "cli.py",
     ROOT / "crds",
@@ -23,6 +24,7 @@ CHECKED = [
     ROOT / "tests" / "unit",
     ROOT / "tests" / "support",
     ROOT / "tests" / "corpus",
+    ROOT / "tests" / "e2e" / "local",
 ]
 # The repository's own documents may be named: README.md and docs/NAME.md (with an anchor).
 OWN_DOCUMENT = re.compile(r"(?<![\w/.-])(?:docs/[\w-]+\.md|README\.md)(?:#[\w-]+)?")

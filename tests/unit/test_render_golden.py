@@ -2,49 +2,29 @@
 generated TypeScript of each case (tests/corpus/render/<case>/golden/), so that any change to
 generated text shows up as a reviewable diff.
 
-After an intended change, regenerate with `LUNORA_UPDATE_GOLDEN=1 hack/pytest.sh tests/unit/test_render_golden.py`
-and review the diff.
+After an intended change, regenerate them with `.venv/bin/python -m tests.support.render_corpus`
+and review the diff; this test only compares, it never writes them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lunora_operator.codegen.containers_ts import Flavour
-from lunora_operator.render import GENERATED_TS, RenderError, render
-from tests.support.render_corpus import CASES, RENDER_CASES, base_config, render_args
-
-UPDATE = os.environ.get("LUNORA_UPDATE_GOLDEN") == "1"
-FLAVOURS: tuple[Flavour, ...] = ("lunora", "cloudflare")
-
-
-def rendered(case: Path, workdir: Path, flavour: Flavour) -> dict[str, str]:
-    """The files a render of the case into its own base writes, by golden file name."""
-    shutil.copytree(case, workdir, dirs_exist_ok=True)
-    base = base_config(workdir)
-    options = render_args(case)
-    output = render([workdir / "resources"], workdir, base=base, images=options.images, flavour=flavour)
-    files = {str(path): text for path, text in output.files.items()}
-    if (generated := files.pop(str(GENERATED_TS), None)) is not None:
-        files[f"containers.{flavour}.ts"] = generated
-    return files
+from lunora_operator.render import RenderError
+from tests.support.render_corpus import CASES, FLAVOURS, RENDER_CASES, rendered
 
 
 def matches_golden(case: Path, files: dict[str, str]) -> None:
     golden = case / "golden"
     for name, text in files.items():
         path = golden / name
-        if UPDATE:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        assert path.is_file(), f"{path} is missing: run with LUNORA_UPDATE_GOLDEN=1 and review it"
+        assert path.is_file(), f"{path} is missing: run `python -m tests.support.render_corpus` and review it"
         assert text == path.read_text(), (
-            f"{path} differs: run with LUNORA_UPDATE_GOLDEN=1 and review the diff"
+            f"{path} differs: run `python -m tests.support.render_corpus` and review the diff"
         )
 
 

@@ -23,12 +23,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from lunora_operator.api.naming import binding_name, export_name_from_metadata
-from lunora_operator.api.resources import LunoraApp
-from lunora_operator.api.validation import validate_resource
 from lunora_operator.planner import DeployedMigrations, Plan, PlanInput, RenderState, plan
 from lunora_operator.wrangler.document import Format, open_document
 from lunora_operator.wrangler.migrations import replay
-from tests.support.builders import container
+from tests.support.builders import container, local_app
 
 POOL = ["web", "api", "image-resizer", "job"]
 CLASSES = {
@@ -39,15 +37,7 @@ CLASSES = {
 }
 BINDINGS = {name: binding_name(export_name_from_metadata(name)) for name in POOL}
 OWNED_KEYS = {"containers", "durable_objects", "migrations", "observability", "name"}
-APP = validate_resource(
-    {
-        "apiVersion": "lunora.sh/v1alpha1",
-        "kind": "LunoraApp",
-        "metadata": {"name": "demo"},
-        "spec": {"workerName": "demo", "mode": "local"},
-    }
-)
-assert isinstance(APP, LunoraApp)
+APP = local_app()
 
 text_values = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -_/*", min_size=0, max_size=12)
 user_keys = st.dictionaries(

@@ -1,7 +1,9 @@
 -- Argo CD health of a LunoraContainer or LunoraApp, from its kstatus conditions: Suspended while
 -- spec.suspend is set (the operator then writes nothing); Progressing until the operator has
 -- observed the current generation and while Reconciling is True (it is retrying); Degraded when
--- Stalled is True (the spec or a referenced object must change); Healthy when Ready is True.
+-- Stalled is True (the spec or a referenced object must change); Healthy when Ready is True;
+-- Suspended when Ready is False with neither (a change waits for a person, such as a rollout held
+-- by rollout_kind "none"), as Argo CD shows a paused Deployment.
 local hs = {status = "Progressing", message = "Waiting for lunora-operator"}
 if obj.spec ~= nil and obj.spec.suspend == true then
   hs.status = "Suspended"
@@ -46,7 +48,7 @@ if ready ~= nil and ready.status == "True" then
   return hs
 end
 if ready ~= nil and ready.status == "False" then
-  hs.status = "Degraded"
+  hs.status = "Suspended"
   hs.message = describe(ready)
 end
 return hs

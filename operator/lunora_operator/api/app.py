@@ -13,6 +13,7 @@ from lunora_operator.api.fields import ConfigMapKeySelector, ObjectName, SecretK
 from lunora_operator.api.rules import OK, Rule
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+REGISTRY_HOST_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
 
 
 def _url_check(value: str) -> tuple[Any, ...] | None:
@@ -60,7 +61,7 @@ class CloudflareAccount(ApiModel):
             str,
             Field(max_length=253),
             r.matches(
-                r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
+                REGISTRY_HOST_PATTERN,
                 '`cloudflare.registry` "%s" must be a registry host with an optional port and path, like "registry.cloudflare.com"',
             ),
         ]
@@ -119,11 +120,25 @@ class WorkerBundle(ApiModel):
     """Workers compatibility flags, such as nodejs_compat."""
 
 
-class LocalRuntime(ApiModel):
-    """Where local mode runs instances."""
+class LocalSettings(ApiModel):
+    """Local mode: each instance is a Pod in the app's namespace, behind the app's router."""
 
-    runtime: Literal["kubernetes", "docker"] = "kubernetes"
-    """kubernetes: a Pod per instance; docker: a container per instance on 127.0.0.1."""
+    registry: (
+        Annotated[
+            str,
+            Field(max_length=253),
+            r.matches(
+                REGISTRY_HOST_PATTERN,
+                '`local.registry` "%s" must be a registry host with an optional port and path, like "localhost:5001"',
+            ),
+        ]
+        | None
+    ) = None
+    """Registry the operator pushes built images to for the cluster to pull, such as the
+    local registry of a kind cluster; registry images are pulled from where they name."""
+    pull_secret: ObjectName | None = None
+    """Secret of type kubernetes.io/dockerconfigjson in the app's namespace; every instance Pod
+    lists it in imagePullSecrets."""
 
 
 def _cloudflare_required(spec: LunoraAppSpec) -> tuple[Any, ...] | None:
@@ -159,6 +174,6 @@ class LunoraAppSpec(ApiModel):
     worker: WorkerBundle | None = None
     """Optional built Worker; without it the operator renders the config and waits for an external
     `wrangler deploy` to create the Durable Object namespace."""
-    local: LocalRuntime = LocalRuntime()
+    local: LocalSettings = LocalSettings()
     suspend: bool = False
     """Pause reconciling this app and its containers."""

@@ -163,15 +163,15 @@ class ImageSource(ApiModel):
 # --- sizing ------------------------------------------------------------------------------------
 
 
-def _memory_per_vcpu(obj: CustomInstanceType) -> tuple[Any, ...] | None:
+def _memory_per_vcpu(obj: CustomInstanceTypeSpec) -> tuple[Any, ...] | None:
     return OK if obj.memory_mib >= MEMORY_MIB_PER_VCPU * obj.vcpu else (obj.memory_mib, obj.vcpu)
 
 
-def _disk_per_memory(obj: CustomInstanceType) -> tuple[Any, ...] | None:
+def _disk_per_memory(obj: CustomInstanceTypeSpec) -> tuple[Any, ...] | None:
     return OK if obj.disk_mb * 1024 <= obj.memory_mib * DISK_MB_PER_GIB else (obj.disk_mb, obj.memory_mib)
 
 
-class CustomInstanceType(ApiModel):
+class CustomInstanceTypeSpec(ApiModel):
     """A custom instance size within Cloudflare's limits (enterprise accounts)."""
 
     object_rules = (
@@ -245,7 +245,7 @@ class ReadyOnProbe(ApiModel):
     """Exact status that means ready; 200 when omitted."""
 
 
-def _both_step_forms(rollout: Rollout) -> tuple[Any, ...] | None:
+def _both_step_forms(rollout: RolloutSpec) -> tuple[Any, ...] | None:
     return () if rollout.step_percentage is not None and rollout.steps is not None else OK
 
 
@@ -253,7 +253,7 @@ def _steps_ascending(steps: list[int]) -> tuple[Any, ...] | None:
     return OK if steps == sorted(steps) else (steps,)
 
 
-class Rollout(ApiModel):
+class RolloutSpec(ApiModel):
     """How Cloudflare rolls out a new image or size."""
 
     object_rules = (
@@ -315,7 +315,7 @@ class Rollout(ApiModel):
     """Instances whose Durable Object connection is younger than this are skipped in a step."""
 
 
-class Constraints(ApiModel):
+class ConstraintsSpec(ApiModel):
     """Where Cloudflare may place the container's instances (wrangler `constraints`)."""
 
     regions: (
@@ -482,7 +482,7 @@ class LunoraContainerSpec(ApiModel):
         | None
     ) = None
     """Named size: lite, basic, standard-1, standard-2, standard-3 or standard-4 (platform default lite)."""
-    custom_instance_type: CustomInstanceType | None = None
+    custom_instance_type: CustomInstanceTypeSpec | None = None
     """Custom size {vcpu, memoryMib, diskMb}; Lunora's object form of `instanceType`."""
     max_instances: Annotated[int, r.int_range("maxInstances", 1, None, "a positive integer")] | None = None
     """Cap on concurrently running instances; also the pool size of `.any()` / `.pool()`."""
@@ -575,9 +575,9 @@ class LunoraContainerSpec(ApiModel):
         Annotated[Text, r.non_blank("pingEndpoint", "`pingEndpoint` must be a non-empty path")] | None
     ) = None
     """Health path the platform polls (upstream default "ping")."""
-    rollout: Rollout | None = None
+    rollout: RolloutSpec | None = None
     """How Cloudflare rolls out a new image or size."""
-    constraints: Constraints | None = None
+    constraints: ConstraintsSpec | None = None
     """Placement regions and compliance jurisdiction of the instances."""
     name: (
         Annotated[

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lunora_operator.api.app import LunoraAppSpec
 from lunora_operator.api.base import ApiModel, WireModel
 from lunora_operator.api.container import LunoraContainerSpec
-from lunora_operator.api.naming import EXPORT_NAME_FROM_METADATA_RULE
+from lunora_operator.api.naming import EXPORT_NAME_FROM_METADATA_RULE, ContainerNames
 from lunora_operator.api.rules import Rule
 from lunora_operator.api.status import CommonStatus, LunoraAppStatus, LunoraContainerStatus
 
@@ -113,6 +113,12 @@ class LunoraContainer(Resource[LunoraContainerSpec, LunoraContainerStatus]):
     root_rules = (EXPORT_NAME_FROM_METADATA_RULE,)
 
     kind: Literal["LunoraContainer"] = "LunoraContainer"
+
+    def names_in(self, app: LunoraApp) -> ContainerNames:
+        """The class, binding and application names this container gets in `app`."""
+        return ContainerNames.derive(
+            self.metadata.name, self.spec.export_name, app.spec.worker_name, self.spec.name
+        )
 
 
 class LunoraApp(Resource[LunoraAppSpec, LunoraAppStatus]):

@@ -51,18 +51,20 @@ Conditions = Annotated[
 
 class ImageStatus(ApiModel):
     ref: Annotated[str, Field(max_length=1024)] | None = None
-    """The image reference in use (digest-pinned once pushed)."""
+    """The image the instances run (cloudflare: the application's configuration on Cloudflare,
+    which a held or reverted rollout keeps at an earlier image than the spec's)."""
     digest: Annotated[str, Field(max_length=128)] | None = None
-    """Manifest digest, sha256:…"""
+    """Manifest digest, sha256:…, when the operator pushed that image."""
 
 
 class InstancesStatus(ApiModel):
     max: int | None = None
-    """maxInstances, copied for printing."""
+    """The most instances allowed (cloudflare: the application's max_instances on Cloudflare)."""
     running: int | None = None
-    """Running instances (local mode: from the instance index; cloudflare: when observable)."""
+    """Running instances (local mode: from the instance index; cloudflare: as Cloudflare reports
+    them, absent when it does not)."""
     selector: Annotated[str, Field(max_length=1024)] | None = None
-    """Label selector of the local-mode instances."""
+    """Label selector of the local-mode instances; absent in cloudflare mode."""
 
 
 class CommonStatus(ApiModel):
@@ -99,7 +101,8 @@ class LunoraContainerStatus(CommonStatus):
     instances: InstancesStatus | None = None
     """Instance counts."""
     last_sync_time: Timestamp | None = None
-    """When the container was last reconciled."""
+    """When the operator last changed the container's application (created it, or PATCHed it or
+    started a rollout); a pass that finds it up to date keeps it, so a resync writes nothing."""
 
 
 class AppContainerStatus(ApiModel):
@@ -137,5 +140,8 @@ class LunoraAppStatus(CommonStatus):
         Annotated[dict[str, Annotated[str, Field(max_length=128)]], Field(max_length=256)] | None
     ) = None
     """Durable Object namespace id per class."""
+    worker_etag: Annotated[str, Field(max_length=128)] | None = None
+    """Etag Cloudflare gave the Worker script the operator last uploaded."""
     worker_version_id: Annotated[str, Field(max_length=128)] | None = None
-    """Etag of the Worker script the operator last uploaded."""
+    """Deprecated: the same etag as workerEtag, under its old name, for tools that read it;
+    removed in the next API version."""

@@ -2,10 +2,11 @@
 
 clients = CloudflareClients()                      # process-wide
 account = clients.for_account(account_id, token, base_url=None)
-app = await account.applications.observe(name)
+plan = await account.applications.observe(desired, namespace_id)   # None, or what an update changes
 """
 
 from lunora_operator.cloudflare.accounts import DEFAULT_BASE_URL, AccountClient, CloudflareClients
+from lunora_operator.cloudflare.application_plan import UpdatePlan
 from lunora_operator.cloudflare.errors import (
     AuthFailed,
     CloudflareError,
@@ -69,6 +70,7 @@ __all__ = [
     "Rollout",
     "RolloutPolicy",
     "ServerError",
+    "UpdatePlan",
     "WorkerScript",
     "WorkerUpload",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import email.utils
 import json
-import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import cloudflare
@@ -108,6 +108,11 @@ class NamespaceMismatch(Conflict):
     reason = "NamespaceMismatch"
 
 
+class WriteRefused(httpx.ConnectError):
+    """A write this process may not send now (it does not hold the peering's write lease);
+    raised before the request leaves, so Cloudflare never saw it."""
+
+
 def may_have_been_processed(error: Exception) -> bool:
     """True when Cloudflare may have carried out a request that failed retryably: anything but
     a 429 or a connection that was never made. A create is then looked up before it is retried."""
@@ -122,8 +127,8 @@ def may_still_be_in_flight(error: Exception) -> bool:
     return isinstance(error, ConnectionFailed) and error.reason == "Timeout"
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a `Retry-After` header: delta-seconds or an HTTP date."""
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a `Retry-After` header: delta-seconds, or an HTTP date (counted from `now`)."""
     if not value:
         return None
     value = value.strip()
@@ -135,7 +140,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - now.timestamp())
 
 
 def readable_message(text: str) -> tuple[str, str | None]:
@@ -177,7 +182,9 @@ def _errors_text(body: object) -> tuple[str, str | None]:
     return "no error text", None
 
 
-def from_status(status: int, body: object, headers: Mapping[str, str], operation: str) -> CloudflareError:
+def from_status(
+    status: int, body: object, headers: Mapping[str, str], operation: str, *, now: datetime
+) -> CloudflareError:
     """Maps an HTTP error answer to the taxonomy."""
     text, code = _errors_text(body)
     message = f"{operation}: {text}"
@@ -185,7 +192,7 @@ def from_status(status: int, body: object, headers: Mapping[str, str], operation
     if status == 429:
         return RateLimited(
             f"{operation}: rate limited by Cloudflare ({text})",
-            retry_after=parse_retry_after(headers.get("retry-after")),
+            retry_after=parse_retry_after(headers.get("retry-after"), now),
             **kwargs,
         )
     if status >= 500:
@@ -205,18 +212,20 @@ def from_status(status: int, body: object, headers: Mapping[str, str], operation
     return InvalidRequest(message, **kwargs)
 
 
-def from_exception(error: Exception, operation: str) -> CloudflareError:
+def from_exception(error: Exception, operation: str, *, now: datetime) -> CloudflareError:
     """Maps an exception raised by the cloudflare SDK (or httpx below it)."""
     if isinstance(error, CloudflareError):
         return error
     if isinstance(error, cloudflare.APIStatusError):
-        return from_status(error.status_code, error.body, error.response.headers, operation)
+        return from_status(error.status_code, error.body, error.response.headers, operation, now=now)
     if isinstance(error, cloudflare.APITimeoutError):
         return ConnectionFailed(
             f"{operation}: Cloudflare did not answer in time", sent=True, reason="Timeout"
         )
     if isinstance(error, cloudflare.APIConnectionError):
         cause = error.__cause__
+        if isinstance(cause, WriteRefused):
+            return ConnectionFailed(f"{operation}: not sent: {cause}", sent=False, reason="NotActive")
         sent = not isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout))
         # Never the cause's text: an httpx protocol error quotes the request header it refused,
         # which holds the token.

@@ -107,6 +107,8 @@ class Application:
     namespace_id: str | None
     active_rollout_id: str | None
     scheduling_policy: str
+    running_instances: int | None = None
+    """Instances Cloudflare reports running (`health.instances.active`); None when it reports none."""
 
 
 ROLLOUT_UNDER_WAY = ("pending", "progressing")
@@ -134,6 +136,8 @@ class ApplicationUpdate:
     rollout_id: str | None
     differences: list[str]
     """One line per changed field, `field: live -> desired`; empty when nothing changed."""
+    application: Application
+    """The application as Cloudflare has it after the update (looked up again after a write)."""
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from lunora_operator.cloudflare.models import DEFAULT_REGISTRY, RegistryCredentials
-
-if TYPE_CHECKING:
-    from lunora_operator.cloudflare.accounts import AccountClient
+from lunora_operator.cloudflare.transport import Transport
 
 RegistryPermission = Literal["pull", "push", "list"]
 
 
 class Registry:
-    def __init__(self, account: AccountClient) -> None:
-        self._account = account
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def credentials(
         self,
@@ -24,11 +22,11 @@ class Registry:
         permissions: Sequence[RegistryPermission] = ("push", "pull"),
     ) -> RegistryCredentials:
         """Credentials for `docker login` to `registry_host`; they expire after `expiration_minutes`."""
-        generated = await self._account.call(
+        generated = await self._transport.call(
             f"getting credentials for registry {domain}",
-            lambda: self._account.sdk.containers.registries.credentials.generate(
+            lambda: self._transport.sdk.containers.registries.credentials.generate(
                 domain,
-                account_id=self._account.account_id,
+                account_id=self._transport.account_id,
                 expiration_minutes=expiration_minutes,
                 permissions=list(permissions),
             ),

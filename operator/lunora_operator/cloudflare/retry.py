@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import cloudflare
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_before_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_random_exponential
 
+from lunora_operator.clock import Clock
 from lunora_operator.cloudflare.errors import (
     CloudflareError,
     from_exception,
@@ -45,6 +46,17 @@ class _WaitRetryAfterOrBackoff(wait_base):
         return self._backoff(retry_state)
 
 
+class _StopBeforeDeadline(stop_base):
+    """Stops when the next wait would end past the deadline, measured on the injected clock."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._ends = clock.monotonic() + deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock.monotonic() + retry_state.upcoming_sleep >= self._ends
+
+
 def _is_retryable(error: BaseException) -> bool:
     return isinstance(error, CloudflareError) and error.retryable
 
@@ -55,14 +67,17 @@ def _log_retry(retry_state: RetryCallState) -> None:
     log.info("retrying in %.1fs after %s: %s", wait, getattr(error, "reason", "error"), error)
 
 
-async def call_with_retries(policy: RetryPolicy, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
+async def call_with_retries(
+    policy: RetryPolicy, clock: Clock, operation: str, attempt: Callable[[], Awaitable[T]]
+) -> T:
     """Runs `attempt` until it succeeds, fails permanently, or the deadline would pass.
     SDK exceptions are mapped to CloudflareError; the original (which holds the request)
     is not chained, so nothing of the request can reach a log through it."""
     retrying = AsyncRetrying(
         retry=retry_if_exception(_is_retryable),
         wait=_WaitRetryAfterOrBackoff(policy),
-        stop=stop_before_delay(policy.deadline),
+        stop=_StopBeforeDeadline(clock, policy.deadline),
+        sleep=clock.sleep,
         before_sleep=_log_retry,
         reraise=True,
     )
@@ -71,12 +86,13 @@ async def call_with_retries(policy: RetryPolicy, operation: str, attempt: Callab
             try:
                 return await attempt()
             except cloudflare.APIError as error:
-                raise from_exception(error, operation) from None
+                raise from_exception(error, operation, now=clock.now()) from None
     raise AssertionError("unreachable: tenacity either returns or raises")
 
 
 async def call_checking_before_retry(
     policy: RetryPolicy,
+    clock: Clock,
     operation: str,
     send: Callable[[], Awaitable[T]],
     check: Callable[[], Awaitable[T | None]],
@@ -88,22 +104,21 @@ async def call_checking_before_retry(
     to be carried out: Cloudflare may still act on it after the client gave up."""
     uncertain = False
     settled_at = 0.0
-    clock = asyncio.get_running_loop().time
 
     async def attempt() -> T:
         nonlocal uncertain, settled_at
         if uncertain:
-            await asyncio.sleep(max(0.0, settled_at - clock()))
+            await clock.sleep(max(0.0, settled_at - clock.monotonic()))
             done = await check()
             if done is not None:
                 return done
         try:
             return await send()
         except cloudflare.APIError as error:
-            mapped = from_exception(error, operation)
+            mapped = from_exception(error, operation, now=clock.now())
             uncertain = uncertain or may_have_been_processed(mapped)
             if may_still_be_in_flight(mapped):
-                settled_at = clock() + policy.request_timeout
+                settled_at = clock.monotonic() + policy.request_timeout
             raise mapped from None
 
-    return await call_with_retries(policy, operation, attempt)
+    return await call_with_retries(policy, clock, operation, attempt)

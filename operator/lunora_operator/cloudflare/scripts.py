@@ -4,13 +4,11 @@ migrations), Worker secrets, and the Durable Object namespace id of each class."
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lunora_operator.cloudflare.errors import NotFound
 from lunora_operator.cloudflare.models import WorkerScript, WorkerUpload
-
-if TYPE_CHECKING:
-    from lunora_operator.cloudflare.accounts import AccountClient
+from lunora_operator.cloudflare.transport import Transport
 
 # Secret bindings are managed through the secrets endpoint; an upload keeps them.
 KEEP_BINDINGS = ("secret_text", "secret_key")
@@ -58,18 +56,18 @@ def _script(data: Any, script_name: str) -> WorkerScript:
 
 
 class WorkerScripts:
-    def __init__(self, account: AccountClient) -> None:
-        self._account = account
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def _find(self, script_name: str) -> WorkerScript | None:
         # wrangler reads the migration tag the same way: the account's script list, matched by id.
-        async for script in self._account.sdk.workers.scripts.list(account_id=self._account.account_id):
+        async for script in self._transport.sdk.workers.scripts.list(account_id=self._transport.account_id):
             if script.id == script_name:
                 return _script(script, script_name)
         return None
 
     async def observe(self, script_name: str) -> WorkerScript | None:
-        return await self._account.call(f"looking up Worker {script_name}", lambda: self._find(script_name))
+        return await self._transport.call(f"looking up Worker {script_name}", lambda: self._find(script_name))
 
     async def upload(self, script_name: str, upload: WorkerUpload) -> WorkerScript:
         """Uploads and deploys the Worker. When an upload with migrations may have gone through
@@ -79,9 +77,9 @@ class WorkerScripts:
         pending = upload
 
         async def send() -> WorkerScript:
-            uploaded = await self._account.sdk.workers.scripts.update(
+            uploaded = await self._transport.sdk.workers.scripts.update(
                 script_name,
-                account_id=self._account.account_id,
+                account_id=self._transport.account_id,
                 metadata=upload_metadata(pending),  # type: ignore[arg-type]  # `containers` is not in the SDK's Metadata
                 files=files,
             )
@@ -94,39 +92,39 @@ class WorkerScripts:
                 if live is not None and live.migration_tag == pending.migrations.new_tag:
                     pending = dataclasses.replace(pending, migrations=None)
 
-        return await self._account.call_once(f"uploading Worker {script_name}", send, check)
+        return await self._transport.call_once(f"uploading Worker {script_name}", send, check)
 
 
 class WorkerSecrets:
     """Worker secrets by name. Values go to Cloudflare only; nothing here logs or keeps them."""
 
-    def __init__(self, account: AccountClient) -> None:
-        self._account = account
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def list(self, script_name: str) -> set[str]:
         async def attempt() -> set[str]:
-            secrets = self._account.sdk.workers.scripts.secrets.list(
-                script_name, account_id=self._account.account_id
+            secrets = self._transport.sdk.workers.scripts.secrets.list(
+                script_name, account_id=self._transport.account_id
             )
             return {secret.name async for secret in secrets}
 
-        return await self._account.call(f"listing secrets of Worker {script_name}", attempt)
+        return await self._transport.call(f"listing secrets of Worker {script_name}", attempt)
 
     async def put(self, script_name: str, name: str, value: str) -> None:
-        await self._account.call(
+        await self._transport.call(
             f"setting secret {name} of Worker {script_name}",
-            lambda: self._account.sdk.workers.scripts.secrets.update(
-                script_name, account_id=self._account.account_id, name=name, text=value, type="secret_text"
+            lambda: self._transport.sdk.workers.scripts.secrets.update(
+                script_name, account_id=self._transport.account_id, name=name, text=value, type="secret_text"
             ),
         )
 
     async def delete(self, script_name: str, name: str) -> bool:
         """Deletes the secret; False when it was not there."""
         try:
-            await self._account.call(
+            await self._transport.call(
                 f"deleting secret {name} of Worker {script_name}",
-                lambda: self._account.sdk.workers.scripts.secrets.delete(
-                    name, account_id=self._account.account_id, script_name=script_name
+                lambda: self._transport.sdk.workers.scripts.secrets.delete(
+                    name, account_id=self._transport.account_id, script_name=script_name
                 ),
             )
         except NotFound:
@@ -135,20 +133,22 @@ class WorkerSecrets:
 
 
 class DurableObjects:
-    def __init__(self, account: AccountClient) -> None:
-        self._account = account
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def namespaces(self, script_name: str) -> dict[str, str]:
         """Durable Object class name -> namespace id, for the classes this script defines."""
 
         async def attempt() -> dict[str, str]:
             found: dict[str, str] = {}
-            pages = self._account.sdk.durable_objects.namespaces.list(
-                account_id=self._account.account_id, per_page=NAMESPACE_PAGE_SIZE
+            pages = self._transport.sdk.durable_objects.namespaces.list(
+                account_id=self._transport.account_id, per_page=NAMESPACE_PAGE_SIZE
             )
             async for namespace in pages:
                 if namespace.script == script_name and namespace.class_ and namespace.id:
                     found[namespace.class_] = namespace.id
             return found
 
-        return await self._account.call(f"listing Durable Object namespaces of Worker {script_name}", attempt)
+        return await self._transport.call(
+            f"listing Durable Object namespaces of Worker {script_name}", attempt
+        )

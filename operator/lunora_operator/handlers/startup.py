@@ -3,11 +3,15 @@ closed status schema), one finalizer name, quiet Events."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
+
+from lunora_operator.kube.connection import connection_info
 
 PREFIX = "lunora.sh"
 FINALIZER = f"{PREFIX}/finalizer"
@@ -54,8 +58,22 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.login()
-def on_login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
-    """The kubeconfig `run` was given (it sets $KUBECONFIG), else the Pod's service account."""
-    if os.environ.get("KUBECONFIG"):
-        return kopf.login_with_kubeconfig(settings=settings, **kwargs)
-    return kopf.login_with_service_account(settings=settings, **kwargs)
+def on_login(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The kubeconfig `run` was given, read again at each login; else the Pod's service account
+    (its token file is read again at each login: the kubelet rotates it), at the address the
+    kubelet gives every Pod."""
+    kubeconfig = memo.get("kubeconfig")
+    if kubeconfig is not None:
+        return connection_info(kubeconfig)
+    info = kopf.login_with_service_account(settings=settings, **kwargs)
+    return None if info is None else dataclasses.replace(info, server=in_cluster_server(os.environ))
+
+
+def in_cluster_server(environ: Mapping[str, str]) -> str:
+    """The API server's address as the kubelet gives it to every Pod (KUBERNETES_SERVICE_HOST
+    and _PORT), as the official clients use it; kopf's own login names kubernetes.default.svc,
+    which needs cluster DNS."""
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        return "https://kubernetes.default.svc"
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"

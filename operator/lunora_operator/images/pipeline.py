@@ -112,10 +112,11 @@ class ImagePipeline:
     """Builds and pushes `build` images. One per operator: it holds the engine connection,
     the per-reference locks, the build slots and the memo of git commits already seen."""
 
-    def __init__(self, settings: ImageSettings | None = None) -> None:
+    def __init__(self, settings: ImageSettings | None = None, git: Git | None = None) -> None:
+        """`git`: the git CLI runner (by default one over the settings' protocols and timeout)."""
         self.settings = settings or ImageSettings()
         self._engine = Engine(self.settings.docker_environment, self.settings.docker_timeout)
-        self._git = Git(self.settings.git_protocols, self.settings.git_timeout)
+        self._git = git or Git(self.settings.git_protocols, self.settings.git_timeout)
         self._build_slots = asyncio.Semaphore(self.settings.max_parallel_builds)
         self._references = _KeyedLocks()
         self._git_files: OrderedDict[GitMemoKey, str] = OrderedDict()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -113,9 +113,22 @@ async def _in_thread(what: str, call: Callable[..., T], *args: Any, **kwargs: An
 class KubeGateway:
     """`Kube` over the official client, one call per thread."""
 
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(
+        self, api: client.ApiClient, write_guard: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._core = client.CoreV1Api(api)
         self._custom = client.CustomObjectsApi(api)
+        self._write_guard = write_guard
+
+    async def _may_write(self, what: str) -> None:
+        """The peering's write lease, as for Cloudflare: a process paused past it writes nothing
+        here either when it wakes (an old render over the ConfigMap, an old status)."""
+        if self._write_guard is None:
+            return
+        try:
+            await self._write_guard()
+        except Exception as refusal:
+            raise KubeUnavailable(f"{what}: not written: {refusal}") from None
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         try:
@@ -182,6 +195,7 @@ class KubeGateway:
             data=dict(data),
         )
         what = f'writing ConfigMap "{namespace}/{name}"'
+        await self._may_write(what)
         try:
             if resource_version is None:
                 await _in_thread(what, self._core.create_namespaced_config_map, namespace, body)
@@ -195,6 +209,7 @@ class KubeGateway:
     ) -> str | None:
         """Merge-patches the status subresource; returns the object's new resourceVersion (None
         when the object is gone)."""
+        await self._may_write(f"patching {plural} {namespace}/{name} status")
         try:
             updated = await _in_thread(
                 f"patching {plural} {namespace}/{name} status",

@@ -2,6 +2,7 @@
 
 from lunora_operator.planner.plan import Plan, PlanError, PlanInput, plan
 from lunora_operator.planner.state import (
+    STATE_FILE,
     OrphanedContainer,
     OwnedContainer,
     RenderState,
@@ -10,6 +11,7 @@ from lunora_operator.planner.state import (
 from lunora_operator.wrangler.migrations import DeployedMigrations
 
 __all__ = [
+    "STATE_FILE",
     "DeployedMigrations",
     "OrphanedContainer",
     "OwnedContainer",

@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+STATE_FILE = "lunora-render.json"
+"""The record's name: the file beside an offline render's output, the output ConfigMap's key."""
+
 
 class StateRecordInvalid(ValueError):
     """The record cannot be read; `problems` are (line or None, message) pairs."""

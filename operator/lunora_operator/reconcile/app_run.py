@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from lunora_operator.api.fields import SecretKeySelector
 from lunora_operator.api.naming import ContainerNames
@@ -13,16 +13,9 @@ from lunora_operator.cloudflare import AccountClient
 from lunora_operator.kube.gateway import ConfigMapData
 from lunora_operator.planner import Plan, RenderState
 from lunora_operator.reconcile.errors import StepError
-from lunora_operator.reconcile.records import AppKey, AppRecord, ContainerRecord
+from lunora_operator.reconcile.membership import Membership
+from lunora_operator.reconcile.records import AppRecord
 from lunora_operator.reconcile.status import StatusDraft
-
-
-class Inventory(Protocol):
-    """The resources the operator has seen (kopf's indexes)."""
-
-    def app(self, key: AppKey) -> AppRecord | None: ...
-
-    def containers(self, key: AppKey) -> Sequence[ContainerRecord]: ...
 
 
 @dataclass
@@ -45,9 +38,9 @@ class AppMemory:
     deployed_tag: str | None = None
     """The Worker's migration tag on Cloudflare (None: no Worker, or no migrations yet)."""
     namespace_ids: dict[str, str] = field(default_factory=dict)
+    """Durable Object class -> namespace id, for this Worker."""
     namespaces_stale: bool = False
     """An upload since the last listing may have added or removed namespaces."""
-    """Durable Object class -> namespace id, for this Worker."""
     uploaded_hash: str | None = None
     """Config hash of the last Worker upload this process made."""
     uploaded_etag: str | None = None
@@ -81,13 +74,17 @@ class AppRun:
     base_text: str | None = None
     output: ConfigMapData | None = None
     previous_state: RenderState | None = None
+    previous_entries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Class name -> its `containers[]` entry in the previous output."""
+    membership: Membership | None = None
     plan: Plan | None = None
     config_hash: str | None = None
     rendered: dict[str, RenderedContainer] = field(default_factory=dict)
     held: dict[str, StepError] = field(default_factory=dict)
     worker_secrets: dict[str, SecretKeySelector] = field(default_factory=dict)
     """Worker secret name -> the Secret key its value comes from (the containers' `secrets`)."""
-    worker_version: str | None = None
+    worker_etag: str | None = None
+    """Cloudflare's etag of the Worker this run uploaded."""
     worker_drift: str | None = None
     """Why the Worker is uploaded again although its inputs did not change (changed outside)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
@@ -113,9 +110,8 @@ class AppOutcome:
     rendered: Mapping[str, RenderedContainer] = field(default_factory=dict)
     held: Mapping[str, StepError] = field(default_factory=dict)
     account: AccountClient | None = None
-    worker_version: str | None = None
+    worker_etag: str | None = None
     namespace_ids: Mapping[str, str] = field(default_factory=dict)
-    warnings: Sequence[str] = ()
     events: Sequence[tuple[str, str, str]] = ()
 
     @classmethod
@@ -131,8 +127,7 @@ class AppOutcome:
             rendered=dict(run.rendered),
             held=dict(run.held),
             account=run.account,
-            worker_version=run.worker_version,
+            worker_etag=run.worker_etag,
             namespace_ids=dict(run.memory.namespace_ids),
-            warnings=tuple(run.plan.warnings) if run.plan else (),
             events=tuple(run.events),
         )

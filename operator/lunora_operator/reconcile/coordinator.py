@@ -4,10 +4,12 @@ together) share a handful of runs of the app's pipeline instead of one each."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from lunora_operator.clock import SYSTEM_CLOCK, Clock
 from lunora_operator.reconcile.app_run import AppMemory, AppOutcome
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ class AppCoordinator:
     run_app: RunApp
     quiet: float = 0.2
     max_delay: float = 2.0
+    clock: Clock = SYSTEM_CLOCK
     memory: AppMemory = field(default_factory=AppMemory)
     last: AppOutcome | None = None
     runs: int = 0
@@ -41,19 +44,29 @@ class AppCoordinator:
             self._task = asyncio.create_task(self._loop(), name="lunora-app-render")
         return await asyncio.shield(waiter)
 
+    async def _poked_within(self, seconds: float) -> bool:
+        """Whether another request comes within `seconds` (on the injected clock)."""
+        poked = asyncio.ensure_future(self._poke.wait())
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({poked, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (poked, timer):
+                waiter.cancel()
+        return poked.done() and not poked.cancelled()
+
+    async def _settle(self) -> None:
+        """Waits until requests pause for `quiet`, or `max_delay` after the first."""
+        first = self.clock.monotonic()
+        while True:
+            self._poke.clear()
+            remaining = first + self.max_delay - self.clock.monotonic()
+            if remaining <= 0 or not await self._poked_within(min(self.quiet, remaining)):
+                return
+
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiters:
-            first = loop.time()
-            while True:
-                self._poke.clear()
-                remaining = first + self.max_delay - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(self._poke.wait(), timeout=min(self.quiet, remaining))
-                except TimeoutError:
-                    break
+            await self._settle()
             waiters, self._waiters = self._waiters, []
             observe, self._observe = self._observe, False
             try:
@@ -71,6 +84,11 @@ class AppCoordinator:
                     waiter.set_result(outcome)
 
     async def close(self) -> None:
+        """Stops; requests still waiting are cancelled."""
+        for waiter in self._waiters:
+            waiter.cancel()
+        self._waiters.clear()
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(self._task, return_exceptions=True)

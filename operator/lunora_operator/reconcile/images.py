@@ -4,24 +4,17 @@ registry, with short-lived push credentials from the Cloudflare layer."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
-from lunora_operator.cloudflare import AccountClient, CloudflareError
-from lunora_operator.images import (
-    CredentialsProvider,
-    ImageError,
-    ImagePipeline,
-    RegistryAuth,
-    target_repository,
-)
+from lunora_operator.clock import Clock
+from lunora_operator.cloudflare import AccountClient
+from lunora_operator.images import CredentialsProvider, ImagePipeline, RegistryAuth, target_repository
 from lunora_operator.images.reference import DEFAULT_REGISTRY
-from lunora_operator.kube.gateway import Kube, KubeUnavailable
-from lunora_operator.reconcile.cloudflare_edge import step_error
+from lunora_operator.kube.gateway import Kube
 from lunora_operator.reconcile.container import ResolvedImage
-from lunora_operator.reconcile.errors import Stalled, StepError, Transient, Waiting, kube_step_error
+from lunora_operator.reconcile.errors import Stalled, Waiting
 
 logger = logging.getLogger(__name__)
 # Cloudflare's push credentials last 15 minutes; reuse them for 10 so a resync asks for none.
@@ -34,29 +27,25 @@ class _Cached:
     until: float
 
 
-def image_step_error(error: ImageError) -> StepError:
-    kind = Transient if error.retryable else Stalled
-    return kind(str(error.reason), error.message)
-
-
 class PipelineImageResolver:
-    def __init__(self, pipeline: ImagePipeline, kube: Kube) -> None:
+    """Builds and pushes with the image pipeline; its errors (ImageError) and the Cloudflare
+    layer's (minting credentials) reach the step runner as they are."""
+
+    def __init__(self, pipeline: ImagePipeline, kube: Kube, clock: Clock) -> None:
         self.pipeline = pipeline
         self.kube = kube
+        self.clock = clock
         self._credentials: dict[tuple[str, str], _Cached] = {}
 
     def _provider(self, account: AccountClient, account_id: str, registry: str) -> CredentialsProvider:
         async def credentials() -> RegistryAuth:
             key = (account_id, registry)
             cached = self._credentials.get(key)
-            if cached is not None and cached.until > time.monotonic():
+            if cached is not None and cached.until > self.clock.monotonic():
                 return cached.auth
-            try:
-                minted = await account.registry.credentials(registry)
-            except CloudflareError as error:
-                raise step_error(error) from None
+            minted = await account.registry.credentials(registry)
             auth = RegistryAuth(minted.username, minted.password)
-            self._credentials[key] = _Cached(auth, time.monotonic() + CREDENTIALS_REUSE_SECONDS)
+            self._credentials[key] = _Cached(auth, self.clock.monotonic() + CREDENTIALS_REUSE_SECONDS)
             return auth
 
         return credentials
@@ -73,10 +62,7 @@ class PipelineImageResolver:
         if build.context.config_map is not None:
             namespace = container.metadata.namespace or "default"
             name = build.context.config_map.name
-            try:
-                found = await self.kube.config_map(namespace, name)
-            except KubeUnavailable as error:
-                raise kube_step_error(error) from None
+            found = await self.kube.config_map(namespace, name)
             if found is None:
                 raise Waiting("ConfigMapNotFound", f'build context: ConfigMap "{namespace}/{name}" not found')
             files = {**{k: v.encode() for k, v in found.data.items()}, **found.binary_data}
@@ -89,8 +75,6 @@ class PipelineImageResolver:
                 config_map_files=files,
                 logger=logger,
             )
-        except ImageError as error:
-            raise image_step_error(error) from None
         except ValueError as error:
             raise Stalled("InvalidImage", str(error)) from None
         return ResolvedImage(reference=built.reference, digest=built.digest, pushed=built.pushed)

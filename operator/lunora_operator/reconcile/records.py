@@ -3,15 +3,23 @@ reconcilers read (kopf's indexes hold these, keyed by namespace and app)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
 from lunora_operator.api.validation import ResourceInvalid, validate_resource
 
 AppKey = tuple[str, str]
 """(namespace, app name)."""
+REQUESTED_AT = "reconcile.lunora.sh/requestedAt"
+
+
+def requested_at(body: Mapping[str, Any]) -> str | None:
+    """The reconcile request annotation (`kubectl annotate … reconcile.lunora.sh/requestedAt=…`)."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(REQUESTED_AT)
+    return str(value) if value is not None else None
 
 
 def _wire(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,4 +117,12 @@ class AppRecord:
         return resource
 
 
-__all__ = ["AppKey", "AppRecord", "ContainerRecord", "ResourceInvalid"]
+class Inventory(Protocol):
+    """The resources the operator has seen (kopf's indexes)."""
+
+    def app(self, key: AppKey) -> AppRecord | None: ...
+
+    def containers(self, key: AppKey) -> Sequence[ContainerRecord]: ...
+
+
+__all__ = ["AppKey", "AppRecord", "ContainerRecord", "Inventory", "ResourceInvalid"]

@@ -1,7 +1,10 @@
-"""The status a reconcile writes: one draft per reconcile, summarised into `Ready`, written once.
+"""The status a reconcile writes, typed by the API's status models (`api/status.py`): the steps'
+conditions gathered in a draft, summarised into `Ready`, and the kind's facts, written once.
 
-Only the final patch sets the top-level `observedGeneration`, so a GitOps tool never sees the
-resource as current between steps. A reconcile that changes nothing yields an empty patch.
+Only the final status sets the top-level `observedGeneration`, so a GitOps tool never sees the
+resource as current between steps. Every declared field is written or removed (a field the new
+status leaves unset is removed by the patch), and a reconcile that changes nothing yields an
+empty patch.
 """
 
 from __future__ import annotations
@@ -9,79 +12,108 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
+from lunora_operator.api.status import CommonStatus
 from lunora_operator.reconcile.conditions import (
     READY,
     RECONCILING,
     STALLED,
-    Condition,
+    ConditionStatus,
+    ConditionUpdate,
     merge_conditions,
+    parse_conditions,
 )
 from lunora_operator.reconcile.errors import StepError
 
 PROGRESSING = "Progressing"
 SUCCEEDED = "Succeeded"
+MESSAGE_LIMIT = 32768
+"""The longest condition message the API accepts."""
+
+StatusT = TypeVar("StatusT", bound=CommonStatus)
 
 
 @dataclass
 class StatusDraft:
-    """Conditions and facts gathered by the steps of one reconcile."""
+    """The conditions the steps of one reconcile set."""
 
     generation: int | None
-    conditions: dict[str, Condition] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
-    """Top-level status fields (wire names); None removes a field."""
+    conditions: dict[str, ConditionUpdate] = field(default_factory=dict)
 
-    def set(self, condition_type: str, status: str, reason: str, message: str = "") -> None:
-        assert status in ("True", "False", "Unknown")
-        self.conditions[condition_type] = Condition(condition_type, status, reason, message)  # type: ignore[arg-type]
-
-    def fact(self, name: str, value: Any) -> None:
-        self.facts[name] = value
+    def set(self, condition_type: str, status: ConditionStatus, reason: str, message: str = "") -> None:
+        self.conditions[condition_type] = ConditionUpdate(
+            condition_type, status, reason, message[:MESSAGE_LIMIT]
+        )
 
     def summarise(self, error: StepError | None, ready_message: str) -> None:
-        """`Ready` from the outcome; `Reconciling` / `Stalled` only while they hold."""
+        """`Ready` from the outcome; `Reconciling` / `Stalled` only while they hold (a held
+        change has neither: it waits for a person, not for the operator)."""
         if error is None:
             self.set(READY, "True", SUCCEEDED, ready_message)
-        elif error.kind == "stalled":
-            self.set(READY, "False", error.reason, error.message)
+            return
+        self.set(READY, "False", error.reason, error.message)
+        if error.kind == "stalled":
             self.set(STALLED, "True", error.reason, error.message)
-        else:
-            self.set(READY, "False", error.reason, error.message)
+        elif error.kind in ("waiting", "transient"):
             self.set(RECONCILING, "True", error.reason, error.message)
 
 
+def parse_status(model: type[StatusT], written: Mapping[str, Any] | None) -> StatusT:
+    """The status as last written, read leniently: a field that does not parse (written by an
+    older operator, or by hand) is left out, and the next write removes it."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if written is None or key not in written:
+            continue
+        if name == "conditions":
+            fields[name] = parse_conditions(written[key])
+            continue
+        try:
+            fields[name] = getattr(model.model_validate({key: written[key]}, strict=False), name)
+        except ValidationError:
+            continue
+    return model.model_construct(**fields)
+
+
 def next_status(
-    previous: Mapping[str, Any] | None, draft: StatusDraft, now: datetime, observed: bool = True
-) -> dict[str, Any]:
-    """The whole status after this reconcile. `observed=False` leaves observedGeneration alone
-    (the progress patch written before long work)."""
-    status = {key: value for key, value in (previous or {}).items() if key != "conditions"}
-    for name, value in draft.facts.items():
-        if value is None:
-            status.pop(name, None)
-        else:
-            status[name] = value
+    previous: StatusT,
+    facts: StatusT,
+    draft: StatusDraft,
+    now: datetime,
+    requested_at: str | None = None,
+    observed: bool = True,
+) -> StatusT:
+    """The whole status after this reconcile: `facts`, the conditions merged into the previous
+    ones, the reconcile request echoed. `observed=False` leaves observedGeneration as it was
+    (the progress status written before long work)."""
     drop = [kind for kind in (RECONCILING, STALLED) if kind not in draft.conditions]
-    status["conditions"] = merge_conditions(
-        (previous or {}).get("conditions"), draft.conditions.values(), draft.generation, now, drop
+    conditions = merge_conditions(
+        previous.conditions or [], draft.conditions.values(), draft.generation, now, drop
     )
-    if observed and draft.generation is not None:
-        status["observedGeneration"] = draft.generation
-    return status
+    generation = (
+        draft.generation if observed and draft.generation is not None else previous.observed_generation
+    )
+    return facts.model_copy(
+        update={
+            "conditions": conditions,
+            "observed_generation": generation,
+            "last_handled_reconcile_at": requested_at or previous.last_handled_reconcile_at,
+        }
+    )
 
 
-def progress_status(
-    previous: Mapping[str, Any] | None, generation: int | None, message: str, now: datetime
-) -> dict[str, Any]:
-    """The first patch of a new generation: `Ready=Unknown/Progressing`, `Reconciling=True`, so
+def progress_status(previous: StatusT, generation: int | None, message: str, now: datetime) -> StatusT:
+    """The first status of a new generation: `Ready=Unknown/Progressing`, `Reconciling=True`, so
     `kubectl wait --for=condition=Ready` cannot pass on a stale `Ready=True`. A `Stalled` from the
-    last generation goes: the new spec may have fixed it."""
+    last generation goes: the new spec may have fixed it. The facts stay as they were."""
     draft = StatusDraft(generation)
     draft.set(READY, "Unknown", PROGRESSING, message)
     draft.set(RECONCILING, "True", PROGRESSING, message)
-    return next_status(previous, draft, now, observed=False)
+    return next_status(previous, previous, draft, now, observed=False)
 
 
 def merge_patch(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,9 +37,21 @@ class ReplayState:
 
     live: dict[str, Storage] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    declared_by: dict[str, str] = field(default_factory=dict)
+    """Live class -> the tag of the entry that declared it (or renamed or transferred it to
+    its name)."""
 
     def storage(self, class_name: str) -> Storage | None:
         return self.live.get(class_name)
+
+    def declare(self, class_name: str, storage: Storage, tag: str | None) -> None:
+        self.live[class_name] = storage
+        if tag is not None:
+            self.declared_by[class_name] = tag
+
+    def remove(self, class_name: str) -> Storage | None:
+        self.declared_by.pop(class_name, None)
+        return self.live.pop(class_name, None)
 
 
 def _names(entry: Mapping[str, Any], key: str) -> list[str]:
@@ -54,19 +66,19 @@ def replay(migrations: Iterable[Any]) -> ReplayState:
     for entry in migrations:
         if not isinstance(entry, Mapping):
             continue  # null (a JSONC trailing comma) or junk: wrangler reports it, we skip it
-        if isinstance(entry.get("tag"), str):
-            state.tags.append(entry["tag"])
+        tag = entry.get("tag") if isinstance(entry.get("tag"), str) else None
+        if tag is not None:
+            state.tags.append(tag)
         for name in _names(entry, "new_classes"):
-            state.live[name] = "kv"
+            state.declare(name, "kv", tag)
         for name in _names(entry, "new_sqlite_classes"):
-            state.live[name] = "sqlite"
+            state.declare(name, "sqlite", tag)
         for moves in (entry.get("renamed_classes"), entry.get("transferred_classes")):
             for move in moves if isinstance(moves, list) else []:
                 if isinstance(move, Mapping) and isinstance(move.get("to"), str):
-                    storage = state.live.pop(str(move.get("from")), "sqlite")
-                    state.live[move["to"]] = storage
+                    state.declare(move["to"], state.remove(str(move.get("from"))) or "sqlite", tag)
         for name in _names(entry, "deleted_classes"):
-            state.live.pop(name, None)
+            state.remove(name)
     return state
 
 
