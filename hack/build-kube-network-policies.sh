@@ -4,9 +4,15 @@
 # hack/kube-network-policies/*.patch applied, and caches it in $TOOLS_DIR keyed by the
 # version and the patches. Prints the binary's path.
 #
-# The patch: this machine's kernel has no nft_queue (CONFIG_NFT_QUEUE unset), so nftables'
-# queue expression is refused; the patch queues through the x_tables NFQUEUE target
-# (nft_compat), the same queue and bypass flag. Nothing else changes.
+# The patches, applied in name order:
+# - nfqueue-xt-target: this machine's kernel has no nft_queue (CONFIG_NFT_QUEUE unset), so
+#   nftables' queue expression is refused; queue through the x_tables NFQUEUE target
+#   (nft_compat) instead, the same queue and bypass flag.
+# - sync-keeps-base-chains: each sync (on every change of a selected Pod or of a policy)
+#   deleted and re-created the table, which unregisters its base chains' netfilter hooks, and
+#   the kernel drops every packet then waiting in an nfqueue for a verdict: the first packet
+#   of a new connection of any selected Pod. Keep the table, its chains and sets, and swap
+#   their rules and elements in the same single transaction instead (docs/egress.md).
 source "$(dirname "$0")/lib.sh"
 patches=("$HACK_DIR"/kube-network-policies/*.patch)
 key="$(cat "${patches[@]}" | sha256sum)"

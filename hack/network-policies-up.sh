@@ -7,19 +7,21 @@
 # ($NETWORK_POLICIES_TABLE) queues only packets whose address is such a Pod's, so traffic of
 # other Pods, Docker and the machine is accepted unexamined. It fails closed
 # (--fail-open=false): while it is down, those Pods' new connections are dropped, never let
-# through unchecked. Idempotent: a running enforcer started against the running API server's
-# data, answering on its metrics port, is kept.
+# through unchecked. Idempotent: a running enforcer started from the binary this checkout
+# builds (version and patches), against the running API server's data, answering on its
+# metrics port, is kept; one started from another build is replaced.
 source "$(dirname "$0")/lib.sh"
 dir="$NETWORK_POLICIES_DIR"; mkdir -p "$dir"
-kubectl="$("$HACK_DIR/fetch-kube-tools.py" "$TOOLS_DIR")/kubectl"
+command -v nft >/dev/null || apt_install "$dir/apt.log" nftables
+binary="$("$HACK_DIR/build-kube-network-policies.sh")"
 metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NETWORK_POLICIES_METRICS_PORT/metrics"; }
 table() { nft list table inet "$NETWORK_POLICIES_TABLE"; }
 if [[ "$(cat "$dir/cluster.id" 2>/dev/null)" == "$(cluster_id)" ]] && pid_alive "$dir/enforcer.pid" \
+    && [[ "$(readlink "/proc/$(cat "$dir/enforcer.pid")/exe")" == "$binary" ]] \
     && metrics >/dev/null 2>&1 && table >/dev/null 2>&1; then
   log "kube-network-policies already running"; exit 0
 fi
-command -v nft >/dev/null || apt_install "$dir/apt.log" nftables
-binary="$("$HACK_DIR/build-kube-network-policies.sh")"
+kubectl="$("$HACK_DIR/fetch-kube-tools.py" "$TOOLS_DIR")/kubectl"
 "$HACK_DIR/pki.sh"
 "$HACK_DIR/network-policies-down.sh"
 write_kubeconfig "$dir/enforcer.kubeconfig" network-policies
