@@ -254,23 +254,44 @@ def instance_pod(name: str, image: str, proxy: EgressProxyProcess, rules: Rules)
     }
 
 
-def nft_pod_ips() -> set[str]:
-    """The Pod addresses the enforcer diverts to its queue now (the Pods some policy selects)."""
-    result = subprocess.run(
-        ["nft", "-j", "list", "set", "inet", NETWORK_POLICIES_TABLE, "podips-v4"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _nft_list(*what: str) -> list[dict[str, Any]]:
+    result = subprocess.run(["nft", "-j", "list", *what], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise AssertionError(
             f"the NetworkPolicy enforcer's table is missing (make testenv-up): {result.stderr}"
         )
+    items: list[dict[str, Any]] = json.loads(result.stdout)["nftables"]
+    return items
+
+
+def nft_pod_ips() -> set[str]:
+    """The Pod addresses the enforcer diverts to its queue now (the Pods some policy selects)."""
     elements: set[str] = set()
-    for item in json.loads(result.stdout)["nftables"]:
+    for item in _nft_list("set", "inet", NETWORK_POLICIES_TABLE, "podips-v4"):
         if "set" in item:
             elements.update(e for e in item["set"].get("elem", []) if isinstance(e, str))
     return elements
+
+
+@dataclass(frozen=True)
+class EnforcerTable:
+    """The kernel's handles of the enforcer's table: a handle is new whenever the object was
+    (re-)created."""
+
+    containers: dict[str, int]  # the table, its chains and sets, e.g. "chain input"
+    rules: frozenset[int]
+
+
+def enforcer_table() -> EnforcerTable:
+    containers: dict[str, int] = {}
+    rules: set[int] = set()
+    for item in _nft_list("table", "inet", NETWORK_POLICIES_TABLE):
+        for kind in ("table", "chain", "set"):
+            if kind in item:
+                containers[f"{kind} {item[kind]['name']}"] = item[kind]["handle"]
+        if "rule" in item:
+            rules.add(item["rule"]["handle"])
+    return EnforcerTable(containers, frozenset(rules))
 
 
 @dataclass
