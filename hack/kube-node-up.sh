@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the test node $NODE_NAME: a containerd of its own (socket, root and state under
 # $NODE_DIR; never /run/containerd/containerd.sock, which dockerd 20.10 adopts), the CNI
-# bridge $NODE_BRIDGE whose address $NODE_IP is also the node's address, and a kubelet.
+# bridge $NODE_BRIDGE (its MAC address pinned) whose address $NODE_IP is also the node's address,
+# and a kubelet.
 # Loads the locally built pause image and the base image into containerd first, since
 # nothing can be pulled from outside; images in the test registry are pulled from it over
 # plain HTTP with each Pod's imagePullSecrets. One node per machine (see $NODE_OWNER_FILE).
@@ -58,6 +59,17 @@ state = "$NODE_DIR/containerd-state"
       SystemdCgroup = false
 TOML
 }
+# The bridge keeps one MAC address. Left to the kernel (NET_ADDR_RANDOM), a bridge takes the
+# lowest MAC of its ports and so changes whenever a Pod's veth with a lower one joins or the
+# lowest one leaves; a Pod that cached the old one for the node's address ($NODE_IP) then has its
+# frames to the node dropped (the bridge passes up only frames to its own address) until its
+# ARP entry expires: up to ~40 s without any connection to the node. Setting the address, even
+# to the one it has, pins it (NET_ADDR_SET) without changing it.
+pin_bridge_address() {
+  [[ "$(cat "/sys/class/net/$NODE_BRIDGE/addr_assign_type")" == 3 ]] && return 0
+  ip link set "$NODE_BRIDGE" address "$(cat "/sys/class/net/$NODE_BRIDGE/address")"
+  log "pinned the MAC address of bridge $NODE_BRIDGE ($(cat "/sys/class/net/$NODE_BRIDGE/address"))"
+}
 write_containerd_config() {
   mkdir -p "$(dirname "$registry_hosts")"
   registry_hosts_toml > "$registry_hosts"
@@ -78,6 +90,7 @@ if [[ "$(cat "$NODE_DIR/cluster.id" 2>/dev/null)" == "$(cluster_id)" ]] \
     stop_daemon "$NODE_DIR/containerd.pid" containerd
     start_containerd
   fi
+  pin_bridge_address  # a node started before the address was pinned
   log "node $NODE_NAME already running"; exit 0
 fi
 
@@ -109,6 +122,7 @@ base_image="$("$HACK_DIR/base-image.sh")"
 log "creating bridge $NODE_BRIDGE ($NODE_IP)"
 ip link add "$NODE_BRIDGE" type bridge
 ip addr add "$NODE_IP/${NODE_POD_CIDR#*/}" dev "$NODE_BRIDGE"
+pin_bridge_address
 ip link set "$NODE_BRIDGE" up
 mkdir -p "$NODE_DIR/cni/net.d"
 # No ipMasq: Pods have nowhere to go outside the machine. firewall: dockerd sets the

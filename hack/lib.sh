@@ -54,6 +54,7 @@ CONTROLLER_MANAGER_PORT="${LUNORA_CONTROLLER_MANAGER_PORT:-10257}"
 SCHEDULER_PORT="${LUNORA_SCHEDULER_PORT:-10259}"
 KUBELET_PORT="${LUNORA_KUBELET_PORT:-10250}"
 KUBELET_HEALTHZ_PORT="${LUNORA_KUBELET_HEALTHZ_PORT:-10248}"
+NETWORK_POLICIES_METRICS_PORT="${LUNORA_NETWORK_POLICIES_METRICS_PORT:-19080}"
 # The Docker engine over TCP, only on the node's bridge address (hack/bridge-forward-up.sh).
 DOCKER_TCP_PORT="${LUNORA_DOCKER_TCP_PORT:-12375}"
 
@@ -70,6 +71,11 @@ NODE_OWNER_FILE=/run/lunora-operator/kube-node.owner
 # The kernel settings the kubelet changes machine-wide, as they were before it started.
 NODE_SAVED_SYSCTLS=/run/lunora-operator/kube-node.sysctl
 NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+# The NetworkPolicy enforcer (hack/network-policies-up.sh): its nftables table (a name the
+# enforcer fixes) and the netfilter queue it reads packets from.
+NETWORK_POLICIES_DIR="$TESTENV_DIR/network-policies"
+NETWORK_POLICIES_TABLE=kube-network-policies
+NETWORK_POLICIES_QUEUE=98
 # Certificates, keys and kubeconfigs of every component (hack/pki.sh).
 PKI_DIR="$TESTENV_DIR/apiserver"
 # Changes each time the API server starts on fresh etcd data: components started before

@@ -42,6 +42,7 @@ issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-clie
 issue controller-manager "/CN=system:kube-controller-manager"
 issue scheduler "/CN=system:kube-scheduler"
 issue kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+issue network-policies "/CN=lunora-test-network-policies"
 issue kubelet-serving "/CN=$NODE_NAME" "IP:$NODE_IP,DNS:$NODE_NAME"
 if [[ ! -f sa.key || ! -f sa.pub ]]; then
   openssl genrsa -out sa.key 2048 2>/dev/null

@@ -2,7 +2,7 @@
 # Fails when a process of the test environment survived testenv-down, or when its node
 # left something on the machine: mounts or state under its directory, and, unless another
 # environment's node owns them now, the bridge, kubepods cgroups, CNI iptables chains,
-# /var/log/containers links or changed kernel settings.
+# /var/log/containers links, changed kernel settings or the NetworkPolicy enforcer's nftables table.
 source "$(dirname "$0")/lib.sh"
 problems=()
 # Every process the environment starts names a file under its directory in its command line.
@@ -22,6 +22,8 @@ if [[ -z "$owner" || "$owner" == "$TESTENV_DIR" ]]; then
   [[ -n "$cgroups" ]] && problems+=("kubepods cgroups left:"$'\n'"$cgroups")
   chains="$( (iptables -t nat -S; iptables -t filter -S) 2>/dev/null | awk '$1 == "-N" && $2 ~ /^CNI-/ {print $2}')"
   [[ -n "$chains" ]] && problems+=("CNI iptables chains left: $chains")
+  nft list table inet "$NETWORK_POLICIES_TABLE" >/dev/null 2>&1 \
+    && problems+=("nftables table inet $NETWORK_POLICIES_TABLE of the NetworkPolicy enforcer left")
   links="$(find /var/log/containers -maxdepth 1 -type l -lname "$NODE_DIR/*" 2>/dev/null || true)"
   [[ -n "$links" ]] && problems+=("/var/log/containers links into $NODE_DIR left")
 fi

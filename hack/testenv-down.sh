@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Stops everything testenv-up started — the bridge forwarders, the node (and all it leaves on the machine, see
-# kube-node-down.sh), kube-scheduler, kube-controller-manager, kube-apiserver, etcd, the
+# Stops everything testenv-up started — the NetworkPolicy enforcer and its nftables table, the
+# bridge forwarders, the node (and all it leaves on the machine, see kube-node-down.sh),
+# kube-scheduler, kube-controller-manager, kube-apiserver, etcd, the
 # registry, and dockerd when this environment started it — and removes the etcd data.
 # Built tools and logs stay.
 source "$(dirname "$0")/lib.sh"
 stop_daemon "$TESTENV_DIR/controllers/kube-controller-manager.pid" kube-controller-manager
 stop_daemon "$TESTENV_DIR/controllers/kube-scheduler.pid" kube-scheduler
+"$HACK_DIR/network-policies-down.sh"
 "$HACK_DIR/bridge-forward-down.sh"
 "$HACK_DIR/kube-node-down.sh"
 stop_daemon "$PKI_DIR/kube-apiserver.pid" kube-apiserver

@@ -2,9 +2,9 @@
 # Brings up the whole test environment — Docker engine, registry, busybox base image,
 # etcd + kube-apiserver, kube-controller-manager + kube-scheduler, a node (containerd + CNI
 # + kubelet), the API server, registry and Docker engine on the node's bridge address for
-# Pods (hack/bridge-forward-up.sh), pinned kubectl/helm and Node tools (wrangler, tsc) — and writes
-# $TESTENV_DIR/env, a file of shell exports the tests read. Idempotent: a second run
-# reuses whatever already answers.
+# Pods (hack/bridge-forward-up.sh), the NetworkPolicy enforcer, pinned kubectl/helm and Node
+# tools (wrangler, tsc) — and writes $TESTENV_DIR/env, a file of shell exports the tests read.
+# Idempotent: a second run reuses whatever already answers.
 source "$(dirname "$0")/lib.sh"
 started=$SECONDS
 docker_host="$("$HACK_DIR/docker-up.sh")"
@@ -17,6 +17,7 @@ kubeconfig="$("$HACK_DIR/apiserver-up.sh")"
 "$HACK_DIR/controllers-up.sh"
 "$HACK_DIR/kube-node-up.sh"
 "$HACK_DIR/bridge-forward-up.sh"
+"$HACK_DIR/network-policies-up.sh"
 IFS=: read -r registry_user registry_password < "$TESTENV_DIR/registry/credentials"
 umask 077
 cat > "$TESTENV_DIR/env" <<ENV

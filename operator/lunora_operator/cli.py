@@ -462,6 +462,57 @@ def status(
     raise typer.Exit(0 if healthy else 1)
 
 
+@app.command("egress-proxy")
+def egress_proxy(
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of the app's instance Pods.")
+    ],
+    app_name: Annotated[str, typer.Option("--app", help="The LunoraApp whose instances this proxy serves.")],
+    listen: Annotated[
+        str, typer.Option(help="Proxy address (host:port) instances connect to.")
+    ] = "0.0.0.0:3128",
+    control: Annotated[
+        str, typer.Option(help="Control API address (host:port); keep it out of instances' reach.")
+    ] = "127.0.0.1:3129",
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
+    ] = None,
+    resolve: Annotated[
+        list[str] | None,
+        typer.Option(help="HOST=IP, resolved before DNS (repeatable; for tests and local names)."),
+    ] = None,
+    upstream_ca: Annotated[
+        Path | None, typer.Option(help="CA bundle trusted for upstream HTTPS instead of the system's.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    """Run an app's egress proxy: Cloudflare's egress rules for each instance Pod (local mode)."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from lunora_operator.local.egress.server import ProxySettings, parse_address, parse_static_hosts, serve
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        settings = ProxySettings(
+            namespace=namespace,
+            app=app_name,
+            listen=parse_address(listen, "--listen"),
+            control=parse_address(control, "--control"),
+            kubeconfig=kubeconfig,
+            static_hosts=parse_static_hosts(resolve or []),
+            upstream_ca_file=upstream_ca,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+
+
 @app.command()
 def version() -> None:
     """Print the operator version."""
