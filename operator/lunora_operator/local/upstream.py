@@ -48,6 +48,8 @@ class Upstream(asyncio.Protocol):
         """Any byte of a response came on this connection for the current request."""
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
+        # Header lines ending in a bare LF pass, as aiohttp and nginx take them (CGI scripts send them).
+        self._parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
         self._sink: ResponseSink | None = None
         self._head_request = False
         self._reason = b""

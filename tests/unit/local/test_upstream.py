@@ -174,3 +174,14 @@ async def test_closing_a_connection_ends_a_wait_to_write_to_it() -> None:
     finally:
         release.set()
         server.close()
+
+
+async def test_a_response_whose_header_lines_end_in_a_bare_lf_passes() -> None:
+    """A CGI script printing `Content-Type: text/plain\n\n` under busybox httpd answers so."""
+    bare = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\n\nok"
+    async with instance(answer(bare)) as pod, front_for(config(default_port=pod.port)) as (port, _, _):
+        caller = await Caller.connect(port)
+        await caller.send(b"GET /web/a/ HTTP/1.1\r\nHost: r\r\n\r\n")
+        response = await caller.response()
+        assert response.body == b"ok"
+        caller.close()
