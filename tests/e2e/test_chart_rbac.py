@@ -78,9 +78,12 @@ def test_operator_with_only_the_charts_rbac_brings_the_examples_to_ready_and_del
     tmp_path: Path,
     namespaced: bool,
 ) -> None:
+    # Cloudflare mode alone: what local mode adds (Pods, Secret writes, the router's objects) is
+    # proven by tests/e2e/local/test_router_in_cluster.py.
     values = {
         "watchNamespaces": [namespace],
         "rbac": {"namespaced": namespaced, "aggregateClusterRoles": False},
+        "localMode": {"enabled": False},
     }
     documents = helm.template(release, namespace, values, "--skip-tests")
     install_without_deployment(kubectl, documents)

@@ -81,7 +81,8 @@ def test_credentials_for_another_registry_are_refused(testenv: TestEnvironment) 
     registry = RegistryConfig(testenv.registry, testenv.registry_user, testenv.registry_password)
     with FakeCloudflare(token=TOKEN, registry=registry) as fake, pytest.raises(NotFound) as refused:
         credentials_through_the_layer(fake, "registry.example.com")
-    assert "IMAGE_REGISTRY_NOT_CONFIGURED" in str(refused.value)
+    # A domain that is not one of the account's registries: 404 IMAGE_REGISTRY_NOT_FOUND.
+    assert "IMAGE_REGISTRY_NOT_FOUND" in str(refused.value)
 
 
 @pytest.mark.docker

@@ -220,9 +220,16 @@ def test_default_values_run_the_operator_cluster_wide_with_peering_liveness_and_
     assert all(c["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"} for c in crds.values())
 
 
-def test_named_namespaces_with_namespaced_rbac_render_roles_only_there(helm: Helm) -> None:
+@pytest.mark.parametrize("local_mode", [False, True])
+def test_named_namespaces_with_namespaced_rbac_render_roles_only_there(helm: Helm, local_mode: bool) -> None:
     documents = helm.template(
-        "lunora-operator", "ops", {"watchNamespaces": ["apps", "web"], "rbac": {"namespaced": True}}
+        "lunora-operator",
+        "ops",
+        {
+            "watchNamespaces": ["apps", "web"],
+            "rbac": {"namespaced": True},
+            "localMode": {"enabled": local_mode},
+        },
     )
     operator = container(documents)
     assert "--namespace=apps" in operator["args"]
@@ -233,7 +240,8 @@ def test_named_namespaces_with_namespaced_rbac_render_roles_only_there(helm: Hel
     for role in roles:
         granted = rules(role)
         assert granted["kopf.dev/kopfpeerings"] == {"create", "get", "list", "watch", "patch"}
-        assert granted["/secrets"] == {"get"}
+        # Local mode writes start-override Secrets; Cloudflare mode only reads the token's.
+        assert granted["/secrets"] == ({"get", "create", "update", "delete"} if local_mode else {"get"})
     bindings = find(documents, "RoleBinding")
     assert [b["subjects"] for b in bindings] == [
         [{"kind": "ServiceAccount", "name": "lunora-operator", "namespace": "ops"}]
