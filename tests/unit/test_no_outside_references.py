@@ -86,12 +86,12 @@ def test_links_into_the_repositorys_documents_are_allowed(line: str) -> None:
 @pytest.mark.parametrize(
     ("line", "cited"),
     [
-        ("# spec/cloudflare.md §4: a rollout changes the image", "spec/"),
+        ("# spec/platform.md §4: a rollout changes the image", "spec/"),
         ("as DESIGN.md requires", "DESIGN.md"),
         ("see shared/DESIGN.md", "DESIGN.md"),
         ("per §3.2", "§3"),
         ("the rule in spec/lunora-container", "spec/"),
-        ("docs/spec/cloudflare.md", "spec/"),
+        ("docs/spec/platform.md", "spec/"),
         ("the rule in §4 of cloudflare.md", "§4"),
         ("/work/shared/docs/install.md", "install.md"),
         ("install.md, next to this file", "install.md"),
