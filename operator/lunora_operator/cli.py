@@ -10,6 +10,7 @@ import typer
 
 from lunora_operator import __version__
 from lunora_operator.codegen.containers_ts import Flavour
+from lunora_operator.local.egress.network_policy import DEFAULT_DNS, dns_peer
 from lunora_operator.wrangler.document import Format
 
 app = typer.Typer(help="Kubernetes operator for Cloudflare Containers.", no_args_is_help=True)
@@ -256,6 +257,20 @@ def run(
             "(`lunora-operator router` on the host, as `make dev` runs it).",
         ),
     ] = False,
+    egress_proxy_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Local mode: an extra argument of each app's egress proxy in its router Pod "
+            "(repeatable), e.g. --egress-proxy-arg=--resolve=api.test=10.0.0.5."
+        ),
+    ] = None,
+    egress_dns: Annotated[
+        str,
+        typer.Option(
+            help="Local mode: the DNS server Pods instance Pods may query besides their egress proxy, "
+            "NAMESPACE/KEY=VALUE[,KEY=VALUE...], or none."
+        ),
+    ] = DEFAULT_DNS,
 ) -> None:
     """Run the operator: reconcile LunoraApp and LunoraContainer resources into Cloudflare."""
     import asyncio
@@ -287,6 +302,10 @@ def run(
             "routers run either from --router-image in the cluster or outside it, not both",
             param_hint="--external-router",
         )
+    try:
+        dns = dns_peer(egress_dns)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--egress-dns") from None
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat[log_format.name.upper()])
     options = RunOptions(
         namespaces=tuple(namespace or ()),
@@ -307,7 +326,13 @@ def run(
         router_pull_secrets=tuple(router_pull_secret or ()),
         router_env=tuple(_name_values(router_env or [], "--router-env")),
         external_router=external_router,
+        egress_proxy_args=tuple(egress_proxy_arg or ()),
+        egress_dns=dns,
     )
+    try:
+        options.local_settings()
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--egress-proxy-arg") from None
     images = ImagePipeline(ImageSettings(build_root=build_root))
     if metrics_port is not None:
         import prometheus_client
@@ -390,6 +415,14 @@ def router(
             "go. Without it they answer 501."
         ),
     ] = None,
+    egress_proxy_url: Annotated[
+        str | None,
+        typer.Option(
+            "--egress-proxy",
+            help="URL of the app's egress proxy (http://IP:PORT): instance Pods get HTTP(S)_PROXY for it "
+            "and, with interceptHttps, its CA certificate. Without it they get neither.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
 ) -> None:
     """Run the local-mode router of one app: /<container>/<id>/<path> reaches that instance, which
@@ -414,7 +447,9 @@ def router(
         port=port,
         kubeconfig=kubeconfig,
         budgets=Budgets(instance_get=instance_timeout, port_ready=port_timeout, readiness=readiness_timeout),
-        pod_settings=PodSettings(grace_seconds=grace_period, exec_helper_image=exec_helper_image),
+        pod_settings=PodSettings(
+            grace_seconds=grace_period, exec_helper_image=exec_helper_image, egress_proxy=egress_proxy_url
+        ),
         access_log=access_log,
         egress_control=egress_control,
     )
@@ -474,6 +509,10 @@ def egress_proxy(
     control: Annotated[
         str, typer.Option(help="Control API address (host:port); keep it out of instances' reach.")
     ] = "127.0.0.1:3129",
+    health: Annotated[
+        str | None,
+        typer.Option(help="Also serve GET /healthz alone on this address (host:port), for probes."),
+    ] = None,
     kubeconfig: Annotated[
         Path | None,
         typer.Option(envvar="KUBECONFIG", help="Kubeconfig; the Pod's service account when omitted."),
@@ -503,6 +542,7 @@ def egress_proxy(
             app=app_name,
             listen=parse_address(listen, "--listen"),
             control=parse_address(control, "--control"),
+            health=parse_address(health, "--health") if health is not None else None,
             kubeconfig=kubeconfig,
             static_hosts=parse_static_hosts(resolve or []),
             upstream_ca_file=upstream_ca,

@@ -22,6 +22,7 @@ from lunora_operator.handlers.inventory import KopfInstancePods, KopfInventory
 from lunora_operator.kube.connection import CONNECTION_POOL, kubernetes_configuration
 from lunora_operator.kube.gateway import Kube, KubeGateway
 from lunora_operator.kube.objects import KubeObjects
+from lunora_operator.local.egress.network_policy import KUBE_DNS, Peer
 from lunora_operator.local.router_objects import RouterTemplate
 from lunora_operator.peering import (
     DEFAULT_LIFETIME,
@@ -66,6 +67,10 @@ class RunOptions:
     router_env: Sequence[tuple[str, str]] = ()
     external_router: bool = False
     """Local mode: routers run outside the cluster; the operator creates no router objects."""
+    egress_proxy_args: Sequence[str] = ()
+    """Local mode: extra arguments of each app's egress proxy."""
+    egress_dns: Peer | None = KUBE_DNS
+    """Local mode: the DNS server instance Pods may query; None: none."""
 
     def local_settings(self) -> LocalSettings | None:
         """How local-mode routers run; None when neither a router image nor external routers
@@ -74,7 +79,13 @@ class RunOptions:
             return LocalSettings(router=None)
         if self.router_image is None:
             return None
-        template = RouterTemplate(self.router_image, tuple(self.router_pull_secrets), tuple(self.router_env))
+        template = RouterTemplate(
+            self.router_image,
+            tuple(self.router_pull_secrets),
+            tuple(self.router_env),
+            egress_proxy_args=tuple(self.egress_proxy_args),
+            egress_dns=self.egress_dns,
+        )
         return LocalSettings(router=template)
 
 

@@ -122,8 +122,18 @@ def test_chart_crds_and_kustomize_base_are_generated_from_their_sources(testenv:
         ({"peering": {"priority": -1}}, "at '/peering/priority': minimum"),
         ({"image": {"digest": "latest"}}, "at '/image/digest'"),
         ({"metrics": {"serviceMonitor": {"renderMode": "sometimes"}}}, "/metrics/serviceMonitor/renderMode"),
+        ({"localMode": {"egress": {"dns": "kube-dns"}}}, "at '/localMode/egress/dns'"),
     ],
-    ids=["log-format", "replicas-type", "misspelled-key", "port-range", "priority", "digest", "render-mode"],
+    ids=[
+        "log-format",
+        "replicas-type",
+        "misspelled-key",
+        "port-range",
+        "priority",
+        "digest",
+        "render-mode",
+        "egress-dns",
+    ],
 )
 def test_values_schema_rejects_a_bad_value_naming_it(
     helm: Helm, tmp_path: Path, values: dict[str, Any], words: str
@@ -242,6 +252,10 @@ def test_named_namespaces_with_namespaced_rbac_render_roles_only_there(helm: Hel
         assert granted["kopf.dev/kopfpeerings"] == {"create", "get", "list", "watch", "patch"}
         # Local mode writes start-override Secrets; Cloudflare mode only reads the token's.
         assert granted["/secrets"] == ({"get", "create", "update", "delete"} if local_mode else {"get"})
+        # Local mode makes each app's instance NetworkPolicy (the garbage collector deletes it).
+        assert granted.get("networking.k8s.io/networkpolicies") == (
+            {"get", "create", "patch"} if local_mode else None
+        )
     bindings = find(documents, "RoleBinding")
     assert [b["subjects"] for b in bindings] == [
         [{"kind": "ServiceAccount", "name": "lunora-operator", "namespace": "ops"}]
@@ -318,6 +332,21 @@ def test_operator_flags_and_environment_follow_the_values(helm: Helm) -> None:
         "volumeMounts"
     ]
     assert operator["image"] == "registry.example.com/lunora-operator@sha256:" + "a" * 64
+
+
+def test_local_modes_egress_values_become_operator_flags(helm: Helm) -> None:
+    default = container(helm.template("lunora-operator", "ops"))
+    assert "--egress-dns=kube-system/k8s-app=kube-dns" in default["args"]
+    assert not any(arg.startswith("--egress-proxy-arg") for arg in default["args"])
+    egress = {"dns": "none", "proxyArgs": ["--resolve=api.test=10.0.0.5", "--upstream-ca=/ca.pem"]}
+    operator = container(helm.template("lunora-operator", "ops", {"localMode": {"egress": egress}}))
+    assert [a for a in operator["args"] if a.startswith("--egress-")] == [
+        "--egress-dns=none",
+        "--egress-proxy-arg=--resolve=api.test=10.0.0.5",
+        "--egress-proxy-arg=--upstream-ca=/ca.pem",
+    ]
+    off = container(helm.template("lunora-operator", "ops", {"localMode": {"enabled": False}}))
+    assert not any(arg.startswith("--egress-") for arg in off["args"])
 
 
 def test_metrics_service_and_service_monitor_only_when_asked_and_served(helm: Helm) -> None:

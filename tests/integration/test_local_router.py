@@ -39,9 +39,16 @@ T = TypeVar("T")
 ROUTER = names.router_name(APP)
 STAND_IN = """\
 #!/bin/sh
-# Stands in for `lunora-operator router`: serves the readiness path, ignores the arguments.
-exec httpd -f -p 8080 -h /www
+# Stands in for `lunora-operator router` and `egress-proxy` (the router Pod's two containers):
+# serves each one's readiness path on its port, ignores the other arguments.
+case "$1" in
+  egress-proxy) exec httpd -f -p 3130 -h /www ;;
+  *) exec httpd -f -p 8080 -h /www ;;
+esac
 """
+POLICY = f"{APP}-instance-egress"
+NAMED = {"NetworkPolicy": POLICY}
+"""Each object is named after the router, but for these."""
 
 
 @dataclass
@@ -85,6 +92,7 @@ def stand_in_image(
     context: Path = tmp_path_factory.mktemp("stand-in-router")
     (context / "www" / "_api").mkdir(parents=True)
     (context / "www" / "_api" / "healthz").write_text("ok\n")
+    (context / "www" / "healthz").write_text("ok\n")
     (context / "lunora-operator").write_text(STAND_IN)
     (context / "lunora-operator").chmod(0o755)
     (context / "Dockerfile").write_text(
@@ -92,9 +100,9 @@ def stand_in_image(
     )
     repository = registry.repository("lunora-test/stand-in-router")
     docker_client.images.build(
-        path=str(context), tag=f"{repository}:1", buildargs={"BASE": testenv.base_image}
+        path=str(context), tag=f"{repository}:2", buildargs={"BASE": testenv.base_image}
     )
-    return push_image(docker_client.api, repository, "1", registry.auth).reference
+    return push_image(docker_client.api, repository, "2", registry.auth).reference
 
 
 @dataclass
@@ -117,7 +125,7 @@ class LocalApp:
         return await self.pipeline(image).run(record, record.resource(), StatusDraft(record.generation))
 
     async def stored(self, kind: str) -> Obj | None:
-        return await self.objects.inner.observe(KINDS[kind], self.namespace, ROUTER)
+        return await self.objects.inner.observe(KINDS[kind], self.namespace, NAMED.get(kind, ROUTER))
 
 
 @pytest.fixture
@@ -149,7 +157,8 @@ async def test_the_first_pass_creates_the_router_owned_by_the_app_and_a_resync_s
     first = await local.run(stand_in_image)
 
     assert local.objects.writes() == [
-        ("create", kind) for kind in ("ServiceAccount", "Role", "RoleBinding", "Service", "Deployment")
+        ("create", kind)
+        for kind in ("ServiceAccount", "Role", "RoleBinding", "Service", "NetworkPolicy", "Deployment")
     ]
     assert first.error is not None
     assert first.error.reason == "RouterNotReady"

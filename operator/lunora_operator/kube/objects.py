@@ -1,5 +1,5 @@
 """Built-in objects the operator manages for local mode (a router's Deployment, Service,
-ServiceAccount, Role and RoleBinding; instance Pods on deletion): observe, create, patch, delete,
+ServiceAccount, Role, RoleBinding and its instances' NetworkPolicy; instance Pods on deletion): observe, create, patch, delete,
 list, as plain JSON. Writes pass the same write lease as the operator's other Kubernetes writes.
 
 The official client is synchronous, so each call runs in a worker thread; answers are read raw
@@ -37,7 +37,11 @@ SERVICE_ACCOUNT = ObjectKind("ServiceAccount", "CoreV1Api", "namespaced_service_
 ROLE = ObjectKind("Role", "RbacAuthorizationV1Api", "namespaced_role")
 ROLE_BINDING = ObjectKind("RoleBinding", "RbacAuthorizationV1Api", "namespaced_role_binding")
 POD = ObjectKind("Pod", "CoreV1Api", "namespaced_pod")
-KINDS = {kind.kind: kind for kind in (DEPLOYMENT, SERVICE, SERVICE_ACCOUNT, ROLE, ROLE_BINDING, POD)}
+NETWORK_POLICY = ObjectKind("NetworkPolicy", "NetworkingV1Api", "namespaced_network_policy")
+KINDS = {
+    kind.kind: kind
+    for kind in (DEPLOYMENT, SERVICE, SERVICE_ACCOUNT, ROLE, ROLE_BINDING, POD, NETWORK_POLICY)
+}
 
 
 class Objects(Protocol):

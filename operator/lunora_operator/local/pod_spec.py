@@ -15,6 +15,7 @@ from typing import Any
 from lunora_operator.api.base import API_VERSION
 from lunora_operator.local import exec_helper, names
 from lunora_operator.local.config import ContainerConfig
+from lunora_operator.local.egress import pod_spec as egress
 from lunora_operator.local.override import ENV_KEY_PREFIX, StartOverride
 
 CONTAINER_NAME = "instance"
@@ -36,6 +37,9 @@ class PodSettings:
     """CLOUDFLARE_COUNTRY_A2; XX is the ISO 3166 code for an unknown country."""
     exec_helper_image: str | None = None
     """The image holding the exec helper; without it Pods get no helper and exec is not served."""
+    egress_proxy: str | None = None
+    """The app's egress proxy (`http://IP:PORT`): instances get the proxy variables and, with
+    interceptHttps, its CA certificate. None: neither (no proxy runs for the app)."""
 
 
 def owner_reference(config: ContainerConfig) -> dict[str, Any]:
@@ -84,8 +88,11 @@ def _env(
 ) -> list[dict[str, Any]]:
     app_env = _app_env(config, key, override)
     declared = {entry["name"] for entry in app_env}
+    proxy = egress.proxy_environment(settings.egress_proxy) if settings.egress_proxy is not None else []
     platform = [
-        entry for entry in _cloudflare_env(config, instance_id, settings) if entry["name"] not in declared
+        entry
+        for entry in [*_cloudflare_env(config, instance_id, settings), *proxy]
+        if entry["name"] not in declared
     ]
     return platform + app_env
 
@@ -164,9 +171,12 @@ def instance_pod(
         "containers": [container],
     }
     if settings.exec_helper_image is not None:
-        container["volumeMounts"] = [exec_helper.volume_mount()]
+        container.setdefault("volumeMounts", []).append(exec_helper.volume_mount())
         spec["initContainers"] = [exec_helper.init_container(settings.exec_helper_image)]
-        spec["volumes"] = [exec_helper.volume()]
+        spec.setdefault("volumes", []).append(exec_helper.volume())
+    if settings.egress_proxy is not None and config.intercept_https:
+        container.setdefault("volumeMounts", []).append(egress.ca_volume_mount())
+        spec.setdefault("volumes", []).append(egress.ca_volume(config.app))
     if config.pull_secret is not None:
         spec["imagePullSecrets"] = [{"name": config.pull_secret}]
     return {

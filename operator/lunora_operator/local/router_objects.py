@@ -1,7 +1,13 @@
 """The Kubernetes objects that run one local-mode app's router in the cluster, as a pure function
-of the app: a Deployment running the operator's own image with `lunora-operator router`, a
-Service in front of it, and a ServiceAccount bound to a Role holding exactly what the router
-calls. All are owned by the LunoraApp, so the garbage collector removes them with it.
+of the app: a Deployment running the operator's own image with `lunora-operator router` and,
+beside it in the same Pod, the app's egress proxy (`lunora-operator egress-proxy`), a Service in
+front of the router, a ServiceAccount bound to a Role holding exactly what the two call, and the
+NetworkPolicy that leaves the app's instance Pods one way out: that proxy. All are owned by the
+LunoraApp, so the garbage collector removes them with it.
+
+The proxy's control API listens on the Pod's loopback only: the router reaches it there, an
+instance cannot reach it at all. Instances reach the proxy at the router Pod's own address
+(the downward API's `status.podIP`), which needs neither DNS nor Service networking.
 
 The Pod meets the restricted Pod Security Standard: non-root, read-only root filesystem, no
 privilege escalation, every capability dropped, the RuntimeDefault seccomp profile.
@@ -9,12 +15,20 @@ privilege escalation, every capability dropped, the RuntimeDefault seccomp profi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lunora_operator.api.base import API_VERSION, GROUP
 from lunora_operator.local import names
+from lunora_operator.local.egress.network_policy import (
+    KUBE_DNS,
+    EgressPolicy,
+    Peer,
+    PolicyOwner,
+    instance_network_policy,
+)
 
 PORT = 8080
 PORT_NAME = "http"
@@ -23,6 +37,15 @@ RUN_AS = 65532
 """The image's own user (`lunora`), given by number so the kubelet can check runAsNonRoot."""
 MANAGED_BY = "lunora-operator"
 RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+EGRESS_PROXY_CONTAINER = "egress-proxy"
+EGRESS_PROXY_PORT = 3128
+EGRESS_PROXY_PORT_NAME = "egress-proxy"
+EGRESS_CONTROL_PORT = 3129
+EGRESS_HEALTH_PORT = 3130
+"""The proxy's /healthz alone: the kubelet's probe cannot reach the control API on loopback."""
+EGRESS_HEALTH_PORT_NAME = "egress-health"
+OPERATOR_PROXY_FLAGS = ("--namespace", "--app", "--listen", "--control", "--health", "--kubeconfig")
+"""What the operator sets on the proxy itself; extra proxy arguments may not repeat them."""
 
 ROUTER_RULES: tuple[Mapping[str, Any], ...] = (
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
@@ -49,6 +72,17 @@ class RouterTemplate:
     `local.pullSecret` is listed too)."""
     env: Sequence[tuple[str, str]] = field(default_factory=tuple)
     """Extra environment, e.g. KUBERNETES_SERVICE_HOST/PORT where no Service leads to the API server."""
+    egress_proxy_args: Sequence[str] = ()
+    """Extra arguments of each app's `lunora-operator egress-proxy` (`--resolve HOST=IP`, `--upstream-ca`)."""
+    egress_dns: Peer | None = KUBE_DNS
+    """Where instances may send DNS queries besides the proxy; None: nowhere."""
+
+    def __post_init__(self) -> None:
+        for arg in self.egress_proxy_args:
+            if arg.split("=", 1)[0] in OPERATOR_PROXY_FLAGS:
+                raise ValueError(
+                    f"egress proxy argument {arg!r}: the operator sets {arg.split('=', 1)[0]} itself"
+                )
 
 
 @dataclass(frozen=True)
@@ -104,6 +138,55 @@ def _metadata(app: RouterApp) -> dict[str, Any]:
     }
 
 
+POD_IP_ENV = "POD_IP"
+ROUTER_EGRESS_ARGS = (
+    *("--egress-control", f"http://127.0.0.1:{EGRESS_CONTROL_PORT}"),
+    # Expanded by the kubelet from the container's POD_IP variable (the downward API).
+    *("--egress-proxy", f"http://$({POD_IP_ENV}):{EGRESS_PROXY_PORT}"),
+)
+SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def _env(template: RouterTemplate) -> list[dict[str, Any]]:
+    return [
+        *({"name": name, "value": value} for name, value in template.env),
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+    ]
+
+
+def _egress_proxy_container(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
+    return {
+        "name": EGRESS_PROXY_CONTAINER,
+        "image": template.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["lunora-operator"],
+        "args": [
+            *("egress-proxy", "--namespace", app.namespace, "--app", app.name),
+            *("--listen", f"0.0.0.0:{EGRESS_PROXY_PORT}", "--control", f"127.0.0.1:{EGRESS_CONTROL_PORT}"),
+            *("--health", f"0.0.0.0:{EGRESS_HEALTH_PORT}", *template.egress_proxy_args),
+        ],
+        "env": _env(template),
+        "ports": [
+            {"name": EGRESS_PROXY_PORT_NAME, "containerPort": EGRESS_PROXY_PORT, "protocol": "TCP"},
+            {"name": EGRESS_HEALTH_PORT_NAME, "containerPort": EGRESS_HEALTH_PORT, "protocol": "TCP"},
+        ],
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz", "port": EGRESS_HEALTH_PORT_NAME},
+            "periodSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "resources": copy.deepcopy(RESOURCES),
+        "securityContext": copy.deepcopy(SECURITY_CONTEXT),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
 def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
     pull_secrets = list(
         dict.fromkeys([*template.pull_secrets, *([app.pull_secret] if app.pull_secret else [])])
@@ -113,11 +196,13 @@ def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["lunora-operator"],
-        "args": ["router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"],
+        "args": [
+            *("router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"),
+            *ROUTER_EGRESS_ARGS,
+        ],
         "env": [
-            *({"name": name, "value": value} for name, value in template.env),
-            {"name": "HOME", "value": "/tmp"},
-            {"name": "PYTHONUNBUFFERED", "value": "1"},
+            *_env(template),
+            {"name": POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         ],
         "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": {
@@ -125,13 +210,8 @@ def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
             "periodSeconds": 2,
             "failureThreshold": 3,
         },
-        "resources": RESOURCES,
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "resources": copy.deepcopy(RESOURCES),
+        "securityContext": copy.deepcopy(SECURITY_CONTEXT),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     spec: dict[str, Any] = {
@@ -145,7 +225,7 @@ def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
             "runAsGroup": RUN_AS,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container],
+        "containers": [container, _egress_proxy_container(app, template)],
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
     }
     if pull_secrets:
@@ -204,6 +284,32 @@ def role_binding(app: RouterApp) -> dict[str, Any]:
     }
 
 
+def network_policy(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
+    """The app's instance Pods may connect to the proxy port of its router Pods (and to DNS, where
+    the template names it), nowhere else."""
+    policy = EgressPolicy(
+        namespace=app.namespace,
+        app=app.name,
+        proxy=Peer(ports=(EGRESS_PROXY_PORT,), pod_labels=selector(app)),
+        dns=template.egress_dns,
+        owner=PolicyOwner(API_VERSION, "LunoraApp", app.name, app.uid),
+        labels={
+            "app.kubernetes.io/name": "lunora-instance-egress",
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        },
+        app_label=names.label_value(app.name),
+    )
+    return instance_network_policy(policy)
+
+
 def router_objects(app: RouterApp, template: RouterTemplate) -> list[dict[str, Any]]:
-    """In the order they are created: the identity and its rights before the Pod that uses them."""
-    return [service_account(app), role(app), role_binding(app), service(app), deployment(app, template)]
+    """In the order they are created: the identity and its rights before the Pod that uses them,
+    the instances' NetworkPolicy before the router that starts instances."""
+    return [
+        service_account(app),
+        role(app),
+        role_binding(app),
+        service(app),
+        network_policy(app, template),
+        deployment(app, template),
+    ]

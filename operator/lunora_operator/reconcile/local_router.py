@@ -37,19 +37,22 @@ async def apply_router(objects: Objects, app: RouterApp, template: RouterTemplat
     deployment: Mapping[str, Any] = {}
     for desired in router_objects(app, template):
         kind = KINDS[desired["kind"]]
-        observed = await objects.observe(kind, app.namespace, app.object_name)
+        name = desired["metadata"]["name"]
+        # Named in the app's Events as the kind alone, or with its own name when not the router's.
+        said = kind.kind if name == app.object_name else f"{kind.kind} ({name})"
+        observed = await objects.observe(kind, app.namespace, name)
         if observed is None:
             answer = await objects.create(kind, app.namespace, desired)
-            created.append(kind.kind)
+            created.append(said)
         elif not owned_by(observed, "LunoraApp", app.name):
             raise Stalled(
                 "RouterNameTaken",
-                f'{kind.kind} "{app.namespace}/{app.object_name}" exists and does not belong to LunoraApp '
+                f'{kind.kind} "{app.namespace}/{name}" exists and does not belong to LunoraApp '
                 f"{app.name}: rename or delete it, and the operator creates the app's router",
             )
         elif patch := drift_patch(desired, observed):
-            answer = await objects.patch(kind, app.namespace, app.object_name, patch)
-            updated.append(kind.kind)
+            answer = await objects.patch(kind, app.namespace, name, patch)
+            updated.append(said)
         else:
             answer = observed
         if kind is DEPLOYMENT:

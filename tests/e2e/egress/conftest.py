@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -38,11 +37,11 @@ from lunora_operator.local.egress.ca import CaKeyPair, LeafIssuer, generate_ca
 from lunora_operator.local.egress.network_policy import EgressPolicy, Peer, instance_network_policy
 from lunora_operator.local.egress.pod_spec import CA_PATH, ca_volume, ca_volume_mount, proxy_environment
 from lunora_operator.testing.environment import TestEnvironment
+from tests.support.enforcer import NETWORK_POLICIES_TABLE, nft_list, nft_pod_ips
 from tests.support.kube import KubeClients, Kubectl, wait_until
 
 APP = "demo"
 CLIENT_SOURCE = Path(__file__).parent / "client" / "main.go"
-NETWORK_POLICIES_TABLE = "kube-network-policies"
 HTTP_HOSTS = ("a.allowed.test", "b.allowed.test", "other.test", "denied.test")
 HTTPS_HOSTS = ("secure.allowed.test", "secure.denied.test")
 UPSTREAM_CA_MOUNT = "/etc/upstream-ca"
@@ -254,25 +253,6 @@ def instance_pod(name: str, image: str, proxy: EgressProxyProcess, rules: Rules)
     }
 
 
-def _nft_list(*what: str) -> list[dict[str, Any]]:
-    result = subprocess.run(["nft", "-j", "list", *what], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise AssertionError(
-            f"the NetworkPolicy enforcer's table is missing (make testenv-up): {result.stderr}"
-        )
-    items: list[dict[str, Any]] = json.loads(result.stdout)["nftables"]
-    return items
-
-
-def nft_pod_ips() -> set[str]:
-    """The Pod addresses the enforcer diverts to its queue now (the Pods some policy selects)."""
-    elements: set[str] = set()
-    for item in _nft_list("set", "inet", NETWORK_POLICIES_TABLE, "podips-v4"):
-        if "set" in item:
-            elements.update(e for e in item["set"].get("elem", []) if isinstance(e, str))
-    return elements
-
-
 @dataclass(frozen=True)
 class EnforcerTable:
     """The kernel's handles of the enforcer's table: a handle is new whenever the object was
@@ -285,7 +265,7 @@ class EnforcerTable:
 def enforcer_table() -> EnforcerTable:
     containers: dict[str, int] = {}
     rules: set[int] = set()
-    for item in _nft_list("table", "inet", NETWORK_POLICIES_TABLE):
+    for item in nft_list("table", "inet", NETWORK_POLICIES_TABLE):
         for kind in ("table", "chain", "set"):
             if kind in item:
                 containers[f"{kind} {item[kind]['name']}"] = item[kind]["handle"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.egress.conftest import Instances, Rules, nft_pod_ips
+from tests.e2e.egress.conftest import Instances, Rules
+from tests.support.enforcer import nft_pod_ips
 from tests.support.kube import wait_until
 
 DISALLOWED = "STATUS 520\nOrigin is disallowed"

@@ -3,9 +3,9 @@ repository's Dockerfile on the Debian-made base) and its chart pulled from the t
 Pods under the restricted Pod Security Standard, the examples reconciled against a fake
 Cloudflare. One installation goes through its life, test by test, in file order: installed from
 the baseline release, upgraded to this one with a change in flight, tested with `helm test`,
-given a local-mode app (its router runs from the operator's own image and answers), its active
-Pod killed, paused past its lease, deleted, then uninstalled and installed again. Each step
-checks what reached Cloudflare against the fake's records."""
+given a local-mode app (its router and egress proxy run from the operator's own image and
+answer), its active Pod killed, paused past its lease, deleted, then uninstalled and installed
+again. Each step checks what reached Cloudflare against the fake's records."""
 
 from __future__ import annotations
 
@@ -374,13 +374,21 @@ def test_a_local_mode_app_gets_its_router_from_the_operator_image_and_answers_th
     wait_until(lambda: it.ready(LOCAL_APP, "lunoraapps"), "the local-mode app's router Ready", timeout=180)
     router = names.router_name(LOCAL_APP)
     deployment = it.kube.apps.read_namespaced_deployment(router, it.demo)
-    assert deployment.spec.template.spec.containers[0].image == f"{it.current.repository}:{it.current.tag}"
+    containers = deployment.spec.template.spec.containers
+    assert [c.name for c in containers] == ["router", "egress-proxy"]
+    assert {c.image for c in containers} == {f"{it.current.repository}:{it.current.tag}"}
+    networking = client.NetworkingV1Api(it.kube.api)
+    policy = networking.read_namespaced_network_policy(f"{LOCAL_APP}-instance-egress", it.demo)
+    assert policy.metadata.owner_references[0].name == LOCAL_APP
     (pod,) = it.kube.core.list_namespaced_pod(it.demo, label_selector=names.router_selector(LOCAL_APP)).items
 
     answer = httpx.get(f"http://{pod.status.pod_ip}:8080/echo/in-cluster/cgi-bin/whoami", timeout=60)
 
     assert answer.status_code == 200, answer.text
     assert [answer.text.strip()] == live_pods(it.kube, it.demo, "echo")
+    instance = it.kube.core.read_namespaced_pod(answer.text.strip(), it.demo)
+    env = {e.name: e.value for e in instance.spec.containers[0].env}
+    assert env["HTTP_PROXY"] == f"http://{pod.status.pod_ip}:3128"
     it.kubectl("delete", "lunoracontainer", "echo", "-n", it.demo, "--wait=true", "--timeout=60s")
     it.kubectl("delete", "lunoraapp", LOCAL_APP, "-n", it.demo, "--wait=true", "--timeout=90s")
     wait_until(
@@ -389,6 +397,11 @@ def test_a_local_mode_app_gets_its_router_from_the_operator_image_and_answers_th
         ),
         "the router and instance Pods gone",
         timeout=90,
+    )
+    wait_until(
+        lambda: not networking.list_namespaced_network_policy(it.demo).items,
+        "the app's NetworkPolicy collected with it",
+        timeout=60,
     )
 
 

@@ -2,7 +2,10 @@
 the operator (on the host, with nothing but the chart's ServiceAccount token and the chart's
 local-mode flags) creates the router's Deployment; its Pod, on the node, becomes Ready; a request
 sent to the Pod the router's Service selects starts an instance Pod and is answered by it; the
-app's status gives the router's address and the container's status counts the instance.
+app's status gives the router's address and the container's status counts the instance. The
+router Pod's egress proxy and the app's NetworkPolicy hold instances to Cloudflare's egress rules,
+enforced by the test environment's NetworkPolicy enforcer; target hosts are a local server on
+the node's bridge address, named by `*.test` names the proxy resolves (`--resolve`).
 
 The image is built by hack/image.sh as the in-cluster tier builds it (about 40-55 s after a change
 under operator/, about 1 s when nothing changed). The test cluster has no Service networking, so
@@ -11,7 +14,11 @@ server on the node's bridge address (`--router-env`, the chart's `localMode.rout
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
+import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from kubernetes import client
 
 from lunora_operator.local import names
 from lunora_operator.testing.environment import TestEnvironment
@@ -30,14 +38,16 @@ from tests.support.chart import (
     service_account_token,
     token_kubeconfig,
 )
+from tests.support.enforcer import nft_pod_ips
 from tests.support.incluster import BuiltImage, bridge_settings, build_image, content_tag
-from tests.support.kube import KubeClients, Kubectl
+from tests.support.kube import KubeClients, Kubectl, wait_until
 from tests.support.local_mode import APP, PULL_SECRET, create_local_app, live_pods
 from tests.support.operator import OperatorProcess, Resources, operator_process, wait_for
 
 pytest_plugins = ["tests.support.operator_fixtures"]
 pytestmark = [pytest.mark.apiserver, pytest.mark.docker, pytest.mark.registry, pytest.mark.timeout(600)]
 ROUTER = names.router_name(APP)
+ALLOWED, OTHER = TEST_HOSTS = ("allowed.test", "other.test")
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +85,11 @@ def chart_operator(
                     {"name": "KUBERNETES_SERVICE_PORT", "value": apiserver_port},
                 ]
             },
+            # The test cluster has no DNS; the proxy resolves the test names to the node itself.
+            "egress": {
+                "dns": "none",
+                "proxyArgs": [f"--resolve={host}={testenv.kube_node_ip}" for host in TEST_HOSTS],
+            },
         },
     }
     (tmp_path / "helm").mkdir()
@@ -84,8 +99,9 @@ def chart_operator(
     (account,) = find(documents, "ServiceAccount")
     (deployment,) = find(documents, "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    flags = [arg for arg in container["args"] if arg.startswith("--router-")]
+    flags = [arg for arg in container["args"] if arg.startswith(("--router-", "--egress-"))]
     assert f"--router-image={operator_image.repository}:{operator_image.tag}" in flags
+    assert "--egress-dns=none" in flags
     token = service_account_token(kube, namespace, account["metadata"]["name"])
     kubeconfig = token_kubeconfig(testenv.kubeconfig, token, tmp_path / "operator.kubeconfig")
     process = operator_process(
@@ -137,11 +153,12 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
     assert (ready["status"], ready["reason"]) == ("True", "Available")
 
     deployment = kube.apps.read_namespaced_deployment(ROUTER, namespace)
-    (pod_template,) = deployment.spec.template.spec.containers
-    assert pod_template.image == f"{operator_image.repository}:{operator_image.tag}"
+    containers = deployment.spec.template.spec.containers
+    assert [c.name for c in containers] == ["router", "egress-proxy"]
+    assert {c.image for c in containers} == {f"{operator_image.repository}:{operator_image.tag}"}
     assert [s.name for s in deployment.spec.template.spec.image_pull_secrets] == [PULL_SECRET]
     (router_pod,) = kube.core.list_namespaced_pod(namespace, label_selector=names.router_selector(APP)).items
-    assert router_pod.status.container_statuses[0].ready
+    assert all(status.ready for status in router_pod.status.container_statuses)
 
     address = wait_for(
         "a ready endpoint of the router's Service", lambda: endpoint_of(kubectl, namespace, ROUTER)
@@ -165,4 +182,127 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
     assert instances["selector"] == names.container_instance_selector(APP, "web")
     web = resources.wait_condition("lunoracontainer", "web", timeout=30)
     assert web["status"]["image"]["ref"] == instance_image
+    chart_operator.assert_alive()
+
+
+class EchoServer:
+    """An HTTP server on the node's bridge address answering `hello from <Host><path>`; it records
+    every path it served."""
+
+    def __init__(self, host: str) -> None:
+        paths = self.paths = list[str]()
+
+        class Echo(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                paths.append(self.path)
+                body = f"hello from {self.headers['Host'].split(':')[0]}{self.path}\n".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((host, 0), Echo)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> EchoServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def echo_server(testenv: TestEnvironment) -> Iterator[EchoServer]:
+    with EchoServer(testenv.kube_node_ip) as server:
+        yield server
+
+
+def test_instances_reach_out_only_through_their_apps_egress_proxy(
+    chart_operator: OperatorProcess,
+    resources: Resources,
+    kube: KubeClients,
+    kubectl: Kubectl,
+    testenv: TestEnvironment,
+    namespace: str,
+    instance_image: str,
+    echo_server: EchoServer,
+) -> None:
+    """The router Pod runs the app's egress proxy; an instance of a container with
+    `enableInternet: false` and an allow list gets the allowed host through it and Cloudflare's
+    520 for another; a runtime allowHost through the router reaches the proxy; a connection that
+    ignores the proxy is dropped by the app's NetworkPolicy (the test environment's enforcer);
+    an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
+    create_local_app(kube, kubectl, testenv, namespace)
+    resources.apply(
+        container_manifest("closed", instance_image, enableInternet=False, allowedHosts=[ALLOWED])
+    )
+    resources.apply(container_manifest("secure", instance_image, interceptHttps=True))
+    resources.wait_condition("lunoraapp", APP, timeout=180)
+
+    policy = client.NetworkingV1Api(kube.api).read_namespaced_network_policy(
+        f"{APP}-instance-egress", namespace
+    )
+    assert policy.metadata.owner_references[0].kind == "LunoraApp"
+    assert policy.spec.pod_selector.match_labels == {"lunora.sh/app": APP, "lunora.sh/role": "instance"}
+    (to_proxy,) = policy.spec.egress  # no DNS: the chart's egress.dns is none here
+    assert [(p.protocol, p.port) for p in to_proxy.ports] == [("TCP", 3128)]
+    (router_pod,) = kube.core.list_namespaced_pod(namespace, label_selector=names.router_selector(APP)).items
+    assert {s.name: s.ready for s in router_pod.status.container_statuses} == {
+        "router": True,
+        "egress-proxy": True,
+    }
+    router_ip = router_pod.status.pod_ip
+
+    with httpx.Client(base_url=f"http://{router_ip}:8080", timeout=60) as http_client:
+        assert http_client.get("/closed/e2e/cgi-bin/whoami").status_code == 200
+        (instance,) = live_pods(kube, namespace, "closed")
+        pod = kube.core.read_namespaced_pod(instance, namespace)
+        env = {e.name: e.value for e in pod.spec.containers[0].env}
+        assert env["http_proxy"] == env["HTTPS_PROXY"] == f"http://{router_ip}:3128"
+        wait_until(lambda: pod.status.pod_ip in nft_pod_ips(), "the enforcer to select the instance Pod")
+
+        def wget(url: str, *flags: str, seconds: int = 10) -> subprocess.CompletedProcess[str]:
+            return kubectl(
+                "exec", "-n", namespace, instance, "--",
+                "timeout", str(seconds), "wget", "-q", "-O", "-", *flags, url,
+                check=False,
+            )  # fmt: skip
+
+        allowed = wget(f"http://{ALLOWED}:{echo_server.port}/through-the-proxy")
+        assert (allowed.returncode, allowed.stdout) == (0, f"hello from {ALLOWED}/through-the-proxy\n"), (
+            allowed
+        )
+        refused = wget(f"http://{OTHER}:{echo_server.port}/refused")
+        assert refused.returncode != 0
+        assert "520 Origin is disallowed" in refused.stderr, refused
+        # The same server, not through the proxy: the NetworkPolicy drops the connection.
+        direct = wget(f"http://{testenv.kube_node_ip}:{echo_server.port}/direct", "-Y", "off", seconds=5)
+        assert direct.returncode != 0
+        assert "hello" not in direct.stdout
+        assert echo_server.paths == ["/through-the-proxy"]
+
+        # A runtime change goes from the router to the proxy's control API (the Pod's loopback).
+        changed = http_client.post(
+            "/_api/containers/closed/instances/e2e/allowHost", json={"hostname": OTHER}
+        )
+        assert changed.status_code == 204, changed.text
+        now_allowed = wget(f"http://{OTHER}:{echo_server.port}/allowed-at-run-time")
+        assert now_allowed.stdout == f"hello from {OTHER}/allowed-at-run-time\n", now_allowed
+
+        assert http_client.get("/secure/e2e/cgi-bin/whoami").status_code == 200
+    (secure,) = live_pods(kube, namespace, "secure")
+    mounted = kubectl("exec", "-n", namespace, secure, "--", "ls", "/etc/cloudflare/certs").stdout.split()
+    assert mounted == ["cloudflare-containers-ca.crt"], "the certificate only, never the key"
+    certificate = kubectl(
+        "exec", "-n", namespace, secure, "--", "cat", "/etc/cloudflare/certs/cloudflare-containers-ca.crt"
+    ).stdout
+    ca_secret = kube.core.read_namespaced_secret(f"{APP}-egress-ca", namespace)
+    assert certificate == base64.b64decode(ca_secret.data["tls.crt"]).decode()
+    assert certificate.startswith("-----BEGIN CERTIFICATE-----")
     chart_operator.assert_alive()

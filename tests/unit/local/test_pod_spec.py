@@ -105,3 +105,65 @@ def test_the_override_secret_is_owned_and_labelled_like_its_pods() -> None:
         secret["metadata"]["labels"]["lunora.sh/instance"] == pod["metadata"]["labels"]["lunora.sh/instance"]
     )
     assert secret["metadata"]["labels"]["lunora.sh/role"] == "start-override"
+
+
+EGRESS = PodSettings(egress_proxy="http://10.244.0.7:3128")
+GOLDEN_EGRESS = Path(__file__).parent / "golden" / "instance-pod-egress.yaml"
+
+
+def env_of(pod: dict) -> dict[str, object]:  # type: ignore[type-arg]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_with_a_proxy_the_pod_matches_the_golden_file() -> None:
+    pod = instance_pod(config(intercept_https=True, enable_internet=False), "a", 1, STARTED, settings=EGRESS)
+
+    assert yaml.safe_dump(pod, sort_keys=False) == GOLDEN_EGRESS.read_text()
+
+
+def test_with_a_proxy_every_client_finds_it_in_upper_and_lower_case() -> None:
+    env = env_of(instance_pod(config(), "a", 1, STARTED, settings=EGRESS))
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        assert env[name] == "http://10.244.0.7:3128", name
+    assert env["NO_PROXY"] == env["no_proxy"] == "localhost,127.0.0.1,::1"
+
+
+def test_without_a_proxy_the_pod_has_no_proxy_variables_and_no_ca() -> None:
+    pod = instance_pod(config(intercept_https=True), "a", 1, STARTED)
+
+    assert not {"HTTP_PROXY", "http_proxy", "NO_PROXY"} & set(env_of(pod))
+    assert "volumes" not in pod["spec"]
+    assert "volumeMounts" not in pod["spec"]["containers"][0]
+
+
+def test_the_apps_ca_certificate_is_mounted_only_with_intercept_https() -> None:
+    plain = instance_pod(config(), "a", 1, STARTED, settings=EGRESS)
+    intercepted = instance_pod(config(intercept_https=True), "a", 1, STARTED, settings=EGRESS)
+
+    assert "volumes" not in plain["spec"]
+    (volume,) = intercepted["spec"]["volumes"]
+    assert volume["secret"]["secretName"] == "demo-egress-ca"
+    assert volume["secret"]["items"] == [{"key": "tls.crt", "path": "cloudflare-containers-ca.crt"}]
+    (mount,) = intercepted["spec"]["containers"][0]["volumeMounts"]
+    assert mount == {"name": volume["name"], "mountPath": "/etc/cloudflare/certs", "readOnly": True}
+
+
+def test_a_declared_proxy_variable_wins_and_appears_once() -> None:
+    pod = instance_pod(config(env=(("NO_PROXY", "internal.test"),)), "a", 1, STARTED, settings=EGRESS)
+    names = [e["name"] for e in pod["spec"]["containers"][0]["env"]]
+
+    assert env_of(pod)["NO_PROXY"] == "internal.test"
+    assert names.count("NO_PROXY") == 1
+    assert env_of(pod)["no_proxy"] == "localhost,127.0.0.1,::1"
+
+
+def test_the_exec_helper_and_the_ca_share_the_pod() -> None:
+    settings = PodSettings(exec_helper_image="helper:1", egress_proxy="http://10.244.0.7:3128")
+    pod = instance_pod(config(intercept_https=True), "a", 1, STARTED, settings=settings)
+
+    assert [v["name"] for v in pod["spec"]["volumes"]] == ["lunora-exec", "lunora-egress-ca"]
+    assert [m["mountPath"] for m in pod["spec"]["containers"][0]["volumeMounts"]] == [
+        "/.lunora",
+        "/etc/cloudflare/certs",
+    ]

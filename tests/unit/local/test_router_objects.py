@@ -1,9 +1,13 @@
 """The router's objects: owned by the app, the Pod meeting the restricted Pod Security Standard,
-the router command and readiness, and a Role holding exactly what the router calls."""
+the router command and readiness, the egress proxy beside it, a Role holding exactly what the
+two call, and the NetworkPolicy leaving instances only the proxy."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
+import yaml
 
 from lunora_operator.local import names
 from lunora_operator.local.router_objects import (
@@ -11,6 +15,7 @@ from lunora_operator.local.router_objects import (
     RouterApp,
     RouterTemplate,
     deployment,
+    network_policy,
     role,
     role_binding,
     router_objects,
@@ -20,6 +25,7 @@ from lunora_operator.local.router_objects import (
 APP = RouterApp("team-a", "demo", "uid-1", pull_secret="local-registry")
 TEMPLATE = RouterTemplate("registry.example/lunora-operator:1.0", ("operator-pull",), (("A", "1"),))
 DOCS = Path(__file__).resolve().parents[3] / "docs/local-mode.md"
+GOLDEN = Path(__file__).parent / "golden" / "router-objects.yaml"
 
 
 def pod_spec() -> dict:
@@ -41,16 +47,81 @@ def test_the_pod_meets_the_restricted_pod_security_standard() -> None:
     assert all("hostPath" not in volume for volume in spec["volumes"])
 
 
+def containers() -> dict[str, dict]:  # type: ignore[type-arg]
+    return {container["name"]: container for container in pod_spec()["containers"]}
+
+
 def test_the_pod_runs_the_router_of_its_app_and_is_ready_on_healthz() -> None:
-    (container,) = pod_spec()["containers"]
+    container = containers()["router"]
     assert container["image"] == TEMPLATE.image
     assert [*container["command"], *container["args"]] == [
         "lunora-operator", "router", "--namespace", "team-a", "--app", "demo", "--listen", "0.0.0.0:8080",
+        "--egress-control", "http://127.0.0.1:3129", "--egress-proxy", "http://$(POD_IP):3128",
     ]  # fmt: skip
     assert container["readinessProbe"]["httpGet"] == {"path": "/_api/healthz", "port": "http"}
     assert {"name": "A", "value": "1"} in container["env"]
+    # $(POD_IP) in the arguments is expanded by the kubelet from this variable.
+    assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in container["env"]
     assert pod_spec()["imagePullSecrets"] == [{"name": "operator-pull"}, {"name": "local-registry"}]
     assert pod_spec()["serviceAccountName"] == "demo-router"
+
+
+def test_the_egress_proxy_runs_beside_the_router_its_control_api_on_loopback() -> None:
+    proxy = containers()["egress-proxy"]
+    assert proxy["image"] == TEMPLATE.image
+    assert [*proxy["command"], *proxy["args"]] == [
+        "lunora-operator", "egress-proxy", "--namespace", "team-a", "--app", "demo",
+        "--listen", "0.0.0.0:3128", "--control", "127.0.0.1:3129", "--health", "0.0.0.0:3130",
+    ]  # fmt: skip
+    assert [(p["name"], p["containerPort"]) for p in proxy["ports"]] == [
+        ("egress-proxy", 3128),
+        ("egress-health", 3130),
+    ]
+    assert proxy["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "egress-health"}
+    assert {"name": "A", "value": "1"} in proxy["env"]
+    assert proxy["resources"] == containers()["router"]["resources"]
+    assert proxy["securityContext"] == containers()["router"]["securityContext"]
+
+
+def test_extra_proxy_arguments_follow_the_operators_and_may_not_replace_them() -> None:
+    template = RouterTemplate("img", egress_proxy_args=("--resolve", "a.test=10.0.0.5", "--upstream-ca=/ca"))
+    args = deployment(APP, template)["spec"]["template"]["spec"]["containers"][1]["args"]
+    assert args[-3:] == ["--resolve", "a.test=10.0.0.5", "--upstream-ca=/ca"]
+    for flag in ("--listen", "--control=1.2.3.4:1", "--namespace", "--app", "--health", "--kubeconfig"):
+        with pytest.raises(ValueError, match="the operator sets"):
+            RouterTemplate("img", egress_proxy_args=(flag,))
+
+
+def test_instances_may_reach_the_router_pods_proxy_port_and_dns_only() -> None:
+    policy = network_policy(APP, TEMPLATE)
+    assert policy["metadata"]["name"] == "demo-instance-egress"
+    assert policy["spec"]["podSelector"] == {
+        "matchLabels": {names.LABEL_APP: "demo", names.LABEL_ROLE: names.ROLE_INSTANCE}
+    }
+    assert policy["spec"]["policyTypes"] == ["Egress"]
+    to_proxy, to_dns = policy["spec"]["egress"]
+    (peer,) = to_proxy["to"]
+    assert "namespaceSelector" not in peer, "the router Pods of this namespace only"
+    router_pod_labels = deployment(APP, TEMPLATE)["spec"]["template"]["metadata"]["labels"]
+    assert peer["podSelector"]["matchLabels"].items() <= router_pod_labels.items()
+    assert peer["podSelector"]["matchLabels"][names.LABEL_ROLE] == names.ROLE_ROUTER
+    proxy_port = containers()["egress-proxy"]["ports"][0]["containerPort"]
+    assert to_proxy["ports"] == [{"protocol": "TCP", "port": proxy_port}]
+    assert to_dns["to"] == [
+        {
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        }
+    ]
+
+
+def test_without_dns_the_proxy_is_the_only_way_out() -> None:
+    policy = network_policy(APP, RouterTemplate("img", egress_dns=None))
+    assert len(policy["spec"]["egress"]) == 1
+
+
+def test_the_objects_match_the_golden_file() -> None:
+    assert yaml.safe_dump_all(router_objects(APP, TEMPLATE), sort_keys=False) == GOLDEN.read_text()
 
 
 def test_one_router_at_a_time() -> None:
@@ -66,8 +137,13 @@ def test_router_pods_are_not_instance_pods() -> None:
 
 
 def test_every_object_is_owned_by_the_app_and_named_after_it() -> None:
-    for body in router_objects(APP, TEMPLATE):
-        assert body["metadata"]["name"] == "demo-router"
+    bodies = router_objects(APP, TEMPLATE)
+    assert [b["kind"] for b in bodies] == [
+        "ServiceAccount", "Role", "RoleBinding", "Service", "NetworkPolicy", "Deployment",
+    ]  # fmt: skip
+    for body in bodies:
+        wanted = "demo-instance-egress" if body["kind"] == "NetworkPolicy" else "demo-router"
+        assert body["metadata"]["name"] == wanted
         assert body["metadata"]["namespace"] == "team-a"
         assert body["metadata"]["ownerReferences"] == [
             {"apiVersion": "lunora.sh/v1alpha1", "kind": "LunoraApp", "name": "demo", "uid": "uid-1",

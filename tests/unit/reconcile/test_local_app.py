@@ -22,7 +22,15 @@ from tests.support.local_control import (
 from tests.support.reconcile import APP, NAMESPACE, Harness
 
 ROUTER = f"{APP}-router"
-ORDER = ["ServiceAccount", "Role", "RoleBinding", "Service", "Deployment"]
+POLICY = f"{APP}-instance-egress"
+ORDER = [
+    ("ServiceAccount", ROUTER),
+    ("Role", ROUTER),
+    ("RoleBinding", ROUTER),
+    ("Service", ROUTER),
+    ("NetworkPolicy", POLICY),
+    ("Deployment", ROUTER),
+]
 
 
 @pytest.fixture
@@ -50,10 +58,10 @@ async def test_the_router_objects_are_created_in_order_owned_by_the_app(local: L
     body = local.apply(local_app_body())
     outcome = await local.controller.reconcile_app(body)
 
-    assert [kind for verb, kind, _ in local.objects.writes()] == ORDER
+    assert [(kind, name) for verb, kind, name in local.objects.writes()] == ORDER
     assert {verb for verb, _, _ in local.objects.writes()} == {"create"}
-    for kind in ORDER:
-        stored = local.objects.get(kind, ROUTER)
+    for kind, name in ORDER:
+        stored = local.objects.get(kind, name)
         assert stored is not None
         (owner,) = stored["metadata"]["ownerReferences"]
         assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
@@ -63,7 +71,15 @@ async def test_the_router_objects_are_created_in_order_owned_by_the_app(local: L
     assert deployment is not None
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == ROUTER_IMAGE
-    assert container["args"] == ["router", "--namespace", NAMESPACE, "--app", APP, "--listen", "0.0.0.0:8080"]
+    assert container["args"][:7] == [
+        "router",
+        "--namespace",
+        NAMESPACE,
+        "--app",
+        APP,
+        "--listen",
+        "0.0.0.0:8080",
+    ]
     # The Deployment exists but no Pod serves yet: the app waits for it, saying so.
     assert isinstance(outcome.error, Waiting)
     status = local.current("LunoraApp", APP)["status"]

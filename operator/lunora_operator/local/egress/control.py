@@ -82,9 +82,6 @@ def control_app(directory: InstanceDirectory, recorder: DecisionRecorder) -> web
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=prometheus_client.generate_latest(), content_type="text/plain")
 
-    async def healthz(request: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
     app = web.Application()
     app.add_routes(
         [
@@ -93,7 +90,18 @@ def control_app(directory: InstanceDirectory, recorder: DecisionRecorder) -> web
             web.post("/v1/instances/{uid}/egress/{op}", change),
             web.get("/v1/containers/{container}/egress", container),
             web.get("/metrics", metrics),
-            web.get("/healthz", healthz),
+            web.get("/healthz", _healthz),
         ]
     )
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def health_app() -> web.Application:
+    """GET /healthz and nothing else: safe on an address instances might reach."""
+    app = web.Application()
+    app.add_routes([web.get("/healthz", _healthz)])
     return app

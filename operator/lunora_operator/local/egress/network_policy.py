@@ -53,6 +53,26 @@ KUBE_DNS = Peer(
     protocols=("UDP", "TCP"),
 )
 
+DEFAULT_DNS = "kube-system/k8s-app=kube-dns"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def dns_peer(text: str) -> Peer | None:
+    """`NAMESPACE/KEY=VALUE[,KEY=VALUE…]` (the DNS server Pods: their namespace and labels), or
+    `none` for a cluster without DNS the instances should use."""
+    if text.strip().lower() == "none":
+        return None
+    namespace, slash, selector = text.partition("/")
+    terms = [term.partition("=") for term in selector.split(",")] if selector else []
+    if not slash or not namespace or not terms or any(not key or not eq for key, eq, _ in terms):
+        raise ValueError(f"DNS must be NAMESPACE/KEY=VALUE[,KEY=VALUE...] or none, not {text!r}")
+    return Peer(
+        ports=(53,),
+        pod_labels={key: value for key, _, value in terms},
+        namespace_labels={NAMESPACE_NAME_LABEL: namespace},
+        protocols=("UDP", "TCP"),
+    )
+
 
 @dataclass(frozen=True)
 class PolicyOwner:

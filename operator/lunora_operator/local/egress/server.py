@@ -14,7 +14,7 @@ from aiohttp import web
 from kubernetes import client, config
 
 from lunora_operator.local.egress.ca import LeafIssuer
-from lunora_operator.local.egress.control import control_app
+from lunora_operator.local.egress.control import control_app, health_app
 from lunora_operator.local.egress.decisions import DecisionRecorder
 from lunora_operator.local.egress.instances import InstanceDirectory
 from lunora_operator.local.egress.kube_edge import PodWatch, ensure_ca_secret
@@ -31,6 +31,9 @@ class ProxySettings:
     listen: tuple[str, int]
     control: tuple[str, int]
     kubeconfig: Path | None = None
+    health: tuple[str, int] | None = None
+    """Where GET /healthz is served alone (for the kubelet's probe, which cannot reach a control API
+    on loopback); it answers once the proxy listens."""
     static_hosts: Mapping[str, str] = field(default_factory=dict)
     upstream_ca_file: Path | None = None
     client_wait: float = 5.0
@@ -74,6 +77,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     control_address = control_runner.addresses[0][:2]
     upstream: Upstream | None = None
     server: asyncio.Server | None = None
+    health_runner: web.AppRunner | None = None
     try:
         await asyncio.wait_for(watch.synced.wait(), 30)
         # Bound before the upstream is built: connections back to either port are refused.
@@ -90,6 +94,10 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         )
         proxy = EgressProxy(directory, recorder, upstream, LeafIssuer(pair), settings.client_wait)
         server = await asyncio.start_server(proxy.handle, sock=listener)
+        if settings.health is not None:
+            health_runner = web.AppRunner(health_app(), access_log=None)
+            await health_runner.setup()
+            await web.TCPSite(health_runner, settings.health[0], settings.health[1]).start()
         logger.info(
             "egress proxy for %s/%s on %s:%s, control API on http://%s:%s",
             settings.namespace,
@@ -100,6 +108,8 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         yield RunningProxy(proxy_address, control_address, directory, recorder)
     finally:
         watch.stop()
+        if health_runner is not None:
+            await health_runner.cleanup()
         if server is not None:
             server.close()
         await control_runner.cleanup()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from lunora_operator.local.egress.control import control_app
+from lunora_operator.local.egress.control import control_app, health_app
 from lunora_operator.local.egress.decisions import Channel, DecisionRecorder
 from lunora_operator.local.egress.instances import InstanceDirectory
 from lunora_operator.local.egress.rules import Decision, Rule
@@ -80,5 +80,17 @@ async def test_status_views_and_metrics() -> None:
         assert listing["instances"][0]["decisions"]["denied"] == 1
         assert "lunora_egress_decisions_total" in await (await http.get("/metrics")).text()
         assert (await http.get("/healthz")).status == 200
+    finally:
+        await http.close()
+
+
+async def test_the_health_app_serves_healthz_and_nothing_of_the_control_api() -> None:
+    http = TestClient(TestServer(health_app()))
+    await http.start_server()
+    try:
+        assert (await http.get("/healthz")).status == 200
+        assert (await http.get("/v1/instances")).status == 404
+        assert (await http.post("/v1/instances/u1/egress/allow", json={"host": "a.test"})).status == 404
+        assert (await http.get("/metrics")).status == 404
     finally:
         await http.close()

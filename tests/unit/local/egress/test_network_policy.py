@@ -3,10 +3,12 @@ from __future__ import annotations
 import pytest
 
 from lunora_operator.local.egress.network_policy import (
+    DEFAULT_DNS,
     KUBE_DNS,
     EgressPolicy,
     Peer,
     PolicyOwner,
+    dns_peer,
     instance_network_policy,
 )
 
@@ -72,3 +74,21 @@ def test_a_proxy_pod_dns_and_an_owner() -> None:
 def test_a_bad_peer_is_refused(peer: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError, match=message):
         Peer(**peer)
+
+
+def test_dns_from_its_namespace_and_labels() -> None:
+    assert dns_peer(DEFAULT_DNS) == KUBE_DNS
+    peer = dns_peer("openshift-dns/dns.operator.openshift.io/daemonset-dns=default,app=dns")
+    assert peer is not None
+    assert peer.namespace_labels == {"kubernetes.io/metadata.name": "openshift-dns"}
+    assert peer.pod_labels == {"dns.operator.openshift.io/daemonset-dns": "default", "app": "dns"}
+    assert dns_peer("none") is None
+    assert dns_peer("None") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["", "kube-system", "kube-system/", "/k8s-app=kube-dns", "ns/k8s-app", "ns/a=b,"]
+)
+def test_dns_that_names_no_pods_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="DNS must be NAMESPACE/KEY=VALUE"):
+        dns_peer(text)
