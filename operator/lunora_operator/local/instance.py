@@ -73,6 +73,8 @@ class Instance:
         self.override: StartOverride | None = None
         self.override_loaded = False
         self.run_failure: errors.Unavailable | None = None
+        self.repulled_from = 0
+        """The run whose failed pull this start replaced by a new Pod (0: none yet)."""
         self.healthy_run = 0
         self.ready_run = 0
         self.creating: asyncio.Future[None] | None = None
@@ -211,9 +213,13 @@ class Instance:
         self.pod = pod
         if pod.live:
             self._follow(pod)
-            if self.run_failure is None and bringup.cannot_start(self, pod):
-                self.run_failure = bringup.fatal_error(self, pod)
-                self.spawn(self.halt(0))
+            if self.run_failure is None and pod.run != self.repulled_from and bringup.cannot_start(self, pod):
+                if bringup.may_repull(pod, self.repulled_from):
+                    self.repulled_from = pod.run
+                    self.spawn(bringup.repull(self, pod))
+                else:
+                    self.run_failure = bringup.fatal_error(self, pod)
+                    self.spawn(self.halt(0))
         elif was_live or self.capacity.holds(self.key):
             self._run_ended()
         if pod.exit_code is not None and self.status is not Status.STOPPED_WITH_CODE:
