@@ -64,6 +64,8 @@ class RunOptions:
     """Local mode: the image of each app's router Deployment (the operator's own)."""
     router_pull_secrets: Sequence[str] = ()
     router_env: Sequence[tuple[str, str]] = ()
+    router_exec_helper_image: str | None = None
+    """Local mode: the exec helper's image each router gives its instance Pods; None: no exec."""
     external_router: bool = False
     """Local mode: routers run outside the cluster; the operator creates no router objects."""
 
@@ -74,7 +76,12 @@ class RunOptions:
             return LocalSettings(router=None)
         if self.router_image is None:
             return None
-        template = RouterTemplate(self.router_image, tuple(self.router_pull_secrets), tuple(self.router_env))
+        template = RouterTemplate(
+            self.router_image,
+            tuple(self.router_pull_secrets),
+            tuple(self.router_env),
+            exec_helper_image=self.router_exec_helper_image,
+        )
         return LocalSettings(router=template)
 
 

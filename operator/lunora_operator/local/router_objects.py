@@ -37,6 +37,10 @@ ROUTER_RULES: tuple[Mapping[str, Any], ...] = (
 )
 """What `lunora-operator router` calls, in its own namespace only (its Role)."""
 
+EXEC_RULE: Mapping[str, Any] = {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]}
+"""With the exec helper: `exec()` runs the helper in the instance's Pod (a Pod exec is a `create`,
+and a WebSocket upgrade is authorized as `get` too)."""
+
 
 @dataclass(frozen=True)
 class RouterTemplate:
@@ -49,6 +53,8 @@ class RouterTemplate:
     `local.pullSecret` is listed too)."""
     env: Sequence[tuple[str, str]] = field(default_factory=tuple)
     """Extra environment, e.g. KUBERNETES_SERVICE_HOST/PORT where no Service leads to the API server."""
+    exec_helper_image: str | None = None
+    """The exec helper's image (`--exec-helper-image` of each router); None: exec answers 501."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,14 @@ def _metadata(app: RouterApp) -> dict[str, Any]:
     }
 
 
+def _router_args(app: RouterApp) -> list[str]:
+    return ["router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"]
+
+
+def _exec_args(template: RouterTemplate) -> list[str]:
+    return ["--exec-helper-image", template.exec_helper_image] if template.exec_helper_image else []
+
+
 def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
     pull_secrets = list(
         dict.fromkeys([*template.pull_secrets, *([app.pull_secret] if app.pull_secret else [])])
@@ -113,7 +127,7 @@ def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["lunora-operator"],
-        "args": ["router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"],
+        "args": [*_router_args(app), *_exec_args(template)],
         "env": [
             *({"name": name, "value": value} for name, value in template.env),
             {"name": "HOME", "value": "/tmp"},
@@ -185,12 +199,16 @@ def service_account(app: RouterApp) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(app)}
 
 
-def role(app: RouterApp) -> dict[str, Any]:
+def router_rules(template: RouterTemplate) -> list[Mapping[str, Any]]:
+    return [*ROUTER_RULES, *([EXEC_RULE] if template.exec_helper_image else [])]
+
+
+def role(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _metadata(app),
-        "rules": [dict(rule) for rule in ROUTER_RULES],
+        "rules": [dict(rule) for rule in router_rules(template)],
     }
 
 
@@ -206,4 +224,10 @@ def role_binding(app: RouterApp) -> dict[str, Any]:
 
 def router_objects(app: RouterApp, template: RouterTemplate) -> list[dict[str, Any]]:
     """In the order they are created: the identity and its rights before the Pod that uses them."""
-    return [service_account(app), role(app), role_binding(app), service(app), deployment(app, template)]
+    return [
+        service_account(app),
+        role(app, template),
+        role_binding(app),
+        service(app),
+        deployment(app, template),
+    ]
