@@ -17,16 +17,16 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lunora_operator.local import errors, names, texts
 from lunora_operator.local.backend import PodExists
-from lunora_operator.local.config import ReadyProbe
+from lunora_operator.local.capacity import Capacity
+from lunora_operator.local.config import ContainerConfig, ReadyProbe
+from lunora_operator.local.context import Context
+from lunora_operator.local.override import StartOverride
 from lunora_operator.local.pod_spec import instance_pod
 from lunora_operator.local.pod_state import CONFIG_ERROR, PodState
-
-if TYPE_CHECKING:
-    from lunora_operator.local.instance import Instance
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,43 @@ async def bring_up(instance: Instance, wait_ports: bool) -> None:
         await instance.ports_step.share(run, lambda: _wait_ports(instance, run, started + budgets.port_ready))
     if instance.ready_run != run:
         await instance.gate_step.share(run, lambda: _wait_ready(instance, run))
+
+
+class Instance(Protocol):
+    """What a start reads and moves on the instance it brings up (`local.instance.Instance`)."""
+
+    ctx: Context
+    config: ContainerConfig
+    id: str
+    key: str
+    capacity: Capacity
+    run: int
+    pod: PodState | None
+    override: StartOverride | None
+    run_failure: errors.Unavailable | None
+    repulled_from: int
+    healthy_run: int
+    ready_run: int
+    creating: asyncio.Future[None] | None
+    ports_step: Step
+    gate_step: Step
+
+    @property
+    def live(self) -> bool: ...
+
+    async def load_override(self) -> None: ...
+
+    def begin_run(self, pod: PodState) -> None: ...
+
+    def mark_healthy(self, run: int) -> None: ...
+
+    async def halt(self, grace_seconds: int | None) -> None: ...
+
+    async def changed(self, seconds: float) -> None: ...
+
+    def pulse(self) -> None: ...
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None: ...
 
 
 class Step:

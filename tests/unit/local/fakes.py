@@ -16,8 +16,8 @@ from typing import Any
 
 from lunora_operator.local.backend import PodExists
 from lunora_operator.local.config import ContainerConfig, Size
+from lunora_operator.local.context import Context
 from lunora_operator.local.fleet import Fleet
-from lunora_operator.local.instance import Context
 from lunora_operator.local.override import StartOverride
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.settings import Budgets
