@@ -249,6 +249,14 @@ def run(
         list[str] | None,
         typer.Option(help="Local mode: NAME=VALUE in the router Pods' environment (repeatable)."),
     ] = None,
+    router_exec_helper_image: Annotated[
+        str | None,
+        typer.Option(
+            help="Local mode: the exec helper's image (hack/exec-helper-image.sh), given to each "
+            "router's instance Pods so `exec()` works; the router's Role then holds pods/exec. "
+            "Without it exec answers 501."
+        ),
+    ] = None,
     external_router: Annotated[
         bool,
         typer.Option(
@@ -302,6 +310,12 @@ def run(
             "routers run either from --router-image in the cluster or outside it, not both",
             param_hint="--external-router",
         )
+    if router_exec_helper_image and not router_image:
+        raise typer.BadParameter(
+            "the exec helper is given to routers the operator runs: add --router-image (a router on "
+            "the host takes it as `lunora-operator router --exec-helper-image`)",
+            param_hint="--router-exec-helper-image",
+        )
     try:
         dns = dns_peer(egress_dns)
     except ValueError as error:
@@ -325,6 +339,7 @@ def run(
         router_image=router_image,
         router_pull_secrets=tuple(router_pull_secret or ()),
         router_env=tuple(_name_values(router_env or [], "--router-env")),
+        router_exec_helper_image=router_exec_helper_image,
         external_router=external_router,
         egress_proxy_args=tuple(egress_proxy_arg or ()),
         egress_dns=dns,

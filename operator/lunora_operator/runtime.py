@@ -65,6 +65,8 @@ class RunOptions:
     """Local mode: the image of each app's router Deployment (the operator's own)."""
     router_pull_secrets: Sequence[str] = ()
     router_env: Sequence[tuple[str, str]] = ()
+    router_exec_helper_image: str | None = None
+    """Local mode: the exec helper's image each router gives its instance Pods; None: no exec."""
     external_router: bool = False
     """Local mode: routers run outside the cluster; the operator creates no router objects."""
     egress_proxy_args: Sequence[str] = ()
@@ -83,6 +85,7 @@ class RunOptions:
             self.router_image,
             tuple(self.router_pull_secrets),
             tuple(self.router_env),
+            exec_helper_image=self.router_exec_helper_image,
             egress_proxy_args=tuple(self.egress_proxy_args),
             egress_dns=self.egress_dns,
         )

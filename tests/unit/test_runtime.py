@@ -23,3 +23,16 @@ def test_the_operator_process_imports_nothing_the_image_leaves_out() -> None:
     assert "kubernetes.client" in loaded
     for left_out in LEFT_OUT_OF_THE_IMAGE:
         assert not [name for name in loaded if name == left_out or name.startswith(left_out + ".")]
+
+
+def test_the_exec_helper_image_reaches_the_router_template() -> None:
+    from lunora_operator.runtime import RunOptions
+
+    settings = RunOptions(router_image="op:1", router_exec_helper_image="exec@sha256:ab").local_settings()
+    assert settings is not None
+    assert settings.router is not None
+    assert settings.router.exec_helper_image == "exec@sha256:ab"
+    plain = RunOptions(router_image="op:1").local_settings()
+    assert plain is not None
+    assert plain.router is not None
+    assert plain.router.exec_helper_image is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random as random_module
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,36 @@ async def _finish(response: httpx.Response, stream: bool) -> httpx.Response:
     return response
 
 
+def _attempts(
+    wiring: Wiring,
+    target: Callable[[], InstanceTarget],
+    path_or_request: RequestInput,
+    method: str,
+    headers: HeaderInput,
+    content: Content,
+    port: int | None,
+) -> Callable[[], Awaitable[httpx.Response]]:
+    """One send per call, each to `target()`. The first request is built now, so a bad target
+    raises before any send; later attempts build it again (a body is replayed only when it can be)."""
+
+    def build() -> httpx.Request:
+        return build_request(
+            path_or_request,
+            method=method,
+            headers=headers,
+            content=content,
+            port=port,
+            context=wiring.context,
+        )
+
+    pending = [build()]
+
+    async def attempt() -> httpx.Response:
+        return await wiring.transport.fetch(target(), pending.pop() if pending else build())
+
+    return attempt
+
+
 def _label(container: str) -> str:
     return f"ctx.containers.{container}"
 
@@ -99,22 +129,9 @@ class ContainerHandle:
         body only). With `stream=True` the body is left unread for the caller to stream and close.
         """
         assert_path_not_reserved(path_or_request, self._label)
-
-        def build() -> httpx.Request:
-            return build_request(
-                path_or_request,
-                method=method,
-                headers=headers,
-                content=content,
-                port=self._port,
-                context=self._wiring.context,
-            )
-
-        pending = [build()]  # built before the first attempt: a bad target raises before any send
-
-        async def attempt() -> httpx.Response:
-            return await self._wiring.transport.fetch(self._target, pending.pop() if pending else build())
-
+        attempt = _attempts(
+            self._wiring, lambda: self._target, path_or_request, method, headers, content, self._port
+        )
         response = await with_cold_start_retry(
             attempt,
             self._policy,
@@ -313,22 +330,7 @@ class PoolHandle:
     ) -> httpx.Response:
         """Send to a random instance, again to a fresh one on an error or a `retry_on` response."""
         assert_path_not_reserved(path_or_request, self._label)
-
-        def build() -> httpx.Request:
-            return build_request(
-                path_or_request,
-                method=method,
-                headers=headers,
-                content=content,
-                port=self._port,
-                context=self._wiring.context,
-            )
-
-        pending = [build()]  # built before the first attempt: a bad target raises before any send
-
-        async def attempt() -> httpx.Response:
-            return await self._wiring.transport.fetch(self._pick(), pending.pop() if pending else build())
-
+        attempt = _attempts(self._wiring, self._pick, path_or_request, method, headers, content, self._port)
         response = await with_pool_retry(
             attempt,
             self._policy,

@@ -14,18 +14,21 @@ the way fails every waiting request with its exit code.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lunora_operator.local import errors, names, texts
 from lunora_operator.local.backend import PodExists
-from lunora_operator.local.config import ReadyProbe
+from lunora_operator.local.capacity import Capacity
+from lunora_operator.local.config import ContainerConfig, ReadyProbe
+from lunora_operator.local.context import Context
+from lunora_operator.local.override import StartOverride
 from lunora_operator.local.pod_spec import instance_pod
 from lunora_operator.local.pod_state import CONFIG_ERROR, PodState
 
-if TYPE_CHECKING:
-    from lunora_operator.local.instance import Instance
+log = logging.getLogger(__name__)
 
 NAME_ATTEMPTS = 5
 
@@ -39,6 +42,43 @@ async def bring_up(instance: Instance, wait_ports: bool) -> None:
         await instance.ports_step.share(run, lambda: _wait_ports(instance, run, started + budgets.port_ready))
     if instance.ready_run != run:
         await instance.gate_step.share(run, lambda: _wait_ready(instance, run))
+
+
+class Instance(Protocol):
+    """What a start reads and moves on the instance it brings up (`local.instance.Instance`)."""
+
+    ctx: Context
+    config: ContainerConfig
+    id: str
+    key: str
+    capacity: Capacity
+    run: int
+    pod: PodState | None
+    override: StartOverride | None
+    run_failure: errors.Unavailable | None
+    repulled_from: int
+    healthy_run: int
+    ready_run: int
+    creating: asyncio.Future[None] | None
+    ports_step: Step
+    gate_step: Step
+
+    @property
+    def live(self) -> bool: ...
+
+    async def load_override(self) -> None: ...
+
+    def begin_run(self, pod: PodState) -> None: ...
+
+    def mark_healthy(self, run: int) -> None: ...
+
+    async def halt(self, grace_seconds: int | None) -> None: ...
+
+    async def changed(self, seconds: float) -> None: ...
+
+    def pulse(self) -> None: ...
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None: ...
 
 
 class Step:
@@ -95,26 +135,55 @@ async def _create_run(instance: Instance, deadline: float) -> None:
             " declare the value in `secrets` from a Kubernetes Secret, or start() with envVars"
         )
     await instance.capacity.acquire(instance.key, deadline)
+    previous = instance.pod
     try:
-        previous, run = instance.pod, instance.run
-        ctx = instance.ctx
-        for _ in range(NAME_ATTEMPTS):
-            run += 1
-            started_at = ctx.clock.wall()
-            manifest = instance_pod(config, instance.id, run, started_at, override, ctx.pod_settings)
-            try:
-                await ctx.backend.create_pod(manifest)
-                break
-            except PodExists:
-                continue
-        else:
-            raise errors.no_instance(f"Pods for runs up to {run} of this instance exist already")
+        instance.repulled_from = 0
+        await _create_pod(instance, instance.ctx.clock.wall())
     except BaseException:
         instance.capacity.release(instance.key)
         raise
     if previous is not None and previous.finished and not previous.deleting:
-        instance.spawn(ctx.backend.delete_pod(previous.name, 0))  # kept for its logs until now
+        instance.spawn(instance.ctx.backend.delete_pod(previous.name, 0))  # kept for its logs until now
+
+
+async def _create_pod(instance: Instance, started_at: Any) -> None:
+    """Creates the next run's Pod under the first free run number and makes it the current run."""
+    ctx, run = instance.ctx, instance.run
+    for _ in range(NAME_ATTEMPTS):
+        run += 1
+        manifest = instance_pod(
+            instance.config, instance.id, run, started_at, instance.override, ctx.pod_settings
+        )
+        try:
+            await ctx.backend.create_pod(manifest)
+            break
+        except PodExists:
+            continue
+    else:
+        raise errors.no_instance(f"Pods for runs up to {run} of this instance exist already")
     instance.begin_run(_new_pod(manifest, instance, run, started_at))
+
+
+def may_repull(pod: PodState, repulled_from: int) -> bool:
+    """Whether a run whose image pull failed gets one fresh Pod before the start fails: once per
+    start, as a new Pod pulls at once where the kubelet would back off past the start budget."""
+    return pod.pull_failed and repulled_from == 0
+
+
+async def repull(instance: Instance, failed: PodState) -> None:
+    """Replaces a run whose pull failed by a new Pod (same start time, so `hardTimeout` still
+    counts from the start), then removes the failed one; if no Pod can be made, the start fails
+    with the pull's words."""
+    log.info("%s/%s: Pod %s could not pull its image (%s): trying a new Pod",
+             instance.config.name, instance.id, failed.name, failed.fatal)  # fmt: skip
+    try:
+        await _create_pod(instance, failed.started_at or instance.ctx.clock.wall())
+    except errors.Unavailable:
+        instance.run_failure = fatal_error(instance, failed)
+        await instance.halt(0)
+        instance.pulse()
+        return
+    await instance.ctx.backend.delete_pod(failed.name, 0)
 
 
 def _new_pod(manifest: dict[str, Any], instance: Instance, run: int, started_at: Any) -> PodState:
@@ -133,8 +202,6 @@ def _check_run(instance: Instance, run: int) -> PodState:
         raise instance.run_failure
     if pod is None or pod.run != run:
         raise errors.no_instance("the instance was stopped while it started")
-    if pod.helper_failure is not None:
-        raise fatal_error(instance, pod)
     if pod.exit_code is not None:
         raise errors.exited(pod.exit_code)
     if pod.deleting:

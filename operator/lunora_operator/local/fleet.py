@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from lunora_operator.local import names
 from lunora_operator.local.capacity import Capacity
 from lunora_operator.local.config import ContainerConfig
+from lunora_operator.local.context import Context
 from lunora_operator.local.errors import UnknownContainer
-from lunora_operator.local.instance import Context, Instance
+from lunora_operator.local.instance import Instance
 from lunora_operator.local.pod_state import PodState, pod_state
 
 log = logging.getLogger(__name__)

@@ -13,19 +13,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import StrEnum
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from lunora_operator.local import bringup, errors, names, texts
-from lunora_operator.local.backend import InstanceBackend
 from lunora_operator.local.capacity import Capacity
 from lunora_operator.local.config import ContainerConfig
+from lunora_operator.local.context import Context
 from lunora_operator.local.override import StartOverride
-from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.pod_state import PodState
-from lunora_operator.local.settings import Budgets
 from lunora_operator.local.timers import SleepVerdict, Timer, hard_deadline, sleep_verdict
 
 log = logging.getLogger(__name__)
@@ -33,27 +31,11 @@ log = logging.getLogger(__name__)
 SIGKILL = ("SIGKILL", "9", 9)
 
 
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def wall(self) -> Any: ...
-
-
 class Status(StrEnum):
     STOPPED = "stopped"
     RUNNING = "running"
     HEALTHY = "healthy"
     STOPPED_WITH_CODE = "stopped_with_code"
-
-
-@dataclass(frozen=True)
-class Context:
-    """What all instances of a router share."""
-
-    backend: InstanceBackend
-    clock: Clock
-    budgets: Budgets = field(default_factory=Budgets)
-    pod_settings: PodSettings = field(default_factory=PodSettings)
 
 
 class Instance:
@@ -73,6 +55,8 @@ class Instance:
         self.override: StartOverride | None = None
         self.override_loaded = False
         self.run_failure: errors.Unavailable | None = None
+        self.repulled_from = 0
+        """The run whose failed pull this start replaced by a new Pod (0: none yet)."""
         self.healthy_run = 0
         self.ready_run = 0
         self.creating: asyncio.Future[None] | None = None
@@ -211,9 +195,13 @@ class Instance:
         self.pod = pod
         if pod.live:
             self._follow(pod)
-            if self.run_failure is None and bringup.cannot_start(self, pod):
-                self.run_failure = bringup.fatal_error(self, pod)
-                self.spawn(self.halt(0))
+            if self.run_failure is None and pod.run != self.repulled_from and bringup.cannot_start(self, pod):
+                if bringup.may_repull(pod, self.repulled_from):
+                    self.repulled_from = pod.run
+                    self.spawn(bringup.repull(self, pod))
+                else:
+                    self.run_failure = bringup.fatal_error(self, pod)
+                    self.spawn(self.halt(0))
         elif was_live or self.capacity.holds(self.key):
             self._run_ended()
         if pod.exit_code is not None and self.status is not Status.STOPPED_WITH_CODE:

@@ -87,8 +87,11 @@ class KubePodExecutor:
         return f"{base}{path}?{urlencode(query)}"
 
     def _headers(self) -> dict[str, str]:
-        token = self.configuration.get_api_key_with_prefix("authorization")  # refreshes when it can
-        return {"Authorization": token} if token else {}
+        # What the API client itself sends (and refreshes): the in-cluster and kubeconfig loaders
+        # keep a token under `BearerToken`, older configurations under `authorization`.
+        bearer = self.configuration.auth_settings().get("BearerToken")
+        token = bearer.get("value") if bearer else None
+        return {"Authorization": str(token)} if token else {}
 
     async def run(
         self,

@@ -22,6 +22,9 @@ FATAL_WAITING = frozenset(
         "RunContainerError",
     }
 )
+# A failed pull may be passing: the kubelet can pull before the node authorizer lets it read a
+# new Pod's pull Secret (the registry then answers 401), and backs off 10 s before its next try.
+PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class PodState:
     """The Pod was created with the exec helper (an init container copies it in)."""
     helper_failure: str | None = None
     """Why the exec helper's init container cannot run, in the kubelet's words."""
+    helper_pull_failed: bool = False
 
     @property
     def finished(self) -> bool:
@@ -56,6 +60,11 @@ class PodState:
     def live(self) -> bool:
         """Counts as a running or starting instance: not ended, not being deleted."""
         return not self.finished and not self.deleting
+
+    @property
+    def pull_failed(self) -> bool:
+        """The kubelet could not pull the instance's image or the exec helper's."""
+        return self.waiting_reason in PULL_FAILURES or self.helper_pull_failed
 
     @property
     def fatal(self) -> str | None:
@@ -104,6 +113,13 @@ def _helper_failure(status: dict[str, Any]) -> str | None:
     return None
 
 
+def _helper_pull_failed(status: dict[str, Any]) -> bool:
+    for init in status.get("initContainerStatuses") or ():
+        if init.get("name") == exec_helper.INIT_CONTAINER:
+            return ((init.get("state") or {}).get("waiting") or {}).get("reason") in PULL_FAILURES
+    return False
+
+
 def pod_state(obj: dict[str, Any]) -> PodState | None:
     """The state of an instance Pod; None for a Pod without the instance labels."""
     meta = obj.get("metadata") or {}
@@ -140,4 +156,5 @@ def pod_state(obj: dict[str, Any]) -> PodState | None:
         unschedulable=_unschedulable(status),
         exec_helper=exec_helper.has_helper(obj.get("spec") or {}),
         helper_failure=_helper_failure(status),
+        helper_pull_failed=_helper_pull_failed(status),
     )

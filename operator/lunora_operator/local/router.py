@@ -22,12 +22,12 @@ from lunora_operator.api.base import GROUP, VERSION
 from lunora_operator.local import errors, lifecycle_api, names, proxy
 from lunora_operator.local.backend import InstanceBackend
 from lunora_operator.local.catalog import Catalog
+from lunora_operator.local.context import Context
 from lunora_operator.local.destination import Reply, destination
 from lunora_operator.local.egress_forward import EgressControl
 from lunora_operator.local.fleet import Fleet
 from lunora_operator.local.front import FrontServer
 from lunora_operator.local.informer import Informer
-from lunora_operator.local.instance import Context
 from lunora_operator.local.pod_exec import KubePodExecutor
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.pods import KubeObjects

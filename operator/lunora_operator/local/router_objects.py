@@ -60,6 +60,10 @@ ROUTER_RULES: tuple[Mapping[str, Any], ...] = (
 )
 """What `lunora-operator router` calls, in its own namespace only (its Role)."""
 
+EXEC_RULE: Mapping[str, Any] = {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]}
+"""With the exec helper: `exec()` runs the helper in the instance's Pod (a Pod exec is a `create`,
+and a WebSocket upgrade is authorized as `get` too)."""
+
 
 @dataclass(frozen=True)
 class RouterTemplate:
@@ -72,6 +76,8 @@ class RouterTemplate:
     `local.pullSecret` is listed too)."""
     env: Sequence[tuple[str, str]] = field(default_factory=tuple)
     """Extra environment, e.g. KUBERNETES_SERVICE_HOST/PORT where no Service leads to the API server."""
+    exec_helper_image: str | None = None
+    """The exec helper's image (`--exec-helper-image` of each router); None: exec answers 501."""
     egress_proxy_args: Sequence[str] = ()
     """Extra arguments of each app's `lunora-operator egress-proxy` (`--resolve HOST=IP`, `--upstream-ca`)."""
     egress_dns: Peer | None = KUBE_DNS
@@ -138,6 +144,14 @@ def _metadata(app: RouterApp) -> dict[str, Any]:
     }
 
 
+def _router_args(app: RouterApp) -> list[str]:
+    return ["router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"]
+
+
+def _exec_args(template: RouterTemplate) -> list[str]:
+    return ["--exec-helper-image", template.exec_helper_image] if template.exec_helper_image else []
+
+
 POD_IP_ENV = "POD_IP"
 ROUTER_EGRESS_ARGS = (
     *("--egress-control", f"http://127.0.0.1:{EGRESS_CONTROL_PORT}"),
@@ -196,10 +210,7 @@ def _pod_spec(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["lunora-operator"],
-        "args": [
-            *("router", "--namespace", app.namespace, "--app", app.name, "--listen", f"0.0.0.0:{PORT}"),
-            *ROUTER_EGRESS_ARGS,
-        ],
+        "args": [*_router_args(app), *ROUTER_EGRESS_ARGS, *_exec_args(template)],
         "env": [
             *_env(template),
             {"name": POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
@@ -265,12 +276,16 @@ def service_account(app: RouterApp) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(app)}
 
 
-def role(app: RouterApp) -> dict[str, Any]:
+def router_rules(template: RouterTemplate) -> list[Mapping[str, Any]]:
+    return [*ROUTER_RULES, *([EXEC_RULE] if template.exec_helper_image else [])]
+
+
+def role(app: RouterApp, template: RouterTemplate) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _metadata(app),
-        "rules": [dict(rule) for rule in ROUTER_RULES],
+        "rules": [dict(rule) for rule in router_rules(template)],
     }
 
 
@@ -307,7 +322,7 @@ def router_objects(app: RouterApp, template: RouterTemplate) -> list[dict[str, A
     the instances' NetworkPolicy before the router that starts instances."""
     return [
         service_account(app),
-        role(app),
+        role(app, template),
         role_binding(app),
         service(app),
         network_policy(app, template),

@@ -1,9 +1,10 @@
 """A local-mode app's router run by the operator in the cluster, from the operator's own image:
 the operator (on the host, with nothing but the chart's ServiceAccount token and the chart's
 local-mode flags) creates the router's Deployment; its Pod, on the node, becomes Ready; a request
-sent to the Pod the router's Service selects starts an instance Pod and is answered by it; the
-app's status gives the router's address and the container's status counts the instance. The
-router Pod's egress proxy and the app's NetworkPolicy hold instances to Cloudflare's egress rules,
+sent to the Pod the router's Service selects starts an instance Pod and is answered by it; an
+`exec` through it runs in that Pod (the chart's exec helper image reaches the router); the app's
+status gives the router's address and the container's status counts the instance. The router
+Pod's egress proxy and the app's NetworkPolicy hold instances to Cloudflare's egress rules,
 enforced by the test environment's NetworkPolicy enforcer; target hosts are a local server on
 the node's bridge address, named by `*.test` names the proxy resolves (`--resolve`).
 
@@ -68,6 +69,7 @@ def chart_operator(
     namespace: str,
     release: str,
     operator_image: BuiltImage,
+    exec_helper_image: str,
     tmp_path: Path,
 ) -> Iterator[OperatorProcess]:
     """`lunora-operator run` with the chart's token and the flags the chart's Deployment passes
@@ -83,7 +85,8 @@ def chart_operator(
                 "extraEnv": [
                     {"name": "KUBERNETES_SERVICE_HOST", "value": testenv.kube_node_ip},
                     {"name": "KUBERNETES_SERVICE_PORT", "value": apiserver_port},
-                ]
+                ],
+                "execHelperImage": exec_helper_image,
             },
             # The test cluster has no DNS; the proxy resolves the test names to the node itself.
             "egress": {
@@ -101,6 +104,7 @@ def chart_operator(
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     flags = [arg for arg in container["args"] if arg.startswith(("--router-", "--egress-"))]
     assert f"--router-image={operator_image.repository}:{operator_image.tag}" in flags
+    assert f"--router-exec-helper-image={exec_helper_image}" in flags
     assert "--egress-dns=none" in flags
     token = service_account_token(kube, namespace, account["metadata"]["name"])
     kubeconfig = token_kubeconfig(testenv.kubeconfig, token, tmp_path / "operator.kubeconfig")
@@ -172,6 +176,12 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
         (instance,) = live_pods(kube, namespace, "web")
         assert answer.text.strip() == instance
         assert http.get("/web/e2e-1/cgi-bin/whoami").text.strip() == instance
+        # exec through the router the operator made: its flag and its Role's pods/exec
+        script = 'echo "$CALL"; pwd; hostname; echo err >&2; exit 3'
+        body = {"command": "sh", "args": ["-c", script], "env": {"CALL": "from-exec"}, "cwd": "/www"}
+        ran = http.post("/_api/containers/web/instances/e2e-1/exec", json=body)
+        assert ran.status_code == 200, ran.text
+        assert ran.json() == {"code": 3, "stdout": f"from-exec\n/www\n{instance}\n", "stderr": "err\n"}
 
     def counted() -> dict[str, Any] | None:
         instances = status(resources, "lunoracontainer", "web").get("instances") or {}

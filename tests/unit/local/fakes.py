@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lunora_operator.local.backend import PodExists
 from lunora_operator.local.config import ContainerConfig, Size
+from lunora_operator.local.context import Context
 from lunora_operator.local.fleet import Fleet
-from lunora_operator.local.instance import Context
 from lunora_operator.local.override import StartOverride
 from lunora_operator.local.pod_spec import PodSettings
 from lunora_operator.local.settings import Budgets
@@ -54,6 +54,9 @@ class Script:
     ignores_sigterm: bool = False
     waiting_for: float | None = None
     """With `waiting`: seconds until the kubelet's retry succeeds and the process runs."""
+    waiting_pods: int | None = None
+    """With `waiting` or `helper_waiting`: how many of the instance's Pods see it (None: all);
+    later Pods start normally."""
     helper_waiting: tuple[str, str] | None = None
     """(reason, message) the kubelet reports for the exec helper's init container, which never runs."""
 
@@ -95,6 +98,7 @@ class FakeKube:
         self.overrides: dict[str, StartOverride] = {}
         self.events: list[tuple[str, str, bool]] = []
         self.taken_names: set[str] = set()
+        self.pods_made: dict[str, int] = {}
         self._ips = itertools.count(2)
         self._uids = itertools.count(1)
 
@@ -155,6 +159,9 @@ class FakeKube:
             raise PodExists(name)
         instance_id = manifest["metadata"]["annotations"]["lunora.sh/instance-id"]
         script = self.scripts.get(instance_id, self.script)
+        self.pods_made[instance_id] = made = self.pods_made.get(instance_id, 0) + 1
+        if script.waiting_pods is not None and made > script.waiting_pods:
+            script = replace(script, waiting=None, helper_waiting=None)
         obj = copy.deepcopy(manifest)
         obj["metadata"]["uid"] = f"pod-uid-{next(self._uids)}"
         obj["status"] = {"phase": "Pending"}

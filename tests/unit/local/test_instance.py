@@ -440,12 +440,46 @@ async def test_a_missing_secret_object_is_named_too() -> None:
 
 async def test_an_image_the_node_cannot_pull_fails_the_start_with_the_kubelets_words() -> None:
     kube = FakeKube(Script(waiting=("ErrImagePull", "pull access denied")))
+    instance = fleet_with(kube).instance("web", "a")
 
-    failure = await refused(fleet_with(kube).instance("web", "a"))
+    failure = await refused(instance)
 
     assert failure.answer.text == (
         'Failed to start container: image "registry.local/web:1" cannot be run: ErrImagePull: pull access denied'
     )
+    assert len(kube.created) == 2, "one fresh Pod is tried before the start fails"
+    assert kube.live_pods() == []
+    assert fleet_running(instance) == 0
+
+
+async def test_a_failed_pull_is_retried_once_by_a_new_pod_within_the_start() -> None:
+    """The kubelet may pull before it may read a new Pod's pull Secret (401), then back off 10 s:
+    a new Pod pulls at once, so the request is served within the start budget."""
+    kube = FakeKube(Script(waiting=("ErrImagePull", "401 Unauthorized"), waiting_pods=1, ports={8080: 0.1}))
+    instance = fleet_with(kube).instance("web", "a")
+
+    await served(instance)
+
+    first, second = (pod["metadata"]["name"] for pod in kube.created)
+    assert kube.deleted == [(first, 0)]
+    assert kube.live_pods() == [second]
+    assert instance.state()["status"] == "healthy"
+    assert now() < Budgets().instance_get
+    started = [pod["metadata"]["annotations"]["lunora.sh/run-started-at"] for pod in kube.created]
+    assert started[0] == started[1], "hardTimeout still counts from the start"
+    assert fleet_running(instance) == 1
+
+
+async def test_an_exec_helper_pull_failure_is_retried_by_a_new_pod_too() -> None:
+    kube = FakeKube(
+        Script(helper_waiting=("ImagePullBackOff", "401 Unauthorized"), waiting_pods=1, ports={8080: 0.1})
+    )
+    instance = fleet_with(kube).instance("web", "a")
+
+    await served(instance)
+
+    assert len(kube.created) == 2
+    assert kube.deleted == [(kube.created[0]["metadata"]["name"], 0)]
 
 
 async def test_a_build_without_a_pushed_image_is_still_provisioning() -> None:

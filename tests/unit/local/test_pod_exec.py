@@ -48,9 +48,8 @@ async def executor_for(server: FakeApiServer, token: str | None = None) -> Async
     async with serving(server.app()) as port:
         configuration = client.Configuration()
         configuration.host = f"http://127.0.0.1:{port}"
-        if token is not None:
-            configuration.api_key = {"authorization": token}
-            configuration.api_key_prefix = {"authorization": "Bearer"}
+        if token is not None:  # as the in-cluster loader keeps a service account's token
+            configuration.api_key = {"BearerToken": f"bearer {token}"}
         executor = KubePodExecutor(configuration, "team a")
         try:
             yield executor
@@ -82,7 +81,7 @@ async def test_the_command_goes_in_the_query_and_the_request_on_stdin() -> None:
     assert request.query.getall("command") == ["/.lunora/exec", "run"]
     assert request.query["container"] == "instance"
     assert (request.query["stdin"], request.query["stdout"], request.query["stderr"]) == ("true",) * 3
-    assert request.headers["Authorization"] == "Bearer t0ken"
+    assert request.headers["Authorization"] == "bearer t0ken"
     assert [p.strip() for p in request.headers["Sec-WebSocket-Protocol"].split(",")] == list(PROTOCOLS)
     assert server.stdin == [b'\x00{"command":"ls"}\n']
     assert result.succeeded
@@ -138,3 +137,19 @@ async def test_a_refused_exec_says_why(status: int, words: str) -> None:
     async with executor_for(server) as executor:
         with pytest.raises(PodExecFailed, match=words.replace("`", ".")):
             await executor.run("p", "instance", ["x"], b"\n", 100, None)
+
+
+async def test_a_configuration_with_the_older_authorization_key_sends_its_token_too() -> None:
+    server = FakeApiServer(helper_answers)
+    async with serving(server.app()) as port:
+        configuration = client.Configuration()
+        configuration.host = f"http://127.0.0.1:{port}"
+        configuration.api_key = {"authorization": "t0ken"}
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+        executor = KubePodExecutor(configuration, "ns")
+        try:
+            await executor.run("web-1-r1", "instance", ["/.lunora/exec", "run"], b"{}\n", 100, 10)
+        finally:
+            await executor.close()
+
+    assert server.requests[0].headers["Authorization"] == "Bearer t0ken"

@@ -11,6 +11,7 @@ import yaml
 
 from lunora_operator.local import names
 from lunora_operator.local.router_objects import (
+    EXEC_RULE,
     ROUTER_RULES,
     RouterApp,
     RouterTemplate,
@@ -154,7 +155,7 @@ def test_every_object_is_owned_by_the_app_and_named_after_it() -> None:
 def test_the_role_is_what_the_router_calls_and_the_binding_gives_it_to_its_account() -> None:
     rules = {
         (r["apiGroups"][0], resource): tuple(r["verbs"])
-        for r in role(APP)["rules"]
+        for r in role(APP, TEMPLATE)["rules"]
         for resource in r["resources"]
     }
     assert rules == {
@@ -173,9 +174,21 @@ def test_the_role_is_what_the_router_calls_and_the_binding_gives_it_to_its_accou
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "demo-router", "namespace": "team-a"}]
 
 
+def test_with_the_exec_helper_the_router_gets_its_image_and_pods_exec_and_not_without() -> None:
+    with_exec = RouterTemplate(TEMPLATE.image, exec_helper_image="registry.example/lunora-exec@sha256:ab")
+    container = deployment(APP, with_exec)["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "router"
+    assert container["args"][-2:] == ["--exec-helper-image", "registry.example/lunora-exec@sha256:ab"]
+    assert role(APP, with_exec)["rules"][-1] == {
+        "apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"],
+    }  # fmt: skip
+    assert "--exec-helper-image" not in pod_spec()["containers"][0]["args"]
+    assert all("pods/exec" not in rule["resources"] for rule in role(APP, TEMPLATE)["rules"])
+
+
 def test_the_documented_role_is_the_one_created() -> None:
     text = DOCS.read_text()
-    for rule in ROUTER_RULES:
+    for rule in (*ROUTER_RULES, EXEC_RULE):
         for resource in rule["resources"]:
             assert f"| `{resource}` | {', '.join(rule['verbs'])} |" in text, resource
 
