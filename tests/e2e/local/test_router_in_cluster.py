@@ -39,7 +39,7 @@ from tests.support.chart import (
     service_account_token,
     token_kubeconfig,
 )
-from tests.support.enforcer import nft_pod_ips
+from tests.support.enforcer import allow_replies_to_router, nft_pod_ips
 from tests.support.incluster import BuiltImage, bridge_settings, build_image, content_tag
 from tests.support.kube import KubeClients, Kubectl, wait_until
 from tests.support.local_mode import APP, PULL_SECRET, create_local_app, live_pods
@@ -133,6 +133,11 @@ def endpoint_of(kubectl: Kubectl, namespace: str, service: str) -> str | None:
     return None
 
 
+def said(answer: httpx.Response) -> str:
+    """The router's answer with its reason (which Pod, which budget), for a failure message."""
+    return f"{answer.text.strip()} ({answer.headers.get('x-lunora-router-detail')})"
+
+
 def status(resources: Resources, kind: str, name: str) -> dict[str, Any]:
     return dict((resources.get(kind, name) or {}).get("status") or {})
 
@@ -147,6 +152,7 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
     instance_image: str,
     operator_image: BuiltImage,
 ) -> None:
+    allow_replies_to_router(kube, namespace, APP)
     create_local_app(kube, kubectl, testenv, namespace)
     resources.apply(container_manifest("web", instance_image, maxInstances=2))
 
@@ -172,7 +178,7 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
 
     with httpx.Client(base_url=f"http://{address}:8080", timeout=60) as http:
         answer = http.get("/web/e2e-1/cgi-bin/whoami")
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == 200, said(answer)
         (instance,) = live_pods(kube, namespace, "web")
         assert answer.text.strip() == instance
         assert http.get("/web/e2e-1/cgi-bin/whoami").text.strip() == instance
@@ -248,6 +254,7 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
     520 for another; a runtime allowHost through the router reaches the proxy; a connection that
     ignores the proxy is dropped by the app's NetworkPolicy (the test environment's enforcer);
     an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
+    allow_replies_to_router(kube, namespace, APP)
     create_local_app(kube, kubectl, testenv, namespace)
     resources.apply(
         container_manifest("closed", instance_image, enableInternet=False, allowedHosts=[ALLOWED])
@@ -270,7 +277,8 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
     router_ip = router_pod.status.pod_ip
 
     with httpx.Client(base_url=f"http://{router_ip}:8080", timeout=60) as http_client:
-        assert http_client.get("/closed/e2e/cgi-bin/whoami").status_code == 200
+        started = http_client.get("/closed/e2e/cgi-bin/whoami")
+        assert started.status_code == 200, said(started)
         (instance,) = live_pods(kube, namespace, "closed")
         pod = kube.core.read_namespaced_pod(instance, namespace)
         env = {e.name: e.value for e in pod.spec.containers[0].env}
@@ -305,7 +313,8 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
         now_allowed = wget(f"http://{OTHER}:{echo_server.port}/allowed-at-run-time")
         assert now_allowed.stdout == f"hello from {OTHER}/allowed-at-run-time\n", now_allowed
 
-        assert http_client.get("/secure/e2e/cgi-bin/whoami").status_code == 200
+        started = http_client.get("/secure/e2e/cgi-bin/whoami")
+        assert started.status_code == 200, said(started)
     (secure,) = live_pods(kube, namespace, "secure")
     mounted = kubectl("exec", "-n", namespace, secure, "--", "ls", "/etc/cloudflare/certs").stdout.split()
     assert mounted == ["cloudflare-containers-ca.crt"], "the certificate only, never the key"
