@@ -36,3 +36,21 @@ def test_the_exec_helper_image_reaches_the_router_template() -> None:
     assert plain is not None
     assert plain.router is not None
     assert plain.router.exec_helper_image is None
+
+
+def test_the_egress_settings_reach_the_router_template() -> None:
+    from lunora_operator.local.egress.network_policy import KUBE_DNS
+    from lunora_operator.runtime import RunOptions
+
+    settings = RunOptions(
+        router_image="op:1", egress_proxy_args=("--resolve=a.test=10.0.0.5",), egress_dns=None
+    ).local_settings()
+    assert settings is not None
+    assert settings.router is not None
+    assert tuple(settings.router.egress_proxy_args) == ("--resolve=a.test=10.0.0.5",)
+    assert settings.router.egress_dns is None
+    plain = RunOptions(router_image="op:1").local_settings()
+    assert plain is not None
+    assert plain.router is not None
+    assert plain.router.egress_dns == KUBE_DNS
+    assert tuple(plain.router.egress_proxy_args) == ()
