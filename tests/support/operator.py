@@ -136,7 +136,9 @@ class Resources:
             found = self.get(kind, name)
             if not found:
                 return None
-            condition = self.condition(kind, name, condition_type)
+            # From the same read as the object returned: a second read could see a later status.
+            conditions = (found.get("status") or {}).get("conditions") or []
+            condition = next((c for c in conditions if c.get("type") == condition_type), None)
             current = (found.get("status") or {}).get("observedGeneration") == found["metadata"]["generation"]
             return found if condition and condition.get("status") == status and current else None
 
