@@ -13,6 +13,11 @@
 #   the kernel drops every packet then waiting in an nfqueue for a verdict: the first packet
 #   of a new connection of any selected Pod. Keep the table, its chains and sets, and swap
 #   their rules and elements in the same single transaction instead (docs/egress.md).
+# - with-no-ct-glue-accept-replies: the enforcer records an accepted connection as a conntrack
+#   label set with its queue verdict, which a kernel without CONFIG_NETFILTER_NETLINK_GLUE_CT
+#   (this machine's) ignores, so every reply was judged as new: a selected Pod's answer to a
+#   connection made to it counted as its egress and was dropped. Accept reply-direction packets
+#   before the queue, as a stateful NetworkPolicy implementation does (docs/egress.md).
 source "$(dirname "$0")/lib.sh"
 patches=("$HACK_DIR"/kube-network-policies/*.patch)
 key="$(cat "${patches[@]}" | sha256sum)"

@@ -39,7 +39,7 @@ from tests.support.chart import (
     service_account_token,
     token_kubeconfig,
 )
-from tests.support.enforcer import allow_replies_to_router, nft_pod_ips
+from tests.support.enforcer import nft_pod_ips
 from tests.support.incluster import BuiltImage, bridge_settings, build_image, content_tag
 from tests.support.kube import KubeClients, Kubectl, wait_until
 from tests.support.local_mode import APP, PULL_SECRET, create_local_app, live_pods
@@ -152,7 +152,6 @@ def test_the_operator_runs_the_router_from_its_image_and_a_request_starts_an_ins
     instance_image: str,
     operator_image: BuiltImage,
 ) -> None:
-    allow_replies_to_router(kube, namespace, APP)
     create_local_app(kube, kubectl, testenv, namespace)
     resources.apply(container_manifest("web", instance_image, maxInstances=2))
 
@@ -254,7 +253,6 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
     520 for another; a runtime allowHost through the router reaches the proxy; a connection that
     ignores the proxy is dropped by the app's NetworkPolicy (the test environment's enforcer);
     an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
-    allow_replies_to_router(kube, namespace, APP)
     create_local_app(kube, kubectl, testenv, namespace)
     resources.apply(
         container_manifest("closed", instance_image, enableInternet=False, allowedHosts=[ALLOWED])
