@@ -29,6 +29,7 @@ import httpx
 import pytest
 from kubernetes import client
 
+from lunora_operator.client import SyncContainers
 from lunora_operator.local import names
 from lunora_operator.testing.environment import TestEnvironment
 from tests.e2e.local.conftest import container_manifest
@@ -250,7 +251,8 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
 ) -> None:
     """The router Pod runs the app's egress proxy; an instance of a container with
     `enableInternet: false` and an allow list gets the allowed host through it and Cloudflare's
-    520 for another; a runtime allowHost through the router reaches the proxy; a connection that
+    520 for another; runtime `egress.allow` / `egress.deny` from the Python client, through the
+    router to the proxy, change what the instance reaches at once (wget run by the client's exec); a connection that
     ignores the proxy is dropped by the app's NetworkPolicy (the test environment's enforcer);
     an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
     create_local_app(kube, kubectl, testenv, namespace)
@@ -303,13 +305,25 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
         assert "hello" not in direct.stdout
         assert echo_server.paths == ["/through-the-proxy"]
 
-        # A runtime change goes from the router to the proxy's control API (the Pod's loopback).
-        changed = http_client.post(
-            "/_api/containers/closed/instances/e2e/allowHost", json={"hostname": OTHER}
-        )
-        assert changed.status_code == 204, changed.text
-        now_allowed = wget(f"http://{OTHER}:{echo_server.port}/allowed-at-run-time")
-        assert now_allowed.stdout == f"hello from {OTHER}/allowed-at-run-time\n", now_allowed
+        # Runtime changes, made with the Python client as a Worker's `ctx.containers` makes them,
+        # go from the router to the proxy's control API (the router Pod's loopback); the client's
+        # exec runs wget in the instance with its proxy variables.
+        with SyncContainers(f"http://{router_ip}:8080") as containers:
+            closed = containers["closed"].get("e2e")
+            closed.egress.allow(OTHER)
+            now_allowed = closed.exec(
+                "wget", args=["-q", "-O", "-", f"http://{OTHER}:{echo_server.port}/run-time"]
+            )
+            assert (now_allowed.code, now_allowed.stdout) == (0, f"hello from {OTHER}/run-time\n"), (
+                now_allowed
+            )
+            closed.egress.deny(ALLOWED)
+            now_denied = closed.exec(
+                "wget", args=["-q", "-O", "-", f"http://{ALLOWED}:{echo_server.port}/denied"]
+            )
+            assert now_denied.code != 0
+            assert "520 Origin is disallowed" in now_denied.stderr, now_denied
+        assert echo_server.paths == ["/through-the-proxy", "/run-time"]
 
         started = http_client.get("/secure/e2e/cgi-bin/whoami")
         assert started.status_code == 200, said(started)
