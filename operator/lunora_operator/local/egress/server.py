@@ -8,18 +8,21 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 from kubernetes import client, config
 
+from lunora_operator.local.egress.annotations import instance_selector
 from lunora_operator.local.egress.ca import LeafIssuer
 from lunora_operator.local.egress.control import control_app, health_app
 from lunora_operator.local.egress.decisions import DecisionRecorder
 from lunora_operator.local.egress.instances import InstanceDirectory
-from lunora_operator.local.egress.kube_edge import PodWatch, ensure_ca_secret
+from lunora_operator.local.egress.kube_edge import ensure_ca_secret
 from lunora_operator.local.egress.proxy import EgressProxy
 from lunora_operator.local.egress.upstream import OwnAddresses, Upstream, UpstreamSettings
+from lunora_operator.local.informer import Informer
 
 logger = logging.getLogger("lunora_operator.egress")
 
@@ -68,7 +71,14 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     recorder = DecisionRecorder()
     directory.on_gone(recorder.forget)
     pair = await asyncio.to_thread(ensure_ca_secret, api, settings.namespace, settings.app)
-    watch = PodWatch(api, settings.namespace, settings.app, directory)
+    watch = Informer(
+        "egress instance Pods",
+        partial(client.CoreV1Api(api).list_namespaced_pod, settings.namespace),
+        directory.replace_all,
+        directory.apply,
+        asyncio.get_running_loop(),
+        {"label_selector": instance_selector(settings.app)},
+    )
     watch.start()
     control_runner = web.AppRunner(control_app(directory, recorder), access_log=None)
     await control_runner.setup()
@@ -79,7 +89,10 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     server: asyncio.Server | None = None
     health_runner: web.AppRunner | None = None
     try:
-        await asyncio.wait_for(watch.synced.wait(), 30)
+        if not await watch.wait_synced(30):
+            raise TimeoutError(
+                f"egress: could not list the instance Pods of {settings.namespace}/{settings.app}"
+            )
         # Bound before the upstream is built: connections back to either port are refused.
         listener = socket.create_server(settings.listen, family=_family(settings.listen[0]), reuse_port=False)
         proxy_address = listener.getsockname()[:2]
