@@ -138,7 +138,7 @@ async def _create_run(instance: Instance, deadline: float) -> None:
     previous = instance.pod
     try:
         instance.repulled_from = 0
-        await _create_pod(instance, instance.ctx.clock.wall())
+        instance.begin_run(await _create_pod(instance, instance.ctx.clock.wall()))
     except BaseException:
         instance.capacity.release(instance.key)
         raise
@@ -146,8 +146,9 @@ async def _create_run(instance: Instance, deadline: float) -> None:
         instance.spawn(instance.ctx.backend.delete_pod(previous.name, 0))  # kept for its logs until now
 
 
-async def _create_pod(instance: Instance, started_at: Any) -> None:
-    """Creates the next run's Pod under the first free run number and makes it the current run."""
+async def _create_pod(instance: Instance, started_at: Any) -> PodState:
+    """Creates the next run's Pod under the first free run number; the caller makes it the
+    current run."""
     ctx, run = instance.ctx, instance.run
     for _ in range(NAME_ATTEMPTS):
         run += 1
@@ -161,7 +162,7 @@ async def _create_pod(instance: Instance, started_at: Any) -> None:
             continue
     else:
         raise errors.no_instance(f"Pods for runs up to {run} of this instance exist already")
-    instance.begin_run(_new_pod(manifest, instance, run, started_at))
+    return _new_pod(manifest, instance, run, started_at)
 
 
 def may_repull(pod: PodState, repulled_from: int) -> bool:
@@ -177,12 +178,18 @@ async def repull(instance: Instance, failed: PodState) -> None:
     log.info("%s/%s: Pod %s could not pull its image (%s): trying a new Pod",
              instance.config.name, instance.id, failed.name, failed.fatal)  # fmt: skip
     try:
-        await _create_pod(instance, failed.started_at or instance.ctx.clock.wall())
+        fresh = await _create_pod(instance, failed.started_at or instance.ctx.clock.wall())
     except errors.Unavailable:
         instance.run_failure = fatal_error(instance, failed)
         await instance.halt(0)
         instance.pulse()
         return
+    current = instance.pod
+    if current is None or current.run != failed.run or not current.live:
+        # stopped, destroyed or timed out while the new Pod was made: it must not run
+        await instance.ctx.backend.delete_pod(fresh.name, 0)
+        return
+    instance.begin_run(fresh)
     await instance.ctx.backend.delete_pod(failed.name, 0)
 
 

@@ -183,8 +183,8 @@ class Instance:
     def observe(self, pod: PodState) -> None:
         """The watch saw this instance's Pod change."""
         if pod.run < self.run:
-            if pod.finished and not pod.deleting:
-                self.spawn(self.ctx.backend.delete_pod(pod.name, 0))  # an earlier run's leftover
+            if not pod.deleting:  # an earlier run's leftover (kept for its logs, or a failed pull's)
+                self.spawn(self.ctx.backend.delete_pod(pod.name, 0))
             return
         if pod.run > self.run:  # found after a restart, or seen before create_pod returned
             self.run = pod.run

@@ -99,6 +99,8 @@ class FakeKube:
         self.events: list[tuple[str, str, bool]] = []
         self.taken_names: set[str] = set()
         self.pods_made: dict[str, int] = {}
+        self.create_delays: list[float] = []
+        """Seconds each next create_pod call takes, in order (then none)."""
         self._ips = itertools.count(2)
         self._uids = itertools.count(1)
 
@@ -154,6 +156,8 @@ class FakeKube:
     # --- InstanceBackend -----------------------------------------------------------------------
 
     async def create_pod(self, manifest: dict[str, Any]) -> None:
+        if self.create_delays:
+            await asyncio.sleep(self.create_delays.pop(0))
         name = manifest["metadata"]["name"]
         if name in self.pods or name in self.taken_names:
             raise PodExists(name)

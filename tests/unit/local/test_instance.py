@@ -470,6 +470,27 @@ async def test_a_failed_pull_is_retried_once_by_a_new_pod_within_the_start() -> 
     assert fleet_running(instance) == 1
 
 
+@pytest.mark.parametrize("halt", ["stop", "destroy"])
+async def test_an_instance_halted_while_its_pull_is_retried_gets_no_pod(halt: str) -> None:
+    kube = FakeKube(Script(waiting=("ErrImagePull", "401 Unauthorized"), waiting_pods=1, ports={8080: 0.1}))
+    kube.create_delays = [0.0, 1.0]  # the second Pod (the retry) takes a second to create
+    instance = fleet_with(kube, config(max_instances=1)).instance("web", "a")
+    request = asyncio.ensure_future(instance.open())
+    await asyncio.sleep(0.5)  # the pull failed at 0.2 s; the retry's create is in flight
+
+    await (instance.stop("SIGKILL") if halt == "stop" else instance.destroy())
+    await asyncio.sleep(2)
+
+    with pytest.raises(Unavailable):
+        await request
+    assert len(kube.created) == 2
+    assert kube.live_pods() == []
+    assert fleet_running(instance) == 0
+    assert instance.state()["status"] != "running"
+    first, second = (pod["metadata"]["name"] for pod in kube.created)
+    assert sorted(name for name, _ in kube.deleted) == sorted([first, second]), "each Pod deleted once"
+
+
 async def test_an_exec_helper_pull_failure_is_retried_by_a_new_pod_too() -> None:
     kube = FakeKube(
         Script(helper_waiting=("ImagePullBackOff", "401 Unauthorized"), waiting_pods=1, ports={8080: 0.1})
