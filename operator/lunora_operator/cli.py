@@ -539,6 +539,14 @@ def egress_proxy(
     upstream_ca: Annotated[
         Path | None, typer.Option(help="CA bundle trusted for upstream HTTPS instead of the system's.")
     ] = None,
+    refuse_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A name whose addresses no instance may reach through the proxy (repeatable): the "
+            "router's Service. The proxy's own host (loopback, its addresses) and link-local "
+            "addresses are always refused."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
 ) -> None:
     """Run an app's egress proxy: Cloudflare's egress rules for each instance Pod (local mode)."""
@@ -561,6 +569,7 @@ def egress_proxy(
             kubeconfig=kubeconfig,
             static_hosts=parse_static_hosts(resolve or []),
             upstream_ca_file=upstream_ca,
+            refused_hosts=tuple(refuse_host or ()),
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

@@ -5,8 +5,11 @@ front of the router, a ServiceAccount bound to a Role holding exactly what the t
 NetworkPolicy that leaves the app's instance Pods one way out: that proxy. All are owned by the
 LunoraApp, so the garbage collector removes them with it.
 
-The proxy's control API listens on the Pod's loopback only: the router reaches it there, an
-instance cannot reach it at all. Instances reach the proxy at the router Pod's own address
+The proxy's control API listens on the Pod's loopback only: the router reaches it there. The
+NetworkPolicy lets an instance reach the proxy port alone, and the proxy refuses its own host
+(loopback, the Pod's addresses) and the router's Service as destinations, so an instance cannot
+reach the router's API or the control API through it. Instances reach the proxy at the router
+Pod's own address
 (the downward API's `status.podIP`), which needs neither DNS nor Service networking.
 
 The Pod meets the restricted Pod Security Standard: non-root, read-only root filesystem, no
@@ -183,7 +186,9 @@ def _egress_proxy_container(app: RouterApp, template: RouterTemplate) -> dict[st
         "args": [
             *("egress-proxy", "--namespace", app.namespace, "--app", app.name),
             *("--listen", f"0.0.0.0:{EGRESS_PROXY_PORT}", "--control", f"127.0.0.1:{EGRESS_CONTROL_PORT}"),
-            *("--health", f"0.0.0.0:{EGRESS_HEALTH_PORT}", *template.egress_proxy_args),
+            *("--health", f"0.0.0.0:{EGRESS_HEALTH_PORT}"),
+            # the router's API, through its Service: never an instance's destination
+            *("--refuse-host", f"{app.object_name}.{app.namespace}.svc", *template.egress_proxy_args),
         ],
         "env": _env(template),
         "ports": [

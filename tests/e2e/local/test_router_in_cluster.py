@@ -323,6 +323,12 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
             )
             assert now_denied.code != 0
             assert "520 Origin is disallowed" in now_denied.stderr, now_denied
+            # The router's own API, through the proxy (allowed everything): the proxy refuses its Pod.
+            closed.egress.set_denied([])
+            closed.egress.set_allowed(["*"])
+            sneaky = closed.exec("wget", args=["-q", "-O", "-", f"http://{router_ip}:8080/_api/healthz"])
+            assert sneaky.code != 0
+            assert "403" in sneaky.stderr, sneaky
         assert echo_server.paths == ["/through-the-proxy", "/run-time"]
 
         started = http_client.get("/secure/e2e/cgi-bin/whoami")

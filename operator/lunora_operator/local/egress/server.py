@@ -38,6 +38,8 @@ class ProxySettings:
     """Where GET /healthz is served alone (for the kubelet's probe, which cannot reach a control API
     on loopback); it answers once the proxy listens."""
     static_hosts: Mapping[str, str] = field(default_factory=dict)
+    refused_hosts: tuple[str, ...] = ()
+    """Names (the router's Service) whose addresses no instance may reach through the proxy."""
     upstream_ca_file: Path | None = None
     client_wait: float = 5.0
 
@@ -88,6 +90,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     upstream: Upstream | None = None
     server: asyncio.Server | None = None
     health_runner: web.AppRunner | None = None
+    refusals: asyncio.Future[None] | None = None
     try:
         if not await watch.wait_synced(30):
             raise TimeoutError(
@@ -100,11 +103,13 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
             UpstreamSettings(
                 static_hosts={k.lower(): v for k, v in settings.static_hosts.items()},
                 ca_file=str(settings.upstream_ca_file) if settings.upstream_ca_file else None,
+                refused_hosts=settings.refused_hosts,
                 own=OwnAddresses(
                     ((settings.control[0], control_address[1]), (settings.listen[0], proxy_address[1]))
                 ),
             )
         )
+        refusals = asyncio.ensure_future(upstream.keep_refused_current())
         proxy = EgressProxy(directory, recorder, upstream, LeafIssuer(pair), settings.client_wait)
         server = await asyncio.start_server(proxy.handle, sock=listener)
         if settings.health is not None:
@@ -120,6 +125,8 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         )
         yield RunningProxy(proxy_address, control_address, directory, recorder)
     finally:
+        if refusals is not None:
+            refusals.cancel()
         watch.stop()
         if health_runner is not None:
             await health_runner.cleanup()

@@ -80,6 +80,7 @@ class Harness:
     https_port: int
     app_ca: CaKeyPair
     upstream_ca: CaKeyPair
+    upstream: Upstream
 
     def client_tls(self, ca: CaKeyPair) -> ssl.SSLContext:
         return ssl.create_default_context(cadata=ca.cert_pem.decode())
@@ -116,14 +117,16 @@ async def harness(tmp_path: Any) -> AsyncIterator[Harness]:
             static_hosts=dict.fromkeys(HOSTS, "127.0.0.1"),
             ca_file=str(ca_file),
             own=OwnAddresses((("127.0.0.1", port),)),
+            refused_hosts=("router.refused.test",),
         )
     )
     proxy = EgressProxy(directory, recorder, upstream, LeafIssuer(app_ca), client_wait=0.2)
     server = await asyncio.start_server(proxy.handle, sock=listener)
     try:
         yield Harness(
-            directory, recorder, f"http://127.0.0.1:{port}", port, http_port, https_port, app_ca, upstream_ca
-        )
+            directory, recorder, f"http://127.0.0.1:{port}", port, http_port, https_port, app_ca, upstream_ca,
+            upstream,
+        )  # fmt: skip
     finally:
         server.close()
         await upstream.close()

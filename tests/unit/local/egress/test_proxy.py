@@ -4,15 +4,16 @@ which the directory gives to one instance Pod."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import pytest
 
 from lunora_operator.local.egress.instances import RuleChange
-from lunora_operator.local.egress.proxy import split_authority
 from tests.unit.local.egress.support import Harness, declared, harness, pod
 
 
@@ -102,13 +103,19 @@ async def test_decisions_are_counted_per_instance(proxy: Harness) -> None:
     }
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "a.allowed.test"])
-async def test_the_proxy_will_not_connect_to_itself(proxy: Harness, host: str) -> None:
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        ("127.0.0.1", "is the egress proxy's host or its router"),
+        ("a.allowed.test", "is the egress proxy itself"),
+    ],
+)
+async def test_the_proxy_will_not_connect_to_itself(proxy: Harness, host: str, why: str) -> None:
     # Else an instance could reach the control API through the proxy (here: its own port).
     add(proxy, enable_internet=True)
     status, body = await get(proxy, f"http://{host}:{proxy.proxy_port}/")
     assert status == 403
-    assert "is the egress proxy itself" in body
+    assert why in body
     with pytest.raises(aiohttp.ClientHttpProxyError) as refused:
         await get(proxy, f"https://{host}:{proxy.proxy_port}/", proxy.client_tls(proxy.upstream_ca))
     assert refused.value.status == 403
@@ -182,20 +189,51 @@ async def test_unreadable_annotations_refuse_everything(proxy: Harness) -> None:
 
 async def test_an_unreachable_host_is_a_bad_gateway(proxy: Harness) -> None:
     add(proxy)
-    status, body = await get(proxy, "http://127.0.0.1:9/")
+    status, body = await get(proxy, "http://a.allowed.test:9/")
     assert status == 502
-    assert "127.0.0.1:9" in body
+    assert "a.allowed.test:9" in body
+
+
+def own_address() -> str:
+    """This host's address on its default route (no packet is sent); loopback without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return "127.0.0.2"
+        return str(probe.getsockname()[0])
 
 
 @pytest.mark.parametrize(
-    ("authority", "expected"),
-    [("a.test:8443", ("a.test", 8443)), ("A.test", ("a.test", 443)), ("[::1]:8443", ("[::1]", 8443))],
+    "target", ["127.0.0.1:{http}", "localhost:{http}", "[::1]:{http}", "{own}:{http}", "169.254.169.254:80"]
 )
-def test_split_authority(authority: str, expected: tuple[str, int]) -> None:
-    assert split_authority(authority, 443) == expected
+async def test_an_instance_cannot_reach_the_proxys_host_or_link_local_addresses(
+    proxy: Harness, target: str
+) -> None:
+    """The router's API listens beside the proxy in its Pod: an instance allowed everything must
+    still not reach it (nor a cloud metadata address) through the proxy, by any name."""
+    add(proxy, enable_internet=True)
+    authority = target.format(http=proxy.http_port, own=own_address())
+    status, body = await get(proxy, f"http://{authority}/")
+    assert status == 403, body
+    assert "is the egress proxy's host or its router" in body
+    with pytest.raises(aiohttp.ClientHttpProxyError) as refused:
+        await get(proxy, f"https://{authority}/", proxy.client_tls(proxy.upstream_ca))
+    assert refused.value.status == 403
 
 
-@pytest.mark.parametrize("authority", ["a.test:0", "a.test:x", "[::1", ":80"])
-def test_split_authority_refuses_nonsense(authority: str) -> None:
-    with pytest.raises(ValueError, match="bad authority"):
-        split_authority(authority, 443)
+async def test_a_refused_host_name_is_refused_by_its_addresses(proxy: Harness) -> None:
+    """The router's Service (`--refuse-host`): refused by address, so every name for it is."""
+    add(proxy, enable_internet=True)
+    proxy.upstream.settings = replace(
+        proxy.upstream.settings, refused_hosts=("localhost",), internal=lambda ip: False
+    )
+    status, _ = await get(proxy, f"http://127.0.0.1:{proxy.http_port}/")
+    assert status == 200, "looked up in the background, not per request"
+    await proxy.upstream.refresh_refused()
+    status, body = await get(proxy, f"http://127.0.0.1:{proxy.http_port}/")
+    assert (status, "is the egress proxy's host or its router" in body) == (403, True)
+    proxy.upstream.settings = replace(proxy.upstream.settings, refused_hosts=())
+    await proxy.upstream.refresh_refused()
+    status, _ = await get(proxy, f"http://127.0.0.1:{proxy.http_port}/")
+    assert status == 200
