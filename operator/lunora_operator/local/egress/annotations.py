@@ -31,11 +31,6 @@ class AnnotationError(ValueError):
     """An egress annotation the proxy cannot read; the instance is then refused everything."""
 
 
-def instance_selector(app_label: str) -> str:
-    """The label selector of an app's instance Pods (`app_label`: the app's label value)."""
-    return f"{APP_LABEL}={app_label},{ROLE_LABEL}={INSTANCE_ROLE}"
-
-
 def rules_annotations(
     *,
     enable_internet: bool | None,

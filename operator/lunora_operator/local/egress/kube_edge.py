@@ -9,6 +9,7 @@ import logging
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from lunora_operator.local import names
 from lunora_operator.local.egress.annotations import APP_LABEL
 from lunora_operator.local.egress.ca import CaKeyPair, generate_ca, load_ca
 from lunora_operator.local.egress.pod_spec import CA_CERT_KEY, CA_KEY_KEY, ca_secret_name
@@ -47,7 +48,9 @@ def ensure_ca_secret(api: client.ApiClient, namespace: str, app: str) -> CaKeyPa
             raise
     pair = generate_ca(f"lunora local egress CA {namespace}/{app}")
     body = client.V1Secret(
-        metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels={APP_LABEL: app}),
+        metadata=client.V1ObjectMeta(
+            name=name, namespace=namespace, labels={APP_LABEL: names.label_value(app)}
+        ),
         type="kubernetes.io/tls",
         data={
             CA_CERT_KEY: base64.b64encode(pair.cert_pem).decode(),

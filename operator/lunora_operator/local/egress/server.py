@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from kubernetes import client, config
 
-from lunora_operator.local.egress.annotations import instance_selector
+from lunora_operator.local import names
 from lunora_operator.local.egress.ca import LeafIssuer
 from lunora_operator.local.egress.control import control_app, health_app
 from lunora_operator.local.egress.decisions import DecisionRecorder
@@ -79,7 +79,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         directory.replace_all,
         directory.apply,
         asyncio.get_running_loop(),
-        {"label_selector": instance_selector(settings.app)},
+        {"label_selector": names.instance_selector(settings.app)},
     )
     watch.start()
     control_runner = web.AppRunner(control_app(directory, recorder), access_log=None)

@@ -8,7 +8,6 @@ from lunora_operator.local.egress.annotations import (
     ALLOWED_HOSTS,
     ENABLE_INTERNET,
     AnnotationError,
-    instance_selector,
     rules_annotations,
     rules_from_annotations,
 )
@@ -64,7 +63,3 @@ def test_an_empty_allow_list_stays_set() -> None:
 def test_a_bad_annotation_is_named(annotations: dict[str, str], message: str) -> None:
     with pytest.raises(AnnotationError, match=message.replace(".", r"\.").replace("[", r"\[")):
         rules_from_annotations(annotations)
-
-
-def test_instance_selector() -> None:
-    assert instance_selector("demo") == "lunora.sh/app=demo,lunora.sh/role=instance"
