@@ -539,6 +539,10 @@ def egress_proxy(
     upstream_ca: Annotated[
         Path | None, typer.Option(help="CA bundle trusted for upstream HTTPS instead of the system's.")
     ] = None,
+    app_uid: Annotated[
+        str | None,
+        typer.Option(help="The LunoraApp's uid: the CA Secret the proxy creates is owned by the app."),
+    ] = None,
     refuse_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -570,6 +574,7 @@ def egress_proxy(
             static_hosts=parse_static_hosts(resolve or []),
             upstream_ca_file=upstream_ca,
             refused_hosts=tuple(refuse_host or ()),
+            app_uid=app_uid,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

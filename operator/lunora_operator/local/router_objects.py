@@ -184,7 +184,7 @@ def _egress_proxy_container(app: RouterApp, template: RouterTemplate) -> dict[st
         "imagePullPolicy": "IfNotPresent",
         "command": ["lunora-operator"],
         "args": [
-            *("egress-proxy", "--namespace", app.namespace, "--app", app.name),
+            *("egress-proxy", "--namespace", app.namespace, "--app", app.name, "--app-uid", app.uid),
             *("--listen", f"0.0.0.0:{EGRESS_PROXY_PORT}", "--control", f"127.0.0.1:{EGRESS_CONTROL_PORT}"),
             *("--health", f"0.0.0.0:{EGRESS_HEALTH_PORT}"),
             # the router's API, through its Service: never an instance's destination

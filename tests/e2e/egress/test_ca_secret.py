@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from lunora_operator.local.egress.kube_edge import CaSecretInvalid, ensure_ca_secret
-from tests.support.kube import KubeClients
+from tests.support.kube import KubeClients, wait_until
 
 
 def test_the_ca_is_created_once_and_read_back(kube: KubeClients, namespace: str) -> None:
@@ -34,3 +34,26 @@ def test_a_damaged_ca_secret_is_named_not_replaced(kube: KubeClients, namespace:
         CaSecretInvalid, match=r"Secret demo-egress-ca: .*delete it and the proxy creates a new CA"
     ):
         ensure_ca_secret(kube.api, namespace, "demo")
+
+
+def test_the_ca_secret_is_owned_by_its_app_and_collected_with_it(kube: KubeClients, namespace: str) -> None:
+    """The CA's key must not outlive the app (a re-created app of the same name gets a new CA)."""
+    app = kube.custom.create_namespaced_custom_object(
+        "lunora.sh", "v1alpha1", namespace, "lunoraapps",
+        {"apiVersion": "lunora.sh/v1alpha1", "kind": "LunoraApp", "metadata": {"name": "owned"},
+         "spec": {"mode": "local", "workerName": "owned"}},
+    )  # fmt: skip
+    ensure_ca_secret(kube.api, namespace, "owned", app["metadata"]["uid"])
+    (owner,) = kube.core.read_namespaced_secret("owned-egress-ca", namespace).metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid) == ("LunoraApp", "owned", app["metadata"]["uid"])
+
+    kube.custom.delete_namespaced_custom_object("lunora.sh", "v1alpha1", namespace, "lunoraapps", "owned")
+    wait_until(
+        lambda: (
+            not kube.core.list_namespaced_secret(
+                namespace, field_selector="metadata.name=owned-egress-ca"
+            ).items
+        ),
+        "the garbage collector to remove the CA Secret",
+        timeout=60,
+    )

@@ -71,7 +71,7 @@ def test_the_egress_proxy_runs_beside_the_router_its_control_api_on_loopback() -
     proxy = containers()["egress-proxy"]
     assert proxy["image"] == TEMPLATE.image
     assert [*proxy["command"], *proxy["args"]] == [
-        "lunora-operator", "egress-proxy", "--namespace", "team-a", "--app", "demo",
+        "lunora-operator", "egress-proxy", "--namespace", "team-a", "--app", "demo", "--app-uid", "uid-1",
         "--listen", "0.0.0.0:3128", "--control", "127.0.0.1:3129", "--health", "0.0.0.0:3130",
         "--refuse-host", "demo-router.team-a.svc",  # the router's API is no instance's destination
     ]  # fmt: skip

@@ -9,6 +9,7 @@ import logging
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from lunora_operator.api.base import API_VERSION
 from lunora_operator.local import names
 from lunora_operator.local.egress.annotations import APP_LABEL
 from lunora_operator.local.egress.ca import CaKeyPair, generate_ca, load_ca
@@ -36,7 +37,15 @@ def _read_pair(secret: client.V1Secret, name: str) -> CaKeyPair:
     return pair
 
 
-def ensure_ca_secret(api: client.ApiClient, namespace: str, app: str) -> CaKeyPair:
+def _owned_by_app(app: str, uid: str) -> client.V1OwnerReference:
+    """The LunoraApp owns its CA: the garbage collector removes the key with the app, and an app
+    re-created under the same name gets a new CA."""
+    return client.V1OwnerReference(api_version=API_VERSION, kind="LunoraApp", name=app, uid=uid)
+
+
+def ensure_ca_secret(
+    api: client.ApiClient, namespace: str, app: str, app_uid: str | None = None
+) -> CaKeyPair:
     """The app's CA from its Secret, created first when missing (a create race is settled by
     reading what won)."""
     core = client.CoreV1Api(api)
@@ -49,7 +58,10 @@ def ensure_ca_secret(api: client.ApiClient, namespace: str, app: str) -> CaKeyPa
     pair = generate_ca(f"lunora local egress CA {namespace}/{app}")
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(
-            name=name, namespace=namespace, labels={APP_LABEL: names.label_value(app)}
+            name=name,
+            namespace=namespace,
+            labels={APP_LABEL: names.label_value(app)},
+            owner_references=[_owned_by_app(app, app_uid)] if app_uid else None,
         ),
         type="kubernetes.io/tls",
         data={

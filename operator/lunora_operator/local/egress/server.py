@@ -38,6 +38,8 @@ class ProxySettings:
     """Where GET /healthz is served alone (for the kubelet's probe, which cannot reach a control API
     on loopback); it answers once the proxy listens."""
     static_hosts: Mapping[str, str] = field(default_factory=dict)
+    app_uid: str | None = None
+    """The LunoraApp's uid: its CA Secret is then owned by it (collected with it)."""
     refused_hosts: tuple[str, ...] = ()
     """Names (the router's Service) whose addresses no instance may reach through the proxy."""
     upstream_ca_file: Path | None = None
@@ -72,7 +74,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     directory = InstanceDirectory()
     recorder = DecisionRecorder()
     directory.on_gone(recorder.forget)
-    pair = await asyncio.to_thread(ensure_ca_secret, api, settings.namespace, settings.app)
+    pair = await asyncio.to_thread(ensure_ca_secret, api, settings.namespace, settings.app, settings.app_uid)
     watch = Informer(
         "egress instance Pods",
         partial(client.CoreV1Api(api).list_namespaced_pod, settings.namespace),
