@@ -23,9 +23,21 @@ def ca_secret_name(app: str) -> str:
     return f"{app}-egress-ca"
 
 
+def bracketed(proxy_url: str) -> str:
+    """`http://IP:PORT` with an IPv6 address put in brackets, as a URL needs it (the router Pod's
+    address reaches the router unbracketed, through `$(POD_IP)`)."""
+    scheme, sep, rest = proxy_url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or authority.startswith("[") or authority.count(":") < 2:
+        return proxy_url
+    host, _, port = authority.rpartition(":")
+    return f"{scheme}://[{host}]:{port}{slash}{path}"
+
+
 def proxy_environment(proxy_url: str, no_proxy: tuple[str, ...] = DEFAULT_NO_PROXY) -> list[dict[str, str]]:
     """HTTP_PROXY, HTTPS_PROXY and NO_PROXY in upper and lower case: clients differ in which
     they read (busybox wget and curl read only the lower-case http_proxy)."""
+    proxy_url = bracketed(proxy_url)
     values = {"HTTP_PROXY": proxy_url, "HTTPS_PROXY": proxy_url, "NO_PROXY": ",".join(no_proxy)}
     return [
         {"name": variable, "value": value}

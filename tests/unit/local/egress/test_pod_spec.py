@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from lunora_operator.local.egress.pod_spec import (
     CA_PATH,
+    bracketed,
     ca_secret_name,
     ca_volume,
     ca_volume_mount,
@@ -29,3 +32,16 @@ def test_only_the_ca_certificate_is_mounted_where_cloudflare_puts_it() -> None:
     assert mount["readOnly"] is True
     assert f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}" == CA_PATH
     assert CA_PATH == "/etc/cloudflare/certs/cloudflare-containers-ca.crt"
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("http://fd00:10:244::5:3128", "http://[fd00:10:244::5]:3128"),
+        ("http://[fd00::5]:3128", "http://[fd00::5]:3128"),
+        ("http://10.0.0.5:3128", "http://10.0.0.5:3128"),
+    ],
+)
+def test_an_ipv6_pod_address_is_bracketed_in_the_proxy_url(given: str, url: str) -> None:
+    assert bracketed(given) == url
+    assert {"name": "http_proxy", "value": url} in proxy_environment(given)
