@@ -186,6 +186,24 @@ async def _container_egress(fleet: Fleet, services: Services, container: str) ->
     return web.json_response(await services.egress.summary(names.label_value(config.name)))
 
 
+def _call(
+    fleet: Fleet, services: Services, parts: list[str], request: web.Request
+) -> Callable[[], Awaitable[web.Response]] | None:
+    """What serves a `containers/…` path; None for a route not served."""
+    if parts[0] != "containers":
+        return None
+    if len(parts) == 3 and (request.method, parts[2]) == routes.EGRESS_STATUS_ROUTE:
+        return partial(_container_egress, fleet, services, unquote(parts[1]))
+    action = ACTIONS.get((request.method, parts[4])) if len(parts) == 5 and parts[2] == "instances" else None
+    if action is None:
+        return None
+
+    async def run() -> web.Response:
+        return await action(services, fleet.instance(unquote(parts[1]), unquote(parts[3])), request)
+
+    return run
+
+
 async def handle(
     fleet: Fleet, ready: Callable[[], bool], request: web.Request, services: Services = NO_SERVICES
 ) -> web.StreamResponse:
@@ -194,20 +212,11 @@ async def handle(
         return web.Response(text="ok") if ready() else web.Response(status=503, text="reading Pods")
     if parts == ["instances"] and request.method == "GET":
         return web.json_response(inventory(fleet))
-    egress = (
-        len(parts) == 3
-        and parts[0] == "containers"
-        and (request.method, parts[2]) == routes.EGRESS_STATUS_ROUTE
-    )
-    action = ACTIONS.get((request.method, parts[4])) if len(parts) == 5 else None
-    if not egress and (action is None or parts[0] != "containers" or parts[2] != "instances"):
+    call = _call(fleet, services, parts, request)
+    if call is None:
         return problem(404, "NOT_FOUND", f"{routes.NOT_SERVED} {request.method} {request.path}")
     try:
-        if egress:
-            return await _container_egress(fleet, services, unquote(parts[1]))
-        assert action is not None
-        instance = fleet.instance(unquote(parts[1]), unquote(parts[3]))
-        return await action(services, instance, request)
+        return await call()
     except errors.ApiProblem as failure:
         return problem(failure.status, failure.code, failure.message)
     except errors.UnknownContainer as missing:
