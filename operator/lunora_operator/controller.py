@@ -26,6 +26,7 @@ from lunora_operator.reconcile.errors import StepError
 from lunora_operator.reconcile.finalizers import APP_PATIENCE_SECONDS, Finalizers
 from lunora_operator.reconcile.local_app import LocalAppPipeline, LocalSettings
 from lunora_operator.reconcile.local_container import UNCONFIGURED, LocalContainerDeps, LocalImages
+from lunora_operator.reconcile.local_egress import NoRouterEgress, PodRouterEgress, RouterEgress
 from lunora_operator.reconcile.local_instances import InstanceChanges, InstancePod, InstancePods
 from lunora_operator.reconcile.loops import Loops, Stopped
 from lunora_operator.reconcile.records import AppRecord, ContainerRecord, Inventory, requested_at
@@ -54,6 +55,9 @@ class LocalWiring:
     images: LocalImages
     pods: InstancePods
     settings: LocalSettings
+    egress: RouterEgress | None = None
+    """Where containers' egress counts come from when routers run in the cluster; None: the app's
+    router Pods."""
 
 
 class Controller:
@@ -89,7 +93,12 @@ class Controller:
             max_delay=self.settings.render_max_delay,
         )
         deps = ContainerDeps(kube, cloudflare, inventory, images, self.renders)
-        local_deps = LocalContainerDeps(local.images, local.pods) if local is not None else UNCONFIGURED
+        local_deps = UNCONFIGURED
+        if local is not None:
+            egress: RouterEgress = NoRouterEgress()
+            if local.settings.router is not None:  # a router outside the cluster is not the operator's to ask
+                egress = local.egress or PodRouterEgress(local.objects)
+            local_deps = LocalContainerDeps(local.images, local.pods, egress)
         self.containers = ContainerPasses(deps, self.status, inventory, events, clock, local_deps)
         self.finalizers = Finalizers(
             kube, cloudflare, inventory, self.renders, events, clock, self.settings.finalizer_patience

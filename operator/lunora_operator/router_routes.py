@@ -9,6 +9,8 @@ Each Durable Object method an instance handle forwards maps to one HTTP method a
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 API_PREFIX = "_api"
 
 # Durable Object method -> (HTTP method, action segment).
@@ -33,6 +35,14 @@ EGRESS_ROUTES: dict[str, tuple[str, str]] = {
 # Exec: body {args, command, cwd?, env?, timeoutMs?}; 200 {code, stdout, stderr}, 413 over the
 # output budget, 504 on timeout, 400 for a bad body.
 EXEC_ROUTE = ("POST", "exec")
+# A container's egress decision counts (what its LunoraContainer's status.egress shows):
+# GET <base>/_api/containers/<container>/egress.
+EGRESS_STATUS_ROUTE = ("GET", "egress")
+
+
+def container_egress_path(container: str) -> str:
+    return f"/{API_PREFIX}/containers/{quote(container, safe='')}/{EGRESS_STATUS_ROUTE[1]}"
+
 
 # The key each one-argument method's argument travels under in the JSON body.
 ARGUMENT_KEYS: dict[str, str] = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
+from lunora_operator.api.status import EgressStatus
 from lunora_operator.cloudflare import CloudflareClients
 from lunora_operator.controller import Controller, LocalWiring
 from lunora_operator.kube.gateway import KubeRefused
@@ -139,6 +140,18 @@ class MemoryPods:
 
 
 @dataclass
+class ScriptedEgress:
+    """The egress counts routers answer, by (namespace, app, container); a missing key: unknown."""
+
+    answers: dict[tuple[str, str, str], EgressStatus] = field(default_factory=dict)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def summary(self, namespace: str, app: str, container: str) -> EgressStatus | None:
+        self.calls.append((namespace, app, container))
+        return self.answers.get((namespace, app, container))
+
+
+@dataclass
 class ScriptedLocalImages:
     answers: dict[str, ResolvedImage | StepError] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -176,6 +189,7 @@ class LocalHarness(Harness):
     objects: MemoryObjects = field(default_factory=MemoryObjects)
     pods: MemoryPods = field(default_factory=MemoryPods)
     local_images: ScriptedLocalImages = field(default_factory=ScriptedLocalImages)
+    egress: ScriptedEgress = field(default_factory=ScriptedEgress)
 
     def watched(self, kind: str, name: str) -> dict[str, Any]:
         """The object as the watch delivers it after the writes so far (into the inventory too)."""
@@ -197,20 +211,21 @@ async def running_local_harness(settings: LocalSettings | None = None) -> AsyncI
         clients = CloudflareClients(retry=FAST_RETRY)
         kube, inventory = MemoryKube(), MemoryInventory()
         objects, pods, local_images = MemoryObjects(), MemoryPods(), ScriptedLocalImages()
+        egress = ScriptedEgress()
         events: list[tuple[str, str, str, str]] = []
 
         def record_event(body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
             events.append((str(body["metadata"]["name"]), type, reason, message))
 
         clock, images = SteppedWallClock(), ScriptedImages()
-        wiring = LocalWiring(objects, local_images, pods, settings or LocalSettings(router=TEMPLATE))
+        wiring = LocalWiring(objects, local_images, pods, settings or LocalSettings(router=TEMPLATE), egress)
         controller = Controller(
             kube, clients, images, inventory, FAST_SETTINGS, record_event, clock, local=wiring
         )
         try:
             yield LocalHarness(
                 fake, clients, kube, inventory, images, controller, events, clock, fake_clock,
-                objects=objects, pods=pods, local_images=local_images,
+                objects=objects, pods=pods, local_images=local_images, egress=egress,
             )  # fmt: skip
         finally:
             await controller.close()

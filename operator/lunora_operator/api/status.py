@@ -12,6 +12,9 @@ from lunora_operator.api.base import ApiModel
 ConditionStatus = Literal["True", "False", "Unknown"]
 # Timestamps arrive as RFC 3339 strings; strict mode would refuse to parse them.
 Timestamp = Annotated[datetime, Field(strict=False)]
+RECENTLY_DENIED = 10
+"""How many refused hosts a container's status.egress names."""
+MAX_HOST = 253
 
 
 class Condition(ApiModel):
@@ -74,6 +77,22 @@ class InstancesStatus(ApiModel):
     """Label selector of the local-mode instance Pods; absent in cloudflare mode."""
 
 
+class EgressStatus(ApiModel):
+    """Local mode: what the app's egress proxy decided for the container's running instances
+    (an instance's counts go with its Pod)."""
+
+    allowed: int | None = None
+    """Requests out the proxy let through."""
+    denied: int | None = None
+    """Requests out the proxy refused."""
+    instances: int | None = None
+    """Running instances that have made a request out."""
+    recently_denied: (
+        Annotated[list[Annotated[str, Field(max_length=MAX_HOST)]], Field(max_length=RECENTLY_DENIED)] | None
+    ) = None
+    """The hosts last refused, the most recent last."""
+
+
 class CommonStatus(ApiModel):
     """Observed state, written by the operator."""
 
@@ -107,6 +126,9 @@ class LunoraContainerStatus(CommonStatus):
     it changes exactly when what its application must follow changes."""
     instances: InstancesStatus | None = None
     """Instance counts."""
+    egress: EgressStatus | None = None
+    """Local mode with the router in the cluster: its instances' egress decisions, refreshed on
+    each pass (a change of spec, a request, or the resync)."""
     last_sync_time: Timestamp | None = None
     """When the operator last changed the container's application (created it, or PATCHed it or
     started a rollout); a pass that finds it up to date keeps it, so a resync writes nothing."""

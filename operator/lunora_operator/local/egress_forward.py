@@ -1,9 +1,11 @@
 """The runtime egress calls of an instance handle (`allowHost`, `denyHost`, `removeAllowedHost`,
-`removeDeniedHost`, `setAllowedHosts`, `setDeniedHosts`), forwarded to the app's egress proxy.
+`removeDeniedHost`, `setAllowedHosts`, `setDeniedHosts`), forwarded to the app's egress proxy, and a
+container's egress decision counts read from it.
 
 The proxy keeps runtime rules per instance Pod (by its UID) and applies them to the next request;
 they last as long as the Pod, so a call needs a running instance. Its control API:
-`POST <control>/v1/instances/<pod uid>/egress/<op>` with `{"host"}` or `{"hosts"}`. A router
+`POST <control>/v1/instances/<pod uid>/egress/<op>` with `{"host"}` or `{"hosts"}`, and
+`GET <control>/v1/containers/<container label>/egress` for the counts. A router
 without an egress proxy answers 501, which a client reads as "does not expose this method".
 """
 
@@ -83,6 +85,27 @@ class EgressControl:
                 409, "CONFLICT", f"{method}: the egress proxy does not know this instance's Pod yet: {text}"
             )
         raise ApiProblem(502, "INTERNAL", f"{method}: the egress proxy answered {response.status}: {text}")
+
+    async def summary(self, container_label: str) -> dict[str, Any]:
+        """The decision counts of the container's running instances (as its Pods' container label
+        names it): `{allowed, denied, instances, recentlyDenied}`."""
+        url = f"{self.base_url.rstrip('/')}/v1/containers/{quote(container_label, safe='')}/egress"
+        try:
+            async with self.session.get(url) as response:
+                if response.status == 200:
+                    body = await response.json()
+                    if isinstance(body, dict):
+                        return body
+                    text = "not a JSON object"
+                else:
+                    text = (await response.content.read(ERROR_TEXT_LIMIT)).decode(errors="replace").strip()
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            raise ApiProblem(
+                502,
+                "INTERNAL",
+                f"the egress proxy at {self.base_url} did not answer ({type(error).__name__})",
+            ) from None
+        raise ApiProblem(502, "INTERNAL", f"the egress proxy answered {response.status}: {text}")
 
 
 async def _pod_uid(instance: Instance, method: str) -> str:

@@ -11,6 +11,8 @@
     POST /_api/containers/<c>/instances/<id>/allowHost       (and denyHost, removeAllowedHost,
                                                              removeDeniedHost: {hostname};
                                                              setAllowedHosts, setDeniedHosts: {hosts})
+    GET  /_api/containers/<c>/egress                          the egress proxy's decision counts of
+                                                             the container's running instances
 
 The calls are those Lunora's instance handles forward to their Durable Object; the routes are
 `lunora_operator.router_routes`, which the Python client reads too. `<c>` is the LunoraContainer's
@@ -31,7 +33,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from lunora_operator import router_routes as routes
-from lunora_operator.local import destination, egress_forward, errors
+from lunora_operator.local import destination, egress_forward, errors, names
 from lunora_operator.local.destination import Reply
 from lunora_operator.local.egress_forward import EgressControl
 from lunora_operator.local.exec import serve_exec
@@ -177,6 +179,31 @@ def inventory(fleet: Fleet) -> dict[str, Any]:
     return {"containers": containers}
 
 
+async def _container_egress(fleet: Fleet, services: Services, container: str) -> web.Response:
+    config = fleet.config(container)
+    if services.egress is None:
+        raise egress_forward.no_proxy("egress status")
+    return web.json_response(await services.egress.summary(names.label_value(config.name)))
+
+
+def _call(
+    fleet: Fleet, services: Services, parts: list[str], request: web.Request
+) -> Callable[[], Awaitable[web.Response]] | None:
+    """What serves a `containers/…` path; None for a route not served."""
+    if parts[0] != "containers":
+        return None
+    if len(parts) == 3 and (request.method, parts[2]) == routes.EGRESS_STATUS_ROUTE:
+        return partial(_container_egress, fleet, services, unquote(parts[1]))
+    action = ACTIONS.get((request.method, parts[4])) if len(parts) == 5 and parts[2] == "instances" else None
+    if action is None:
+        return None
+
+    async def run() -> web.Response:
+        return await action(services, fleet.instance(unquote(parts[1]), unquote(parts[3])), request)
+
+    return run
+
+
 async def handle(
     fleet: Fleet, ready: Callable[[], bool], request: web.Request, services: Services = NO_SERVICES
 ) -> web.StreamResponse:
@@ -185,14 +212,11 @@ async def handle(
         return web.Response(text="ok") if ready() else web.Response(status=503, text="reading Pods")
     if parts == ["instances"] and request.method == "GET":
         return web.json_response(inventory(fleet))
-    if len(parts) != 5 or parts[0] != "containers" or parts[2] != "instances":
-        return problem(404, "NOT_FOUND", f"{routes.NOT_SERVED} {request.method} {request.path}")
-    action = ACTIONS.get((request.method, parts[4]))
-    if action is None:
+    call = _call(fleet, services, parts, request)
+    if call is None:
         return problem(404, "NOT_FOUND", f"{routes.NOT_SERVED} {request.method} {request.path}")
     try:
-        instance = fleet.instance(unquote(parts[1]), unquote(parts[3]))
-        return await action(services, instance, request)
+        return await call()
     except errors.ApiProblem as failure:
         return problem(failure.status, failure.code, failure.message)
     except errors.UnknownContainer as missing:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from lunora_operator.api.naming import ContainerNames
 from lunora_operator.api.resources import LunoraApp, LunoraContainer
-from lunora_operator.api.status import InstancesStatus
+from lunora_operator.api.status import EgressStatus, InstancesStatus
 from lunora_operator.api.validation import ResourceInvalid
 from lunora_operator.cloudflare import AccountClient, Application, CloudflareClients
 from lunora_operator.images.reference import ForeignImage, container_registry
@@ -70,6 +70,8 @@ class ContainerRun:
     """Whether this pass created or updated the application."""
     instances: InstancesStatus | None = None
     """Local mode: the container's instance Pods by state."""
+    egress: EgressStatus | None = None
+    """Local mode: its instances' egress decisions, when the router told them this pass."""
     suspended: bool = False
     error: StepError | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)

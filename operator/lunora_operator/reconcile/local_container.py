@@ -6,7 +6,7 @@ calls Cloudflare."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from lunora_operator.api.naming import ContainerNames
@@ -21,6 +21,7 @@ from lunora_operator.reconcile.container import (
     validate,
 )
 from lunora_operator.reconcile.errors import Stalled, Waiting
+from lunora_operator.reconcile.local_egress import NoRouterEgress, RouterEgress
 from lunora_operator.reconcile.local_instances import InstancePod, InstancePods, instances_status
 from lunora_operator.reconcile.records import ContainerRecord
 from lunora_operator.reconcile.status import StatusDraft
@@ -39,6 +40,8 @@ class LocalImages(Protocol):
 class LocalContainerDeps:
     images: LocalImages
     pods: InstancePods
+    egress: RouterEgress = field(default_factory=NoRouterEgress)
+    """Where status.egress comes from: the app's router in the cluster, else nowhere."""
 
 
 class _NoImages:
@@ -94,6 +97,11 @@ async def router(run: ContainerRun, deps: ContainerDeps) -> None:
         run.draft.set(ROUTER_READY, said.status, said.reason, said.message)
 
 
+async def egress(run: ContainerRun, local: LocalContainerDeps) -> None:
+    """The egress counts, once the router serves; unknown this pass leaves them as they were."""
+    run.egress = await local.egress.summary(run.record.namespace, run.record.app, run.record.name)
+
+
 def local_container_steps(deps: ContainerDeps, local: LocalContainerDeps) -> list[Step[ContainerRun]]:
     return [
         Step(None, validate),
@@ -101,6 +109,7 @@ def local_container_steps(deps: ContainerDeps, local: LocalContainerDeps) -> lis
         Step(None, lambda run: resolve(run, deps)),
         Step(IMAGE_READY, lambda run: image(run, local)),
         Step(ROUTER_READY, lambda run: router(run, deps)),
+        Step(None, lambda run: egress(run, local)),
     ]
 
 

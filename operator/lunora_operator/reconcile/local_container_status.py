@@ -1,7 +1,7 @@
 """A local-mode LunoraContainer's status facts from one pass: the image its instances run (the
 router reads `image.ref` for built images), its instance Pods by state, its class and binding
-names. Nothing of Cloudflare mode is carried over; what a pass did not learn keeps what the last
-local pass said."""
+names, its instances' egress decisions. Nothing of Cloudflare mode is carried over; what a pass
+did not learn keeps what the last local pass said."""
 
 from __future__ import annotations
 
@@ -23,4 +23,5 @@ def local_container_facts(run: ContainerRun, previous: LunoraContainerStatus) ->
         binding_name=binding_name,
         image=image,
         instances=run.instances or carried.instances,
+        egress=run.egress or carried.egress,
     )

@@ -254,7 +254,8 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
     520 for another; runtime `egress.allow` / `egress.deny` from the Python client, through the
     router to the proxy, change what the instance reaches at once (wget run by the client's exec); a connection that
     ignores the proxy is dropped by the app's NetworkPolicy (the test environment's enforcer);
-    an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
+    the proxy's decisions are counted in the container's `status.egress` (read by the operator
+    from the router Pod); an interceptHttps instance has the app's CA certificate where Cloudflare puts it."""
     create_local_app(kube, kubectl, testenv, namespace)
     resources.apply(
         container_manifest("closed", instance_image, enableInternet=False, allowedHosts=[ALLOWED])
@@ -330,6 +331,26 @@ def test_instances_reach_out_only_through_their_apps_egress_proxy(
             assert sneaky.code != 0
             assert "403" in sneaky.stderr, sneaky
         assert echo_server.paths == ["/through-the-proxy", "/run-time"]
+
+        # The proxy's decisions reach the container's status: a pass asked for after them (the
+        # echo of the request says it ran) reads them from the router Pod.
+        requested = f"egress-{uuid.uuid4().hex[:8]}"
+        resources.patch(
+            "lunoracontainer", "closed",
+            {"metadata": {"annotations": {"reconcile.lunora.sh/requestedAt": requested}}},
+        )  # fmt: skip
+
+        def after_the_request() -> dict[str, Any] | None:
+            status = (resources.get("lunoracontainer", "closed") or {}).get("status") or {}
+            return status if status.get("lastHandledReconcileAt") == requested else None
+
+        status = wait_for("a pass of LunoraContainer closed after the decisions", after_the_request)
+        assert status["egress"] == {
+            "allowed": 2,
+            "denied": 2,
+            "instances": 1,
+            "recentlyDenied": [OTHER, ALLOWED],
+        }, status
 
         started = http_client.get("/secure/e2e/cgi-bin/whoami")
         assert started.status_code == 200, said(started)

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from lunora_operator.client import Containers, LifecycleNotExposed, LunoraError
+from lunora_operator.local import names
 from lunora_operator.local.egress_forward import EgressControl
 from lunora_operator.local.lifecycle_api import Services
 from tests.unit.local.loopback import config, front_for, router_for, serving, upstream
@@ -25,6 +26,7 @@ class ControlApi:
 
     def __init__(self, status: int = 200, text: str = "") -> None:
         self.changes: list[tuple[str, str, Any]] = []
+        self.asked: list[str] = []
         self.status = status
         self.text = text
 
@@ -35,9 +37,19 @@ class ControlApi:
                 return web.Response(status=self.status, text=self.text)
             return web.json_response({"uid": request.match_info["uid"]})
 
+        async def container(request: web.Request) -> web.Response:
+            self.asked.append(request.match_info["container"])
+            if self.status != 200:
+                return web.Response(status=self.status, text=self.text)
+            return web.json_response(SUMMARY)
+
         app = web.Application()
         app.router.add_post("/v1/instances/{uid}/egress/{op}", change)
+        app.router.add_get("/v1/containers/{container}/egress", container)
         return app
+
+
+SUMMARY = {"allowed": 3, "denied": 1, "instances": 2, "recentlyDenied": ["evil.example"]}
 
 
 @asynccontextmanager
@@ -153,3 +165,71 @@ async def test_an_unreachable_proxy_is_named() -> None:
 
     assert response.status == 502
     assert "the egress proxy at http://127.0.0.1:9 did not answer" in message
+
+
+@asynccontextmanager
+async def router_with(control: ControlApi | None, *configs: Any) -> AsyncIterator[aiohttp.ClientSession]:
+    async with serving(await upstream()) as port, aiohttp.ClientSession() as session:
+        configs = configs or (config(default_port=port),)
+        if control is None:
+            async with router_for(*configs) as (client, _, _):
+                yield client
+            return
+        async with serving(control.app()) as control_port:
+            egress = EgressControl(f"http://127.0.0.1:{control_port}", session)
+            async with router_for(*configs, services=Services(egress=egress)) as (client, _, _):
+                yield client
+
+
+async def test_a_containers_egress_counts_come_from_the_proxy_under_its_pods_label() -> None:
+    control = ControlApi()
+    long_name = "w" * 70
+    async with router_with(control, config(), config(long_name, export_name="Long")) as client:
+        by_name = await client.get("/_api/containers/web/egress")
+        by_name_body = await by_name.json()
+        by_export = await client.get("/_api/containers/Long/egress")
+
+    assert by_name.status == 200
+    assert by_name_body == SUMMARY
+    assert by_export.status == 200
+    # The proxy knows a container by its instance Pods' label, shortened for a long name.
+    assert control.asked == ["web", names.label_value(long_name)]
+    assert control.asked[1] != long_name
+
+
+async def test_an_unknown_containers_egress_counts_are_not_found() -> None:
+    control = ControlApi()
+    async with router_with(control) as client:
+        response = await client.get("/_api/containers/nope/egress")
+        body = await response.json()
+
+    assert response.status == 404
+    assert body["code"] == "NOT_FOUND"
+    assert control.asked == []
+
+
+async def test_without_an_egress_proxy_there_are_no_egress_counts() -> None:
+    async with router_with(None) as client:
+        response = await client.get("/_api/containers/web/egress")
+        body = await response.json()
+
+    assert response.status == 501
+    assert body["code"] == "NOT_IMPLEMENTED"
+
+
+async def test_a_failing_proxy_makes_the_egress_counts_a_502() -> None:
+    async with router_with(ControlApi(500, "boom")) as client:
+        response = await client.get("/_api/containers/web/egress")
+        body = await response.json()
+
+    assert response.status == 502
+    assert "answered 500: boom" in body["message"]
+
+
+async def test_only_get_serves_egress_counts() -> None:
+    control = ControlApi()
+    async with router_with(control) as client:
+        response = await client.post("/_api/containers/web/egress")
+
+    assert response.status == 404
+    assert control.asked == []

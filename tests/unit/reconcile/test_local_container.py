@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from lunora_operator.api.status import EgressStatus
 from lunora_operator.reconcile.conditions import IMAGE_READY, READY, RECONCILING, ROUTER_READY, find
 from lunora_operator.reconcile.container import ResolvedImage
 from lunora_operator.reconcile.errors import Waiting
+from lunora_operator.reconcile.local_app import LocalSettings
 from lunora_operator.reconcile.local_instances import InstancePod
 from tests.support.local_control import LocalHarness, local_app_body, running_local_harness
 from tests.support.reconcile import APP, NAMESPACE, container_body, secret_ref
@@ -147,3 +149,80 @@ async def test_a_container_of_a_local_app_is_deleted_without_cloudflare(local: L
 
     assert local.fake.requests() == []
     assert "ApplicationLeft" not in [reason for _, _, reason, _ in local.events]
+
+
+def egress(allowed: int, denied: int, *hosts: str) -> EgressStatus:
+    return EgressStatus(allowed=allowed, denied=denied, instances=1, recently_denied=list(hosts))
+
+
+async def test_the_routers_egress_counts_are_the_containers_status_egress(local: LocalHarness) -> None:
+    local.apply(container_body("web"))
+    local.egress.answers[(NAMESPACE, APP, "web")] = egress(3, 1, "evil.example")
+
+    assert await local.container_pass("web") is None
+
+    assert status_of(local, "web")["egress"] == {
+        "allowed": 3,
+        "denied": 1,
+        "instances": 1,
+        "recentlyDenied": ["evil.example"],
+    }
+    assert local.egress.calls == [(NAMESPACE, APP, "web")]
+
+
+async def test_egress_counts_are_written_when_they_change_and_only_then(local: LocalHarness) -> None:
+    local.apply(container_body("web"))
+    local.egress.answers[(NAMESPACE, APP, "web")] = egress(1, 0)
+    assert await local.container_pass("web") is None
+    before = len(local.kube.status_patches)
+
+    assert await local.container_pass("web") is None
+    assert len(local.kube.status_patches) == before, "the same counts were written again"
+
+    local.egress.answers[(NAMESPACE, APP, "web")] = egress(1, 2, "a.example")
+    assert await local.container_pass("web") is None
+    (patch,) = local.kube.status_patches[before:]
+    assert patch.patch == {"egress": {"denied": 2, "recentlyDenied": ["a.example"]}}
+
+
+async def test_a_router_that_does_not_answer_leaves_the_counts_and_conditions_alone(
+    local: LocalHarness,
+) -> None:
+    local.apply(container_body("web"))
+    local.egress.answers[(NAMESPACE, APP, "web")] = egress(2, 1, "evil.example")
+    assert await local.container_pass("web") is None
+    said = status_of(local, "web")
+    before = len(local.kube.status_patches)
+
+    del local.egress.answers[(NAMESPACE, APP, "web")]
+    assert await local.container_pass("web") is None
+
+    assert len(local.kube.status_patches) == before, "an unknown count changed the status"
+    assert status_of(local, "web")["egress"] == said["egress"]
+    assert condition(status_of(local, "web"), READY)[0] == "True"
+
+
+async def test_the_router_is_not_asked_for_counts_until_it_serves(local: LocalHarness) -> None:
+    deployment = local.objects.get("Deployment", ROUTER)
+    assert deployment is not None
+    deployment["status"]["availableReplicas"] = 0
+    await local.app_pass()
+    local.apply(container_body("web"))
+
+    assert isinstance(await local.container_pass("web"), Waiting)
+
+    assert local.egress.calls == []
+    assert "egress" not in status_of(local, "web")
+
+
+async def test_a_router_outside_the_cluster_is_not_asked_for_counts() -> None:
+    async with running_local_harness(LocalSettings(router=None)) as local:
+        local.apply(local_app_body())
+        assert (await local.app_pass()).error is None
+        local.apply(container_body("web"))
+        local.egress.answers[(NAMESPACE, APP, "web")] = egress(1, 1, "x.example")
+
+        assert await local.container_pass("web") is None
+
+        assert local.egress.calls == []
+        assert "egress" not in status_of(local, "web")

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from lunora_operator.api.status import RECENTLY_DENIED
 from lunora_operator.local.egress.instances import Instance
 from lunora_operator.local.egress.rules import Decision
 
@@ -26,7 +27,7 @@ DECISIONS = Counter(
 REFUSED_CLIENTS = Counter(
     "lunora_egress_unknown_clients", "Connections refused because no instance Pod holds the client's address"
 )
-RECENT_DENIED = 10
+RECENT_DENIED = RECENTLY_DENIED
 
 
 class Channel(StrEnum):
