@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.support.kube import KubeClients, Kubectl
+from tests.support.kube import KubeClients, Kubectl, wait_until
 
 GROUP = "testing.lunora.sh"
 WIDGET_CRD = f"""
@@ -118,4 +118,14 @@ def test_rbac_is_enforced_for_service_account_tokens(kube: KubeClients, namespac
         ),
     )
 
-    assert as_reader.list_namespaced_config_map(namespace).items is not None
+    # The authorizer sees new Roles and bindings through its informers: granted within moments,
+    # not necessarily by the very next request.
+    def granted() -> bool:
+        try:
+            return as_reader.list_namespaced_config_map(namespace).items is not None
+        except ApiException as error:
+            if error.status != 403:
+                raise
+            return False
+
+    wait_until(granted, "the RoleBinding to take effect", timeout=10)
