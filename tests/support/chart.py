@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from tests.support.kube import KubeClients, Kubectl
+from tests.support.kube import KubeClients, Kubectl, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "lunora-operator"
@@ -93,6 +93,30 @@ def install_without_deployment(kubectl: Kubectl, documents: list[dict[str, Any]]
     kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=dump(objects))
     for crd in find(objects, "CustomResourceDefinition"):
         kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}")
+    wait_for_bindings(kubectl, objects)
+
+
+def wait_for_bindings(kubectl: Kubectl, objects: list[dict[str, Any]]) -> None:
+    """Until the API server's authorizer has every binding among `objects`: it reads Roles and
+    bindings through informers, so a binding just created may not hold for the next request
+    (the operator's first calls would be refused). Checked with the first rule of each bound role."""
+    for binding in [*find(objects, "RoleBinding"), *find(objects, "ClusterRoleBinding")]:
+        reference = binding["roleRef"]
+        (role,) = find(objects, reference["kind"], reference["name"])
+        rule = role["rules"][0]
+        group = rule["apiGroups"][0]
+        resource, _, subresource = rule["resources"][0].partition("/")
+        where = ["-n", binding["metadata"]["namespace"]] if binding["kind"] == "RoleBinding" else ["-A"]
+        extra = [f"--subresource={subresource}"] if subresource else []
+        for subject in binding["subjects"]:
+            user = f"system:serviceaccount:{subject['namespace']}:{subject['name']}"
+            question = [rule["verbs"][0], f"{resource}.{group}" if group else resource, *where, *extra]
+
+            def granted(question: list[str] = question, user: str = user) -> bool:
+                answer = kubectl("auth", "can-i", *question, f"--as={user}", check=False)
+                return answer.stdout.strip() == "yes"
+
+            wait_until(granted, f"{binding['kind']} {binding['metadata']['name']} to take effect", timeout=30)
 
 
 def service_account_token(kube: KubeClients, namespace: str, name: str, seconds: int = 3600) -> str:
