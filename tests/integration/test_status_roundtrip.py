@@ -15,6 +15,7 @@ from lunora_operator.api.base import GROUP, VERSION
 from lunora_operator.api.status import (
     AppContainerStatus,
     Condition,
+    EgressStatus,
     ImageStatus,
     InstancesStatus,
     LunoraAppStatus,
@@ -66,6 +67,7 @@ FULL_CONTAINER = LunoraContainerStatus(
     instances=InstancesStatus(
         max=5, running=2, starting=1, stopping=1, stopped=3, selector="lunora.sh/container=web"
     ),
+    egress=EgressStatus(allowed=4, denied=2, instances=1, recently_denied=["other.test", "denied.test"]),
     last_sync_time=NOW,
 )
 FULL_APP = LunoraAppStatus(
