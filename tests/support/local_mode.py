@@ -21,7 +21,7 @@ import yaml
 from lunora_operator.images.push import push_image
 from lunora_operator.testing.environment import TestEnvironment
 from tests.support.apiserver import free_port
-from tests.support.kube import KubeClients, Kubectl
+from tests.support.kube import KubeClients, Kubectl, install_lunora_crds
 from tests.support.registry import TestRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def create_local_app(kube: KubeClients, kubectl: Kubectl, testenv: TestEnvironme
 
     The cluster is shared: a session of another branch may have applied its own CRDs since, and
     the API server drops fields its CRD does not know even on reads, so this branch's go first."""
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO_ROOT / "crds"))
+    install_lunora_crds(kubectl)
     auth = base64.b64encode(f"{testenv.registry_user}:{testenv.registry_password}".encode()).decode()
     config = {"auths": {testenv.registry: {"auth": auth}}}
     kube.core.create_namespaced_secret(

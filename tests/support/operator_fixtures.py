@@ -10,7 +10,7 @@ import pytest
 from lunora_operator.testing import FakeCloudflare
 from lunora_operator.testing.environment import TestEnvironment
 from lunora_operator.testing.fake_cloudflare import RegistryConfig
-from tests.support.kube import Kubectl
+from tests.support.kube import Kubectl, install_lunora_crds
 from tests.support.leak_scan import leak_scan, pytest_terminal_summary  # noqa: F401  (every test that runs the operator ends with the leak scan)
 from tests.support.operator import OperatorProcess, Resources, operator_process
 from tests.support.scenario import Scenario
@@ -20,9 +20,9 @@ CRDS = Path(__file__).resolve().parents[2] / "crds"
 
 @pytest.fixture(scope="session")
 def installed_crds(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS), "-f", str(CRDS / "kopf"))
-    for crd in ("lunoracontainers.lunora.sh", "lunoraapps.lunora.sh", "kopfpeerings.kopf.dev"):
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+    install_lunora_crds(kubectl)
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS / "kopf"))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/kopfpeerings.kopf.dev")
 
 
 @pytest.fixture

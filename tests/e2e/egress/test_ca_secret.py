@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from lunora_operator.local.egress.kube_edge import CaSecretInvalid, ensure_ca_secret
-from tests.support.kube import KubeClients, wait_until
+from tests.support.kube import KubeClients, Kubectl, install_lunora_crds, wait_until
 
 
 def test_the_ca_is_created_once_and_read_back(kube: KubeClients, namespace: str) -> None:
@@ -36,8 +36,11 @@ def test_a_damaged_ca_secret_is_named_not_replaced(kube: KubeClients, namespace:
         ensure_ca_secret(kube.api, namespace, "demo")
 
 
-def test_the_ca_secret_is_owned_by_its_app_and_collected_with_it(kube: KubeClients, namespace: str) -> None:
+def test_the_ca_secret_is_owned_by_its_app_and_collected_with_it(
+    kube: KubeClients, kubectl: Kubectl, namespace: str
+) -> None:
     """The CA's key must not outlive the app (a re-created app of the same name gets a new CA)."""
+    install_lunora_crds(kubectl)
     app = kube.custom.create_namespaced_custom_object(
         "lunora.sh", "v1alpha1", namespace, "lunoraapps",
         {"apiVersion": "lunora.sh/v1alpha1", "kind": "LunoraApp", "metadata": {"name": "owned"},

@@ -29,11 +29,15 @@ def test_sleep_after_stops_an_idle_instance_and_hard_timeout_a_busy_one(
     assert front.get("/capped/a/").status_code == 200
     assert front.get("/sleepy/a/").status_code == 200
     idle_since = time.monotonic()
+    # Each run is its own Pod: the poll below may start a new run of "capped" the moment the
+    # first one stops (start on demand), so the first run is followed by its Pod's name.
+    first_run = {name: live_pods(kube, namespace, name) for name in ("sleepy", "capped")}
+    assert all(len(pods) == 1 for pods in first_run.values()), first_run
     stopped: dict[str, float] = {}
 
     while len(stopped) < 2 and time.monotonic() - started < 20:
         for name in ("sleepy", "capped"):
-            if name not in stopped and not live_pods(kube, namespace, name):
+            if name not in stopped and first_run[name][0] not in live_pods(kube, namespace, name):
                 stopped[name] = time.monotonic()
         if "capped" not in stopped:
             front.get("/capped/a/")  # busy all along: only the hard timeout stops it
