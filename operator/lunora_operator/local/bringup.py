@@ -146,14 +146,14 @@ async def _create_run(instance: Instance, deadline: float) -> None:
         instance.spawn(instance.ctx.backend.delete_pod(previous.name, 0))  # kept for its logs until now
 
 
-async def _create_pod(instance: Instance, started_at: Any) -> PodState:
+async def _create_pod(instance: Instance, started_at: Any, repull_of: int = 0) -> PodState:
     """Creates the next run's Pod under the first free run number; the caller makes it the
     current run."""
     ctx, run = instance.ctx, instance.run
     for _ in range(NAME_ATTEMPTS):
         run += 1
         manifest = instance_pod(
-            instance.config, instance.id, run, started_at, instance.override, ctx.pod_settings
+            instance.config, instance.id, run, started_at, instance.override, ctx.pod_settings, repull_of
         )
         try:
             await ctx.backend.create_pod(manifest)
@@ -178,7 +178,7 @@ async def repull(instance: Instance, failed: PodState) -> None:
     log.info("%s/%s: Pod %s could not pull its image (%s): trying a new Pod",
              instance.config.name, instance.id, failed.name, failed.fatal)  # fmt: skip
     try:
-        fresh = await _create_pod(instance, failed.started_at or instance.ctx.clock.wall())
+        fresh = await _create_pod(instance, failed.started_at or instance.ctx.clock.wall(), failed.run)
     except errors.Unavailable:
         instance.run_failure = fatal_error(instance, failed)
         await instance.halt(0)
@@ -199,6 +199,7 @@ def _new_pod(manifest: dict[str, Any], instance: Instance, run: int, started_at:
         name=meta["name"], uid="", container=instance.config.name, instance_key=instance.key,
         instance_id=instance.id, run=run, started_at=started_at, deleting=False, phase="Pending",
         ip=None, running=False, exit_code=None,
+        repull_of=int(meta["annotations"].get(names.ANNOTATION_REPULL_OF, 0)),
     )  # fmt: skip
 
 

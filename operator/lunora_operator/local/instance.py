@@ -188,6 +188,7 @@ class Instance:
             return
         if pod.run > self.run:  # found after a restart, or seen before create_pod returned
             self.run = pod.run
+            self.repulled_from = max(self.repulled_from, pod.repull_of)
             if pod.live:
                 self.set_status(Status.RUNNING)
                 self.renew()

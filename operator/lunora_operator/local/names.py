@@ -24,6 +24,8 @@ ROLE_ROUTER = "router"
 
 ANNOTATION_INSTANCE_ID = f"{GROUP}/instance-id"
 ANNOTATION_STARTED_AT = f"{GROUP}/run-started-at"
+ANNOTATION_REPULL_OF = f"{GROUP}/repull-of"
+"""On a Pod made because run N could not pull its image: N (a start gets one such Pod)."""
 ANNOTATION_LABELS = f"{GROUP}/labels"
 ANNOTATION_IMAGE_SOURCE = f"{GROUP}/image-source"
 # The declared egress rules, carried for the egress proxy to enforce; nothing here enforces them.

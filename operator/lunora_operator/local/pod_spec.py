@@ -107,7 +107,11 @@ def _limits(config: ContainerConfig) -> dict[str, str]:
 
 
 def _annotations(
-    config: ContainerConfig, instance_id: str, started_at: datetime, override: StartOverride | None
+    config: ContainerConfig,
+    instance_id: str,
+    started_at: datetime,
+    override: StartOverride | None,
+    repull_of: int,
 ) -> dict[str, str]:
     labels = override.labels if override is not None and override.labels is not None else config.labels
     enable_internet = config.enable_internet
@@ -120,6 +124,8 @@ def _annotations(
         names.ANNOTATION_ENABLE_INTERNET: "true" if enable_internet else "false",
         names.ANNOTATION_INTERCEPT_HTTPS: "true" if config.intercept_https else "false",
     }
+    if repull_of:
+        annotations[names.ANNOTATION_REPULL_OF] = str(repull_of)
     if labels:
         annotations[names.ANNOTATION_LABELS] = json.dumps(dict(labels), sort_keys=True)
     if config.allowed_hosts is not None:
@@ -144,9 +150,11 @@ def instance_pod(
     started_at: datetime,
     override: StartOverride | None = None,
     settings: PodSettings = PodSettings(),
+    repull_of: int = 0,
 ) -> dict[str, Any]:
     """The Pod of run `run` of instance `instance_id`. `started_at` (timezone-aware) is stamped
-    once: the hard timeout counts from it, also after a router restart."""
+    once: the hard timeout counts from it, also after a router restart. `repull_of` names the
+    run whose failed pull this Pod replaces, so a restarted router does not retry it again."""
     if config.image is None:
         raise ValueError(f"container {config.name} has no image to run yet")
     key = names.instance_key(config.name, instance_id)
@@ -190,7 +198,7 @@ def instance_pod(
                 names.LABEL_RUN: str(run),
                 names.LABEL_ROLE: names.ROLE_INSTANCE,
             },
-            "annotations": _annotations(config, instance_id, started_at, override),
+            "annotations": _annotations(config, instance_id, started_at, override, repull_of),
             "ownerReferences": [owner_reference(config)],
         },
         "spec": spec,

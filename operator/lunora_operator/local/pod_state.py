@@ -51,6 +51,8 @@ class PodState:
     helper_failure: str | None = None
     """Why the exec helper's init container cannot run, in the kubelet's words."""
     helper_pull_failed: bool = False
+    repull_of: int = 0
+    """The run whose failed pull this Pod replaces (0 when it is a start's first Pod)."""
 
     @property
     def finished(self) -> bool:
@@ -157,4 +159,5 @@ def pod_state(obj: dict[str, Any]) -> PodState | None:
         exec_helper=exec_helper.has_helper(obj.get("spec") or {}),
         helper_failure=_helper_failure(status),
         helper_pull_failed=_helper_pull_failed(status),
+        repull_of=_int(annotations.get(names.ANNOTATION_REPULL_OF)),
     )

@@ -491,6 +491,29 @@ async def test_an_instance_halted_while_its_pull_is_retried_gets_no_pod(halt: st
     assert sorted(name for name, _ in kube.deleted) == sorted([first, second]), "each Pod deleted once"
 
 
+async def test_a_router_restarted_during_a_pull_retry_does_not_retry_it_again() -> None:
+    """The retry is once per start: the fresh Pod says which run it replaces, so a router that
+    finds it after a restart fails the start with the kubelet's words instead of a third Pod."""
+    kube = FakeKube(Script(waiting=("ErrImagePull", "401 Unauthorized")))  # every Pod fails
+    first = fleet_with(kube).instance("web", "a")
+    request = asyncio.ensure_future(first.open())
+    await asyncio.sleep(0.3)  # run 1 failed at 0.2 s and was replaced; run 2 reports at 0.5 s
+    request.cancel()
+    (replacement,) = kube.live_pods()
+    assert kube.pods[replacement].obj["metadata"]["annotations"]["lunora.sh/repull-of"] == "1"
+
+    restarted = fleet_with(kube)
+    restarted.on_pods([pod.obj for pod in kube.pods.values()])
+    await asyncio.sleep(0.5)
+
+    assert len(kube.created) == 2, "no third Pod"
+    assert kube.live_pods() == []
+    instance = restarted.instance("web", "a")
+    assert instance.run_failure is not None
+    assert "ErrImagePull: 401 Unauthorized" in instance.run_failure.answer.text
+    assert fleet_running(instance) == 0
+
+
 async def test_an_exec_helper_pull_failure_is_retried_by_a_new_pod_too() -> None:
     kube = FakeKube(
         Script(helper_waiting=("ImagePullBackOff", "401 Unauthorized"), waiting_pods=1, ports={8080: 0.1})
