@@ -3,7 +3,9 @@
 # $LATE_AFTER seconds, and a WebSocket echo server on $WS_PORT; CGI scripts see the port they
 # were reached on as $LISTEN_PORT. Exits 143 on SIGTERM, like a server that stops when asked.
 trap 'exit 143' TERM
-date +%s > /tmp/started
+# /cgi-bin/ready answers 200 once this marker exists; sleep counts whole seconds from here
+# (`date +%s` differences would turn it ready up to a second early).
+(sleep "${READY_AFTER:-0}"; touch /tmp/ready) &
 for port in ${PORTS:-8080}; do LISTEN_PORT="$port" httpd -f -p "$port" -h /www & done
 if [ -n "$LATE_PORTS" ]; then
   (sleep "${LATE_AFTER:-2}"; for port in $LATE_PORTS; do LISTEN_PORT="$port" httpd -f -p "$port" -h /www & done; wait) &
