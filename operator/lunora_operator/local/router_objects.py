@@ -51,7 +51,12 @@ OPERATOR_PROXY_FLAGS = ("--namespace", "--app", "--listen", "--control", "--heal
 """What the operator sets on the proxy itself; extra proxy arguments may not repeat them."""
 
 ROUTER_RULES: tuple[Mapping[str, Any], ...] = (
-    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
+    # patch: the egress proxy records runtime rule changes on the instance's Pod.
+    {
+        "apiGroups": [""],
+        "resources": ["pods"],
+        "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+    },
     # The start-override Secrets, each read by name: no list or watch of the namespace's Secrets.
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},

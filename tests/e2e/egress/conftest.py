@@ -138,18 +138,58 @@ def client_image(testenv: TestEnvironment, docker_client: Any) -> str:
     return tag
 
 
+PROXY_STARTED = re.compile(r"egress proxy for \S+ on [\d.]+:(\d+), control API on (http://[\d.]+:\d+)")
+
+
 @dataclass
 class EgressProxyProcess:
-    process: subprocess.Popen[str]
+    """A running `lunora-operator egress-proxy`; `restart` replaces it by a new process on the
+    same proxy port (the address instance Pods were given), as a restarted proxy container is."""
+
+    command: list[str]
     namespace: str
     node_ip: str
-    proxy_port: int
-    control_url: str
     log: Path
+    process: subprocess.Popen[str] | None = None
+    proxy_port: int = 0
+    control_url: str = ""
 
     @property
     def proxy_url(self) -> str:
         return f"http://{self.node_ip}:{self.proxy_port}"
+
+    def start(self) -> None:
+        with self.log.open("w") as output:
+            process = subprocess.Popen(
+                [*self.command, "--listen", f"{self.node_ip}:{self.proxy_port}"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        self.process = process
+
+        def ready() -> re.Match[str] | None:
+            if process.poll() is not None:
+                raise AssertionError(f"egress-proxy exited: {self.log.read_text()}")
+            return PROXY_STARTED.search(self.log.read_text())
+
+        match = wait_until(ready, "egress-proxy to listen", timeout=60)
+        self.proxy_port, self.control_url = int(match.group(1)), match.group(2)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 @pytest.fixture
@@ -158,7 +198,6 @@ def egress_proxy(
 ) -> Iterator[EgressProxyProcess]:
     """`lunora-operator egress-proxy` for the app `demo` in the test's namespace, listening on the
     node's bridge address, its control API on 127.0.0.1 (out of the Pods' reach)."""
-    log = tmp_path / "egress-proxy.log"
     command = [
         sys.executable,
         "-m",
@@ -168,8 +207,6 @@ def egress_proxy(
         namespace,
         "--app",
         APP,
-        "--listen",
-        f"{testenv.kube_node_ip}:0",
         "--control",
         "127.0.0.1:0",
         "--kubeconfig",
@@ -178,26 +215,12 @@ def egress_proxy(
         str(test_servers.upstream_ca_file),
         *(f"--resolve={host}=127.0.0.1" for host in HTTP_HOSTS + HTTPS_HOSTS),
     ]
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
-    started = re.compile(r"egress proxy for \S+ on [\d.]+:(\d+), control API on (http://[\d.]+:\d+)")
-
-    def ready() -> re.Match[str] | None:
-        if process.poll() is not None:
-            raise AssertionError(f"egress-proxy exited: {log.read_text()}")
-        return started.search(log.read_text())
-
-    match = wait_until(ready, "egress-proxy to listen", timeout=60)
+    proxy = EgressProxyProcess(command, namespace, testenv.kube_node_ip, tmp_path / "egress-proxy.log")
+    proxy.start()
     try:
-        yield EgressProxyProcess(
-            process, namespace, testenv.kube_node_ip, int(match.group(1)), match.group(2), log
-        )
+        yield proxy
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        proxy.stop()
 
 
 @dataclass(frozen=True)

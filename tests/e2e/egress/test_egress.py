@@ -3,6 +3,8 @@ by kube-network-policies) keeps Pods from going around it."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.e2e.egress.conftest import Instances, Rules
@@ -58,7 +60,7 @@ def test_the_allow_list_gates_even_with_internet_on_and_deny_beats_both(instance
     )
 
 
-def test_a_runtime_allow_applies_at_once_and_a_restart_restores_the_declared_rules(
+def test_a_runtime_allow_applies_at_once_outlives_the_proxy_and_a_restart_restores_the_declared_rules(
     instances: Instances,
 ) -> None:
     instances.apply_policy()
@@ -73,6 +75,14 @@ def test_a_runtime_allow_applies_at_once_and_a_restart_restores_the_declared_rul
         timeout=5,
     )
     assert response.status_code == 200, response.text
+    assert instances.fetch("web", url) == "STATUS 200\nhello from other.test/"
+
+    # Written onto the Pod, so a restarted proxy (a new process, nothing in memory) keeps it.
+    on_pod = instances.kube.core.read_namespaced_pod(first.metadata.name, instances.namespace)
+    assert json.loads(on_pod.metadata.annotations["lunora.sh/egress-runtime"]) == {
+        "allowedHosts": ["other.test"]
+    }
+    instances.proxy.restart()
     assert instances.fetch("web", url) == "STATUS 200\nhello from other.test/"
 
     # A restart is a new Pod (a new UID): the runtime change stayed with the old one.

@@ -160,7 +160,7 @@ def test_the_role_is_what_the_router_calls_and_the_binding_gives_it_to_its_accou
         for resource in r["resources"]
     }
     assert rules == {
-        ("", "pods"): ("get", "list", "watch", "create", "delete"),
+        ("", "pods"): ("get", "list", "watch", "create", "patch", "delete"),
         ("", "secrets"): ("get", "create", "update", "delete"),
         ("", "events"): ("create",),
         ("lunora.sh", "lunoracontainers"): ("get", "list", "watch"),

@@ -12,12 +12,19 @@ import json
 from collections.abc import Mapping
 
 from lunora_operator.api.base import GROUP
-from lunora_operator.local.egress.rules import DEFAULT_ENABLE_INTERNET, EgressRules
+from lunora_operator.local.egress.rules import DEFAULT_ENABLE_INTERNET, EgressRules, InstanceRules
+
+Overrides = tuple[tuple[str, ...] | None, tuple[str, ...] | None]
+"""(allowed override, denied override) of `InstanceRules`."""
 
 ENABLE_INTERNET = f"{GROUP}/enable-internet"
 ALLOWED_HOSTS = f"{GROUP}/allowed-hosts"
 DENIED_HOSTS = f"{GROUP}/denied-hosts"
 INTERCEPT_HTTPS = f"{GROUP}/intercept-https"
+RUNTIME_RULES = f"{GROUP}/egress-runtime"
+"""The runtime changes (the router's egress endpoints) on the instance's own Pod: they outlive a
+proxy restart and end with the run, as on Cloudflare. A JSON object with `allowedHosts` and/or
+`deniedHosts`, each present once changed (an override replaces the declared list)."""
 
 # Labels of instance Pods (the router sets them); the proxy serves the Pods `instance_selector`
 # selects. Label values are the router's: an app name longer than 63 characters is shortened.
@@ -61,6 +68,10 @@ def _boolean(annotations: Mapping[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
+def _is_host_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(host, str) and host.strip() for host in value)
+
+
 def _hosts(annotations: Mapping[str, str], key: str) -> tuple[str, ...] | None:
     if key not in annotations:
         return None
@@ -68,7 +79,7 @@ def _hosts(annotations: Mapping[str, str], key: str) -> tuple[str, ...] | None:
         value = json.loads(annotations[key])
     except json.JSONDecodeError as error:
         raise AnnotationError(f"annotation {key} must be a JSON array of host names: {error}") from None
-    if not isinstance(value, list) or not all(isinstance(host, str) and host.strip() for host in value):
+    if not _is_host_list(value):
         raise AnnotationError(f"annotation {key} must be a JSON array of non-empty host names")
     return tuple(value)
 
@@ -80,3 +91,29 @@ def rules_from_annotations(annotations: Mapping[str, str]) -> EgressRules:
         denied_hosts=_hosts(annotations, DENIED_HOSTS),
         intercept_https=_boolean(annotations, INTERCEPT_HTTPS, False),
     )
+
+
+def runtime_annotation(rules: InstanceRules) -> str:
+    changed: dict[str, list[str]] = {}
+    if rules.allowed_override is not None:
+        changed["allowedHosts"] = list(rules.allowed_override)
+    if rules.denied_override is not None:
+        changed["deniedHosts"] = list(rules.denied_override)
+    return json.dumps(changed, sort_keys=True)
+
+
+def runtime_from_annotations(annotations: Mapping[str, str]) -> Overrides | None:
+    """The runtime overrides a Pod carries; None when it was never changed."""
+    if RUNTIME_RULES not in annotations:
+        return None
+    try:
+        value = json.loads(annotations[RUNTIME_RULES])
+    except json.JSONDecodeError as error:
+        raise AnnotationError(f"annotation {RUNTIME_RULES} must be a JSON object: {error}") from None
+    if not isinstance(value, dict) or not set(value) <= {"allowedHosts", "deniedHosts"}:
+        raise AnnotationError(f'annotation {RUNTIME_RULES} may hold only "allowedHosts" and "deniedHosts"')
+    for key, hosts in value.items():
+        if not _is_host_list(hosts):
+            raise AnnotationError(f"annotation {RUNTIME_RULES}: {key} must be a list of non-empty host names")
+    allowed, denied = value.get("allowedHosts"), value.get("deniedHosts")
+    return (None if allowed is None else tuple(allowed)), (None if denied is None else tuple(denied))

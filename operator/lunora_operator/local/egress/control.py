@@ -11,15 +11,25 @@ operator (status). It listens apart from the proxy port, which is all instances 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import prometheus_client
 from aiohttp import web
 
 from lunora_operator.local.egress.decisions import DecisionRecorder, container_egress_status
-from lunora_operator.local.egress.instances import InstanceDirectory, UnknownInstance, parse_change
-from lunora_operator.local.egress.rules import EgressRules
+from lunora_operator.local.egress.instances import Instance, InstanceDirectory, UnknownInstance, parse_change
+from lunora_operator.local.egress.rules import EgressRules, InstanceRules
+
+RuntimeStore = Callable[[Instance, InstanceRules], Awaitable[None]]
+"""Writes an instance's changed rules onto its Pod; raises `RuntimeStoreFailed` (or
+`UnknownInstance` when the Pod is gone)."""
+
+
+class RuntimeStoreFailed(RuntimeError):
+    pass
 
 
 def rules_json(rules: EgressRules | None) -> dict[str, Any] | None:
@@ -33,7 +43,11 @@ def rules_json(rules: EgressRules | None) -> dict[str, Any] | None:
     }
 
 
-def control_app(directory: InstanceDirectory, recorder: DecisionRecorder) -> web.Application:
+def control_app(
+    directory: InstanceDirectory, recorder: DecisionRecorder, store: RuntimeStore
+) -> web.Application:
+    changing = asyncio.Lock()  # one change at a time: each starts from the one before it
+
     def describe(uid: str) -> dict[str, Any]:
         instance = directory.instance(uid)
         rules = directory.rules(uid)
@@ -69,10 +83,16 @@ def control_app(directory: InstanceDirectory, recorder: DecisionRecorder) -> web
         except ValueError as error:
             raise web.HTTPBadRequest(text=f"{error}\n") from None
         try:
-            directory.change(uid, rule_change)
+            async with changing:
+                changed = directory.planned(uid, rule_change)
+                # Recorded on the Pod first: a change the proxy could not keep is not made at all.
+                await store(directory.instance(uid), changed)
+                directory.record(uid, changed)
             return web.json_response(describe(uid))
         except UnknownInstance as error:
             raise web.HTTPNotFound(text=f"{error}\n") from None
+        except RuntimeStoreFailed as error:
+            raise web.HTTPServiceUnavailable(text=f"{error}\n") from None
 
     async def container(request: web.Request) -> web.Response:
         live = {i.uid for i in directory.instances()}

@@ -4,7 +4,8 @@ A client is known by its IP only, and IPs are reused: the directory maps an IP t
 holds it now (from a watch of the app's instance Pods) and keeps every rule by the Pod's UID. A
 Pod that finished or is being deleted holds no IP; an IP two live Pods claim (the watch has not
 caught up yet) resolves to nobody. Runtime rule changes belong to a UID and go with it: a
-restarted instance is a new Pod, with a new UID, and starts from its declared rules again.
+restarted instance is a new Pod, with a new UID, and starts from its declared rules again. They
+are also written onto the Pod (`annotations.RUNTIME_RULES`), so a restarted proxy reads them back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lunora_operator.local.egress import rules as r
-from lunora_operator.local.egress.annotations import CONTAINER_LABEL, AnnotationError, rules_from_annotations
+from lunora_operator.local.egress.annotations import (
+    CONTAINER_LABEL,
+    AnnotationError,
+    Overrides,
+    rules_from_annotations,
+    runtime_from_annotations,
+)
 
 FINISHED_PHASES = ("Succeeded", "Failed")
 
@@ -31,6 +38,8 @@ class Instance:
     declared: r.EgressRules | None
     """None when the Pod's egress annotations cannot be read (`annotation_error` says why)."""
     annotation_error: str | None = None
+    runtime: Overrides | None = None
+    """The runtime changes recorded on the Pod (None: never changed)."""
 
     @property
     def label(self) -> str:
@@ -41,8 +50,11 @@ def instance_from_pod(pod: Mapping[str, Any]) -> Instance:
     """An instance from a Pod as the API serves it (camelCase JSON)."""
     metadata = pod.get("metadata") or {}
     status = pod.get("status") or {}
+    annotations = metadata.get("annotations") or {}
+    runtime: Overrides | None = None
     try:
-        declared: r.EgressRules | None = rules_from_annotations(metadata.get("annotations") or {})
+        declared: r.EgressRules | None = rules_from_annotations(annotations)
+        runtime = runtime_from_annotations(annotations)
         error = None
     except AnnotationError as failure:
         declared, error = None, str(failure)
@@ -55,6 +67,7 @@ def instance_from_pod(pod: Mapping[str, Any]) -> Instance:
         live=metadata.get("deletionTimestamp") is None and status.get("phase") not in FINISHED_PHASES,
         declared=declared,
         annotation_error=error,
+        runtime=runtime,
     )
 
 
@@ -139,18 +152,28 @@ class InstanceDirectory:
         if instance.declared is None:
             return None
         override = self._overrides.get(uid)
-        if override is None:
-            return r.InstanceRules(instance.declared)
-        return r.InstanceRules(instance.declared, override.allowed_override, override.denied_override)
+        if override is not None:  # this proxy's own change, ahead of the watch
+            return r.InstanceRules(instance.declared, override.allowed_override, override.denied_override)
+        if instance.runtime is not None:  # changed before this proxy started
+            return r.InstanceRules(instance.declared, *instance.runtime)
+        return r.InstanceRules(instance.declared)
 
-    def change(self, uid: str, change: RuleChange) -> r.InstanceRules:
+    def planned(self, uid: str, change: RuleChange) -> r.InstanceRules:
+        """The instance's rules once `change` is made; nothing is changed yet."""
         current = self.rules(uid)
         if current is None:
             raise UnknownInstance(
                 f"instance {uid} has unreadable egress annotations: {self.instance(uid).annotation_error}"
             )
-        changed = change.apply(current)
-        self._overrides[uid] = changed
+        return change.apply(current)
+
+    def record(self, uid: str, rules: r.InstanceRules) -> None:
+        self.instance(uid)
+        self._overrides[uid] = rules
+
+    def change(self, uid: str, change: RuleChange) -> r.InstanceRules:
+        changed = self.planned(uid, change)
+        self.record(uid, changed)
         return changed
 
 

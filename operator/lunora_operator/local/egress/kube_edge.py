@@ -1,8 +1,10 @@
-"""The proxy's side effect on Kubernetes besides its Pod watch (`local.informer`): keeping the
-app's CA in a Secret. The official client is synchronous: callers run this in a worker thread."""
+"""The proxy's side effects on Kubernetes besides its Pod watch (`local.informer`): keeping the
+app's CA in a Secret, and writing runtime rule changes onto instance Pods. The official client is
+synchronous: `ensure_ca_secret` is run in a worker thread by its caller."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 
@@ -11,9 +13,12 @@ from kubernetes.client.exceptions import ApiException
 
 from lunora_operator.api.base import API_VERSION
 from lunora_operator.local import names
-from lunora_operator.local.egress.annotations import APP_LABEL
+from lunora_operator.local.egress.annotations import APP_LABEL, RUNTIME_RULES, runtime_annotation
 from lunora_operator.local.egress.ca import CaKeyPair, generate_ca, load_ca
+from lunora_operator.local.egress.control import RuntimeStoreFailed
+from lunora_operator.local.egress.instances import Instance, UnknownInstance
 from lunora_operator.local.egress.pod_spec import CA_CERT_KEY, CA_KEY_KEY, ca_secret_name
+from lunora_operator.local.egress.rules import InstanceRules
 
 logger = logging.getLogger("lunora_operator.egress")
 
@@ -77,3 +82,29 @@ def ensure_ca_secret(
         if error.status != 409:
             raise
     return _read_pair(core.read_namespaced_secret(name, namespace), name)
+
+
+class PodRuntimeStore:
+    """Writes an instance's runtime rules onto its Pod (one merge patch per change, never per
+    request). The UID in the patch makes it apply to that Pod only, not a later one of the name."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api)
+
+    async def __call__(self, instance: Instance, rules: InstanceRules) -> None:
+        body = {"metadata": {"uid": instance.uid, "annotations": {RUNTIME_RULES: runtime_annotation(rules)}}}
+        try:
+            await asyncio.to_thread(
+                self._core.patch_namespaced_pod,
+                instance.name,
+                instance.namespace,
+                body,
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as error:
+            if error.status in (404, 409):
+                raise UnknownInstance(f"instance Pod {instance.label} ({instance.uid}) is gone") from None
+            raise RuntimeStoreFailed(
+                f"could not record the change on Pod {instance.label} ({error.status} {error.reason}); "
+                "the instance's rules are unchanged"
+            ) from None

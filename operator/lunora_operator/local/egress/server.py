@@ -19,7 +19,7 @@ from lunora_operator.local.egress.ca import LeafIssuer
 from lunora_operator.local.egress.control import control_app, health_app
 from lunora_operator.local.egress.decisions import DecisionRecorder
 from lunora_operator.local.egress.instances import InstanceDirectory
-from lunora_operator.local.egress.kube_edge import ensure_ca_secret
+from lunora_operator.local.egress.kube_edge import PodRuntimeStore, ensure_ca_secret
 from lunora_operator.local.egress.proxy import EgressProxy
 from lunora_operator.local.egress.upstream import OwnAddresses, Upstream, UpstreamSettings
 from lunora_operator.local.informer import Informer
@@ -84,7 +84,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         {"label_selector": names.instance_selector(settings.app)},
     )
     watch.start()
-    control_runner = web.AppRunner(control_app(directory, recorder), access_log=None)
+    control_runner = web.AppRunner(control_app(directory, recorder, PodRuntimeStore(api)), access_log=None)
     await control_runner.setup()
     control_site = web.TCPSite(control_runner, settings.control[0], settings.control[1])
     await control_site.start()

@@ -1,16 +1,34 @@
 from __future__ import annotations
 
+import json
+
 from aiohttp.test_utils import TestClient, TestServer
 
-from lunora_operator.local.egress.control import control_app, health_app
+from lunora_operator.local.egress.annotations import runtime_annotation
+from lunora_operator.local.egress.control import RuntimeStoreFailed, control_app, health_app
 from lunora_operator.local.egress.decisions import Channel, DecisionRecorder
-from lunora_operator.local.egress.instances import InstanceDirectory
-from lunora_operator.local.egress.rules import Decision, Rule
+from lunora_operator.local.egress.instances import Instance, InstanceDirectory
+from lunora_operator.local.egress.rules import Decision, InstanceRules, Rule
 from tests.unit.local.egress.support import declared, pod
 
 
-async def client(directory: InstanceDirectory, recorder: DecisionRecorder) -> TestClient:  # type: ignore[type-arg]
-    test_client = TestClient(TestServer(control_app(directory, recorder)))
+class RecordingStore:
+    """Stands in for the Pod patch: what each change would write onto the instance's Pod."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.written: list[tuple[str, str]] = []
+        self.failure = failure
+
+    async def __call__(self, instance: Instance, rules: InstanceRules) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.written.append((instance.uid, runtime_annotation(rules)))
+
+
+async def client(
+    directory: InstanceDirectory, recorder: DecisionRecorder, store: RecordingStore | None = None
+) -> TestClient:  # type: ignore[type-arg]
+    test_client = TestClient(TestServer(control_app(directory, recorder, store or RecordingStore())))
     await test_client.start_server()
     return test_client
 
@@ -20,7 +38,8 @@ async def test_each_change_applies_to_its_instance_and_is_shown() -> None:
     directory.apply(
         "ADDED", pod("u1", "10.0.0.5", annotations=declared(enable_internet=False, allowed_hosts=["a.test"]))
     )
-    http = await client(directory, DecisionRecorder())
+    store = RecordingStore()
+    http = await client(directory, DecisionRecorder(), store)
     try:
         steps = [
             ("allow", {"host": "b.test"}, ["a.test", "b.test"], None),
@@ -39,6 +58,24 @@ async def test_each_change_applies_to_its_instance_and_is_shown() -> None:
                 denied,
             )
             assert shown["declared"]["allowedHosts"] == ["a.test"]
+            lists = {"allowedHosts": allowed, "deniedHosts": denied}
+            written = {key: hosts for key, hosts in lists.items() if hosts is not None}
+            assert store.written[-1] == ("u1", json.dumps(written)), "a list is written once changed"
+        assert len(store.written) == len(steps), "each change is written onto the Pod once"
+    finally:
+        await http.close()
+
+
+async def test_a_change_that_cannot_be_written_onto_the_pod_is_not_made() -> None:
+    directory = InstanceDirectory()
+    directory.apply("ADDED", pod("u1", "10.0.0.5", annotations=declared(enable_internet=False)))
+    failure = RuntimeStoreFailed("could not record the change on Pod ns/pod-u1 (403 Forbidden)")
+    http = await client(directory, DecisionRecorder(), RecordingStore(failure))
+    try:
+        response = await http.post("/v1/instances/u1/egress/allow", json={"host": "b.test"})
+        assert (response.status, await response.text()) == (503, f"{failure}\n")
+        shown = await (await http.get("/v1/instances/u1/egress")).json()
+        assert shown["effective"]["allowedHosts"] is None
     finally:
         await http.close()
 

@@ -7,12 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lunora_operator.local.egress.annotations import (
+    RUNTIME_RULES,
+    runtime_annotation,
+    runtime_from_annotations,
+)
 from lunora_operator.local.egress.instances import (
     InstanceDirectory,
     RuleChange,
     UnknownInstance,
     parse_change,
 )
+from lunora_operator.local.egress.rules import EgressRules, InstanceRules
 from tests.unit.local.egress.support import declared, pod
 
 
@@ -101,6 +107,56 @@ def test_a_relist_drops_the_overrides_of_pods_that_are_gone() -> None:
     assert directory.rules("u1").effective.denied_hosts is None  # type: ignore[union-attr]
     directory.apply("DELETED", pod("u1", "10.0.0.5"))
     assert gone == ["u1", "u2", "u1"]
+
+
+def test_a_restarted_proxy_reads_the_runtime_changes_back_from_the_pod() -> None:
+    first = InstanceDirectory()
+    first.apply("ADDED", pod("u1", "10.0.0.5", annotations=declared(enable_internet=False)))
+    changed = first.change("u1", RuleChange("allow", host="a.test"))
+    changed = first.change("u1", RuleChange("set_denied", hosts=("b.test",)))
+    on_pod = {**declared(enable_internet=False), RUNTIME_RULES: runtime_annotation(changed)}
+
+    restarted = InstanceDirectory()
+    restarted.replace_all([pod("u1", "10.0.0.5", annotations=on_pod)])
+    assert restarted.rules("u1") == changed
+    # Its own next change is ahead of the watch, which still shows the Pod's earlier value.
+    newer = restarted.change("u1", RuleChange("remove_allowed", host="a.test"))
+    restarted.apply("MODIFIED", pod("u1", "10.0.0.5", annotations=on_pod))
+    assert restarted.rules("u1") == newer
+    assert newer.effective.allowed_hosts == ()
+
+
+@given(
+    st.one_of(st.none(), st.lists(st.text(min_size=1).filter(str.strip), max_size=3)),
+    st.one_of(st.none(), st.lists(st.text(min_size=1).filter(str.strip), max_size=3)),
+)
+def test_the_runtime_annotation_reads_back_what_was_written(
+    allowed: list[str] | None, denied: list[str] | None
+) -> None:
+    rules = InstanceRules(
+        EgressRules(),
+        None if allowed is None else tuple(allowed),
+        None if denied is None else tuple(denied),
+    )
+    read = runtime_from_annotations({RUNTIME_RULES: runtime_annotation(rules)})
+    assert read == (rules.allowed_override, rules.denied_override)
+    assert runtime_from_annotations({}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{", "must be a JSON object"),
+        ('["a.test"]', 'may hold only "allowedHosts" and "deniedHosts"'),
+        ('{"allowHosts": []}', 'may hold only "allowedHosts" and "deniedHosts"'),
+        ('{"deniedHosts": "a.test"}', "deniedHosts must be a list of non-empty host names"),
+    ],
+)
+def test_an_unreadable_runtime_annotation_refuses_the_instance_everything(value: str, message: str) -> None:
+    directory = InstanceDirectory()
+    directory.apply("ADDED", pod("u1", "10.0.0.5", annotations={RUNTIME_RULES: value}))
+    assert directory.rules("u1") is None
+    assert message in (directory.instance("u1").annotation_error or "")
 
 
 def test_changing_an_unknown_or_unreadable_instance_says_why() -> None:
