@@ -147,15 +147,19 @@ def test_killed_after_a_deletion_was_uploaded_before_the_finalizer_went(
 
         # `deletionPolicy: Delete`: the application goes, the config records the class as
         # deleted, the Worker is uploaded with that migration, then kopf removes the
-        # finalizer. The upload is slowed; once the config says it, the API server path
-        # freezes, so the finalizer stays when the process dies.
-        fake.inject("workers.scripts.update", Fault.latency(2))
+        # finalizer. The upload is slowed; once it has reached Cloudflare, the API server path
+        # freezes, so the finalizer stays when the process dies. (Not as soon as the config says
+        # it: the operator still reads the Worker bundle from the API server before uploading.)
+        slow_upload = Fault.latency(2)
+        fake.inject("workers.scripts.update", slow_upload)
         scenario.resources.kubectl("delete", "lc/api", "-n", namespace, "--wait=false")
         wait_for(
             "the deletion in the config",
             lambda: "deleted_classes" in scenario.resources.config_map("demo-wrangler")["wrangler.jsonc"],
             interval=0.05,
         )
+        # The fault is taken when the upload arrives; it is answered 2 s later.
+        wait_for("the upload to arrive", lambda: slow_upload.times == 0, interval=0.02)
         apiserver.hold()
         wait_for(
             "the upload with the deletion",
