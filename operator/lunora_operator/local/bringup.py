@@ -162,7 +162,7 @@ async def _create_pod(instance: Instance, started_at: Any, repull_of: int = 0) -
             continue
     else:
         raise errors.no_instance(f"Pods for runs up to {run} of this instance exist already")
-    return _new_pod(manifest, instance, run, started_at)
+    return _new_pod(manifest, instance, run, started_at, repull_of)
 
 
 def may_repull(pod: PodState, repulled_from: int) -> bool:
@@ -193,13 +193,15 @@ async def repull(instance: Instance, failed: PodState) -> None:
     await instance.ctx.backend.delete_pod(failed.name, 0)
 
 
-def _new_pod(manifest: dict[str, Any], instance: Instance, run: int, started_at: Any) -> PodState:
+def _new_pod(
+    manifest: dict[str, Any], instance: Instance, run: int, started_at: Any, repull_of: int
+) -> PodState:
     meta = manifest["metadata"]
     return PodState(
         name=meta["name"], uid="", container=instance.config.name, instance_key=instance.key,
         instance_id=instance.id, run=run, started_at=started_at, deleting=False, phase="Pending",
         ip=None, running=False, exit_code=None,
-        repull_of=int(meta["annotations"].get(names.ANNOTATION_REPULL_OF, 0)),
+        repull_of=repull_of,
     )  # fmt: skip
 
 

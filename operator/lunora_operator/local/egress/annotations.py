@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TypeGuard
 
 from lunora_operator.api.base import GROUP
 from lunora_operator.local.egress.rules import DEFAULT_ENABLE_INTERNET, EgressRules, InstanceRules
@@ -68,17 +69,21 @@ def _boolean(annotations: Mapping[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
-def _is_host_list(value: object) -> bool:
+def _is_host_list(value: object) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(host, str) and host.strip() for host in value)
+
+
+def _json(annotations: Mapping[str, str], key: str, expected: str) -> object:
+    try:
+        return json.loads(annotations[key])
+    except json.JSONDecodeError as error:
+        raise AnnotationError(f"annotation {key} must be {expected}: {error}") from None
 
 
 def _hosts(annotations: Mapping[str, str], key: str) -> tuple[str, ...] | None:
     if key not in annotations:
         return None
-    try:
-        value = json.loads(annotations[key])
-    except json.JSONDecodeError as error:
-        raise AnnotationError(f"annotation {key} must be a JSON array of host names: {error}") from None
+    value = _json(annotations, key, "a JSON array of host names")
     if not _is_host_list(value):
         raise AnnotationError(f"annotation {key} must be a JSON array of non-empty host names")
     return tuple(value)
@@ -106,10 +111,7 @@ def runtime_from_annotations(annotations: Mapping[str, str]) -> Overrides | None
     """The runtime overrides a Pod carries; None when it was never changed."""
     if RUNTIME_RULES not in annotations:
         return None
-    try:
-        value = json.loads(annotations[RUNTIME_RULES])
-    except json.JSONDecodeError as error:
-        raise AnnotationError(f"annotation {RUNTIME_RULES} must be a JSON object: {error}") from None
+    value = _json(annotations, RUNTIME_RULES, "a JSON object")
     if not isinstance(value, dict) or not set(value) <= {"allowedHosts", "deniedHosts"}:
         raise AnnotationError(f'annotation {RUNTIME_RULES} may hold only "allowedHosts" and "deniedHosts"')
     for key, hosts in value.items():
